@@ -1,0 +1,152 @@
+/** Registration, login, logout and token authentication, on top of a `Repository`. */
+import { hashPassword, verifyPassword } from "./password.ts";
+import { hashToken, newToken } from "./token.ts";
+import { checkUsername, usernameKey } from "../users/username.ts";
+import { countCodePoints } from "../protocol/client_frame.ts";
+import type { Repository, Session, UserRef } from "../storage/repository.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Clock } from "../time.ts";
+
+/** Password length bounds, in characters. */
+export const PASSWORD_CHARS = { min: 8, max: 128 } as const;
+const MAX_EMAIL_CHARS = 254;
+// Deliberately loose: one `@`, something on both sides, a dot in the domain, no spaces.
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
+
+/** A field that failed validation, and why. */
+export interface FieldError {
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** The outcome of a registration. */
+export type RegisterResult =
+  | { readonly ok: true; readonly user: UserRef }
+  | { readonly ok: false; readonly taken: true }
+  | { readonly ok: false; readonly taken: false; readonly error: FieldError };
+
+/** A token and when it expires. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+/** Options of the account service. */
+export interface AccountsOptions {
+  readonly repository: Repository;
+  readonly hub: Hub;
+  readonly clock: Clock;
+  readonly tokenTtlMs: number;
+}
+
+function checkPassword(password: unknown): FieldError | null {
+  if (typeof password !== "string") return { field: "password", reason: "must be a string" };
+  const length = countCodePoints(password);
+  if (length < PASSWORD_CHARS.min || length > PASSWORD_CHARS.max) {
+    return {
+      field: "password",
+      reason: `must be ${PASSWORD_CHARS.min} to ${PASSWORD_CHARS.max} characters`,
+    };
+  }
+  if (!password.isWellFormed()) return { field: "password", reason: "is not valid Unicode" };
+  return null;
+}
+
+function checkEmail(email: unknown): FieldError | string | null {
+  if (email === undefined || email === null) return null;
+  if (typeof email !== "string") return { field: "email", reason: "must be a string" };
+  if (email.length > MAX_EMAIL_CHARS || !EMAIL_PATTERN.test(email)) {
+    return { field: "email", reason: "must be an email address" };
+  }
+  return email;
+}
+
+/** Accounts: who may chat, and with which token. */
+export class Accounts {
+  readonly #repository: Repository;
+  readonly #hub: Hub;
+  readonly #clock: Clock;
+  readonly #tokenTtlMs: number;
+  // Verified against when a login names no user, so that a wrong name costs what a wrong
+  // password costs and response times do not reveal which names exist.
+  #decoyHash: Promise<string> | null = null;
+
+  constructor(options: AccountsOptions) {
+    this.#repository = options.repository;
+    this.#hub = options.hub;
+    this.#clock = options.clock;
+    this.#tokenTtlMs = options.tokenTtlMs;
+  }
+
+  /** Registers a user from an untrusted `{username, password, email?}` object. */
+  async register(input: Record<string, unknown>): Promise<RegisterResult> {
+    const name = checkUsername(input.username);
+    if (!name.ok) {
+      return { ok: false, taken: false, error: { field: "username", reason: name.reason } };
+    }
+    const passwordError = checkPassword(input.password);
+    if (passwordError) return { ok: false, taken: false, error: passwordError };
+    const email = checkEmail(input.email);
+    if (email !== null && typeof email !== "string") {
+      return { ok: false, taken: false, error: email };
+    }
+    const key = usernameKey(name.username);
+    // Cheap pre-check so that a taken name does not cost a hash; the insert still decides.
+    if (await this.#repository.findUser(key)) return { ok: false, taken: true };
+    const user = await this.#repository.createUser({
+      username: name.username,
+      usernameKey: key,
+      passwordHash: await hashPassword(input.password as string),
+      email,
+      createdAt: this.#clock(),
+    });
+    return user === null ? { ok: false, taken: true } : { ok: true, user };
+  }
+
+  /** Issues a token for a name and password; `null` when either is wrong. */
+  async login(username: unknown, password: unknown): Promise<IssuedToken | null> {
+    const name = checkUsername(username);
+    const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
+    const candidate = typeof password === "string" ? password : "";
+    if (user === null) {
+      await verifyPassword(candidate, await this.#decoy());
+      return null;
+    }
+    if (!(await verifyPassword(candidate, user.passwordHash))) return null;
+    const token = newToken();
+    const now = this.#clock();
+    const expiresAt = now + this.#tokenTtlMs;
+    await this.#repository.createToken({
+      tokenHash: hashToken(token),
+      userId: user.id,
+      createdAt: now,
+      expiresAt,
+    });
+    return { token, expiresAt };
+  }
+
+  /** The session of a token, or `null` when it is missing, unknown, revoked or expired. */
+  authenticate(token: string | null): Promise<Session | null> {
+    if (token === null || token === "" || token.length > 256) return Promise.resolve(null);
+    return this.#repository.findSession(hashToken(token), this.#clock());
+  }
+
+  /** Revokes a token and closes every chat socket that used it; `false` when it was not valid. */
+  async logout(token: string | null): Promise<boolean> {
+    const session = await this.authenticate(token);
+    if (session === null) return false;
+    await this.#repository.deleteToken(session.tokenHash);
+    await this.#hub.revokeToken(session.tokenHash);
+    return true;
+  }
+
+  /** Deletes expired tokens; returns how many. */
+  purgeExpiredTokens(): Promise<number> {
+    return this.#repository.deleteExpiredTokens(this.#clock());
+  }
+
+  #decoy(): Promise<string> {
+    this.#decoyHash ??= hashPassword(newToken());
+    return this.#decoyHash;
+  }
+}

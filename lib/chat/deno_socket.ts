@@ -1,0 +1,40 @@
+/** The one place that calls `Deno.upgradeWebSocket`: adapts a Deno WebSocket to `ChatSocket`. */
+import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
+
+/** Whether a request asks for a WebSocket upgrade. */
+export function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/**
+ * Upgrades `request` and wires the socket to the handlers `attach` returns.
+ * `idleTimeoutSeconds` makes Deno ping the client and close the socket when no pong comes back.
+ */
+export function upgradeToChatSocket(
+  request: Request,
+  idleTimeoutSeconds: number,
+  attach: (socket: ChatSocket) => ChatSocketHandlers,
+): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: idleTimeoutSeconds });
+  socket.binaryType = "arraybuffer";
+  const chatSocket: ChatSocket = {
+    send(frame) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+    },
+    close(code, reason) {
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+        socket.close(code, reason);
+      }
+    },
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+  };
+  const handlers = attach(chatSocket);
+  socket.onopen = () => handlers.opened();
+  socket.onmessage = (event) => handlers.received(event.data);
+  socket.onclose = (event) => handlers.closed(event.code);
+  // An error is always followed by close, where the session cleans up.
+  socket.onerror = () => {};
+  return response;
+}

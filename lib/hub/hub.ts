@@ -1,0 +1,51 @@
+/**
+ * The presence and fan-out seam. A connection belongs to the pair (user -> peer); the peer is
+ * online when it holds a connection on (peer -> user). Presence counts users, not sockets.
+ * The embedded implementation is `MemoryHub`; every implementation passes
+ * `tests/hub/hub_contract.ts`.
+ */
+import type { StoredMessage, UserRef } from "../storage/repository.ts";
+
+/** What the hub sees of one chat socket. */
+export interface Endpoint {
+  /** The user holding the socket. */
+  readonly user: UserRef;
+  /** The user it chats with. */
+  readonly peer: UserRef;
+  /** The SHA-256 hash of the token the socket authenticated with. */
+  readonly tokenHash: string;
+  /** Sends a control frame (presence). */
+  send(frame: string): void;
+  /** Offers a stored message from the peer; `frame` is its 30001 encoding, shared by all sockets. */
+  deliver(message: StoredMessage, frame: string): void;
+  /** Sends `frame` (when given), then closes the socket with `code`. */
+  terminate(frame: string | null, code: number, reason: string): void;
+}
+
+/** What `join` learned. */
+export interface JoinResult {
+  /** Whether the peer holds a connection on the reverse pair. */
+  readonly peerOnline: boolean;
+}
+
+/** Which connections are open on which pair, presence events, and fan-out. */
+export interface Hub {
+  /**
+   * Adds an endpoint to its pair. When it is the user's first on the pair and the peer is online,
+   * every peer endpoint on the reverse pair is sent 30098 naming the user.
+   */
+  join(endpoint: Endpoint): Promise<JoinResult>;
+  /**
+   * Removes an endpoint. When it was the user's last on the pair, every peer endpoint on the
+   * reverse pair is sent 30099 naming the user. Removing an unknown endpoint does nothing.
+   */
+  leave(endpoint: Endpoint): Promise<void>;
+  /** Offers a stored message to every endpoint on the pair (to -> from). */
+  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
+  /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
+  revokeToken(tokenHash: string): Promise<void>;
+  /** How many endpoints are open here. */
+  readonly size: number;
+  /** Terminates every endpoint with `code` and stops. */
+  close(code: number, reason: string): Promise<void>;
+}

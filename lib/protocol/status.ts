@@ -1,0 +1,55 @@
+/**
+ * Status codes of the chat socket (3xxxx, from the API document) and of the
+ * HTTP user API (1xxxx).
+ */
+
+/** Status codes carried by frames on the chat socket. */
+export const CHAT_STATUS = {
+  /** A chat message from the peer (seed: 普通聊天消息). */
+  MESSAGE: 30001,
+  /** The token is missing, unknown, revoked or expired (seed: token验证失败). */
+  TOKEN_FAILED: 30002,
+  /** The target user does not exist (seed: 对端用户不存在). */
+  TARGET_NOT_FOUND: 30003,
+  /** Extension: a frame from the client was rejected; nothing was stored. */
+  INVALID_MESSAGE: 30004,
+  /** Extension: a message carrying a client `id` was stored. */
+  STORED: 30010,
+  /** Extension: the message could not be stored; the client may send it again. */
+  NOT_STORED: 30011,
+  /** The peer came online on this pair (seed: 对端用户上线通知). */
+  PEER_LOGIN: 30098,
+  /** The peer went offline on this pair (seed: 对端用户离线通知). */
+  PEER_LOGOUT: 30099,
+} as const;
+
+/** A status code of the chat socket. */
+export type ChatStatus = typeof CHAT_STATUS[keyof typeof CHAT_STATUS];
+
+/** Status codes carried by responses of the HTTP API. */
+export const API_STATUS = {
+  OK: 10001,
+  USERNAME_TAKEN: 10002,
+  INVALID_INPUT: 10003,
+  TOKEN_FAILED: 10004,
+  LOGIN_FAILED: 10005,
+  NOT_FOUND: 10006,
+  METHOD_NOT_ALLOWED: 10008,
+  UPGRADE_REQUIRED: 10009,
+  INTERNAL_ERROR: 10099,
+} as const;
+
+/** A status code of the HTTP API. */
+export type ApiStatus = typeof API_STATUS[keyof typeof API_STATUS];
+
+/** WebSocket close codes the server uses. */
+export const CLOSE_CODE = {
+  /** The server is shutting down. */
+  GOING_AWAY: 1001,
+  /** Token authentication failed, the token was revoked, or the target does not exist. */
+  POLICY_VIOLATION: 1008,
+  /** A frame was larger than `MAX_FRAME_BYTES`. */
+  MESSAGE_TOO_BIG: 1009,
+  /** An unexpected server error. */
+  INTERNAL_ERROR: 1011,
+} as const;

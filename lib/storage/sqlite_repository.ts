@@ -1,0 +1,281 @@
+/** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { migrate } from "./sqlite_schema.ts";
+import type {
+  HistoryQuery,
+  NewMessage,
+  NewToken,
+  NewUser,
+  Repository,
+  SaveResult,
+  Session,
+  StoredMessage,
+  UserRecord,
+  UserRef,
+} from "./repository.ts";
+
+/** Options of the SQLite repository. */
+export interface SqliteOptions {
+  /** `FULL` (default) syncs every commit; `NORMAL` may lose the last commits on power loss. */
+  readonly synchronous?: "FULL" | "NORMAL";
+}
+
+interface MessageRow {
+  id: number;
+  from_user: string;
+  to_user: string;
+  msg: string;
+  send_time: string;
+}
+
+const MESSAGE_COLUMNS =
+  "m.id AS id, f.username AS from_user, t.username AS to_user, m.msg AS msg, m.send_time AS send_time";
+const MESSAGE_JOINS = "JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id";
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    messageId: row.id,
+    fromUser: row.from_user,
+    toUser: row.to_user,
+    msg: row.msg,
+    sendTime: row.send_time,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
+}
+
+/** A `Repository` on one SQLite file. */
+export class SqliteRepository implements Repository {
+  readonly #db: DatabaseSync;
+  readonly #insertUser: StatementSync;
+  readonly #selectUser: StatementSync;
+  readonly #insertToken: StatementSync;
+  readonly #selectSession: StatementSync;
+  readonly #deleteToken: StatementSync;
+  readonly #deleteExpired: StatementSync;
+  readonly #insertMessage: StatementSync;
+  readonly #selectByClientId: StatementSync;
+  readonly #markDelivered: StatementSync;
+  readonly #selectWaiting: StatementSync;
+  readonly #selectHistory: StatementSync;
+  readonly #selectOwnHistory: StatementSync;
+
+  /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
+  constructor(path: string, options: SqliteOptions = {}) {
+    this.#db = new DatabaseSync(path);
+    try {
+      this.#db.exec("PRAGMA journal_mode = WAL");
+      this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+      this.#db.exec("PRAGMA foreign_keys = ON");
+      this.#db.exec("PRAGMA busy_timeout = 5000");
+      migrate(this.#db);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+    const db = this.#db;
+    this.#insertUser = db.prepare(
+      `INSERT INTO users (username, username_key, password_hash, email, created_at)
+       VALUES (?, ?, ?, ?, ?) RETURNING id`,
+    );
+    this.#selectUser = db.prepare(
+      `SELECT id, username, password_hash, email, created_at FROM users WHERE username_key = ?`,
+    );
+    this.#insertToken = db.prepare(
+      `INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+    );
+    this.#selectSession = db.prepare(
+      `SELECT t.token_hash, t.expires_at, u.id, u.username
+       FROM tokens t JOIN users u ON u.id = t.user_id
+       WHERE t.token_hash = ? AND t.expires_at > ?`,
+    );
+    this.#deleteToken = db.prepare(`DELETE FROM tokens WHERE token_hash = ?`);
+    this.#deleteExpired = db.prepare(`DELETE FROM tokens WHERE expires_at <= ?`);
+    this.#insertMessage = db.prepare(
+      `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+       RETURNING id`,
+    );
+    this.#selectByClientId = db.prepare(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
+       WHERE m.from_user_id = ? AND m.to_user_id = ? AND m.client_id = ?`,
+    );
+    this.#markDelivered = db.prepare(`UPDATE messages SET delivered = 1 WHERE id = ?`);
+    this.#selectWaiting = db.prepare(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
+       WHERE m.to_user_id = ? AND m.from_user_id = ? AND m.delivered = 0 AND m.id > ?
+       ORDER BY m.id LIMIT ?`,
+    );
+    // Two index range scans merged, rather than an OR the planner may not split.
+    this.#selectHistory = db.prepare(
+      `SELECT * FROM (
+         SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
+           WHERE m.from_user_id = ?1 AND m.to_user_id = ?2 AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4)
+         UNION ALL
+         SELECT * FROM (SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
+           WHERE m.from_user_id = ?2 AND m.to_user_id = ?1 AND m.id < ?3 ORDER BY m.id DESC LIMIT ?4)
+       ) ORDER BY id DESC LIMIT ?4`,
+    );
+    this.#selectOwnHistory = db.prepare(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
+       WHERE m.from_user_id = ?1 AND m.to_user_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3`,
+    );
+  }
+
+  createUser(user: NewUser): Promise<UserRef | null> {
+    try {
+      const row = this.#insertUser.get(
+        user.username,
+        user.usernameKey,
+        user.passwordHash,
+        user.email,
+        user.createdAt,
+      ) as { id: number };
+      return Promise.resolve({ id: row.id, username: user.username });
+    } catch (error) {
+      if (isUniqueViolation(error)) return Promise.resolve(null);
+      return Promise.reject(error);
+    }
+  }
+
+  findUser(usernameKey: string): Promise<UserRecord | null> {
+    return this.#attempt(() => {
+      const row = this.#selectUser.get(usernameKey) as
+        | {
+          id: number;
+          username: string;
+          password_hash: string;
+          email: string | null;
+          created_at: number;
+        }
+        | undefined;
+      if (row === undefined) return null;
+      return {
+        id: row.id,
+        username: row.username,
+        passwordHash: row.password_hash,
+        email: row.email,
+        createdAt: row.created_at,
+      };
+    });
+  }
+
+  createToken(token: NewToken): Promise<void> {
+    return this.#attempt(() => {
+      this.#insertToken.run(token.tokenHash, token.userId, token.createdAt, token.expiresAt);
+    });
+  }
+
+  findSession(tokenHash: string, now: number): Promise<Session | null> {
+    return this.#attempt(() => {
+      const row = this.#selectSession.get(tokenHash, now) as
+        | { token_hash: string; expires_at: number; id: number; username: string }
+        | undefined;
+      if (row === undefined) return null;
+      return {
+        tokenHash: row.token_hash,
+        expiresAt: row.expires_at,
+        user: { id: row.id, username: row.username },
+      };
+    });
+  }
+
+  deleteToken(tokenHash: string): Promise<boolean> {
+    return this.#attempt(() => Number(this.#deleteToken.run(tokenHash).changes) > 0);
+  }
+
+  deleteExpiredTokens(now: number): Promise<number> {
+    return this.#attempt(() => Number(this.#deleteExpired.run(now).changes));
+  }
+
+  saveMessage(message: NewMessage): Promise<SaveResult> {
+    return this.#attempt(() => {
+      const inserted = this.#insertMessage.get(
+        message.from.id,
+        message.to.id,
+        message.msg,
+        message.sendTime,
+        message.sentAt,
+        message.clientId,
+      ) as { id: number } | undefined;
+      if (inserted !== undefined) {
+        return {
+          duplicate: false,
+          message: {
+            messageId: inserted.id,
+            fromUser: message.from.username,
+            toUser: message.to.username,
+            msg: message.msg,
+            sendTime: message.sendTime,
+          },
+        };
+      }
+      // Only a client id conflict skips the insert: return what was stored under it.
+      const row = this.#selectByClientId.get(message.from.id, message.to.id, message.clientId) as
+        | MessageRow
+        | undefined;
+      if (row === undefined) throw new Error("Message insert returned no row");
+      return { duplicate: true, message: toMessage(row) };
+    });
+  }
+
+  markDelivered(messageIds: readonly number[]): Promise<void> {
+    if (messageIds.length === 0) return Promise.resolve();
+    return this.#attempt(() => {
+      this.#transaction(() => {
+        for (const id of messageIds) this.#markDelivered.run(id);
+      });
+    });
+  }
+
+  waitingMessages(
+    toUserId: number,
+    fromUserId: number,
+    afterId: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    return this.#attempt(() =>
+      (this.#selectWaiting.all(toUserId, fromUserId, afterId, limit) as unknown as MessageRow[])
+        .map(toMessage)
+    );
+  }
+
+  history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#attempt(() => {
+      const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
+      const rows = userId === peerId
+        ? this.#selectOwnHistory.all(userId, before, query.limit)
+        : this.#selectHistory.all(userId, peerId, before, query.limit);
+      return (rows as unknown as MessageRow[]).map(toMessage);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#attempt(() => {
+      if (this.#db.isOpen) this.#db.close();
+    });
+  }
+
+  #transaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  // node:sqlite is synchronous; the interface is async for engines that are not.
+  #attempt<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/** Time helpers: an injectable clock and the seed's `send_time` format. */
+
+/** Returns the current time in milliseconds since the epoch; injected so tests can move time. */
+export type Clock = () => number;
+
+/** The system clock. */
+export const systemClock: Clock = () => Date.now();
+
+function pad2(value: number): string {
+  return value < 10 ? `0${value}` : String(value);
+}
+
+/**
+ * Formats a moment as `YYYY-MM-DD HH:MM:SS` in the process time zone (`TZ`),
+ * the format of the seed's `send_time` and of a token's `expire`.
+ */
+export function formatLocalTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}

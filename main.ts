@@ -1,0 +1,96 @@
+/**
+ * Composition root: settings -> repository + hub -> service -> signals. The only module that
+ * reads the environment, opens the database and installs signal handlers.
+ *
+ *   main.ts                 run the service
+ *   main.ts user add <name> add a user (prompts for the password)
+ */
+import { dirname } from "node:path";
+import { ConfigError, parseConfig } from "./lib/config.ts";
+import { createLogger, errorMessage } from "./lib/log.ts";
+import { SqliteRepository } from "./lib/storage/sqlite_repository.ts";
+import { MemoryHub } from "./lib/hub/memory_hub.ts";
+import { startService } from "./lib/service.ts";
+import { Accounts } from "./lib/auth/accounts.ts";
+import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
+import { systemClock } from "./lib/time.ts";
+
+const log = createLogger((line, level) => {
+  if (level === "info") console.log(line);
+  else console.error(line);
+});
+
+function openRepository(dbPath: string): SqliteRepository {
+  if (dbPath !== ":memory:") Deno.mkdirSync(dirname(dbPath), { recursive: true });
+  return new SqliteRepository(dbPath);
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(Deno.env.toObject());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+
+  let repository: SqliteRepository;
+  try {
+    repository = openRepository(config.dbPath);
+  } catch (error) {
+    console.error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);
+    return 1;
+  }
+  const hub = new MemoryHub();
+
+  if (args[0] === "user") {
+    const accounts = new Accounts({
+      repository,
+      hub,
+      clock: systemClock,
+      tokenTtlMs: config.tokenTtlMs,
+    });
+    try {
+      return await runUserCommand(args.slice(1), accounts, processTerminal());
+    } finally {
+      await repository.close();
+    }
+  }
+
+  let service;
+  try {
+    service = await startService({ config, repository, hub, log });
+  } catch (error) {
+    console.error(
+      `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,
+    );
+    await repository.close();
+    return 1;
+  }
+
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
+  const stop = (signal: Deno.Signal) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping", { signal });
+    service.stop()
+      .then(() => repository.close())
+      .then(stopped.resolve, stopped.reject);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  await stopped.promise;
+  log.info("stopped");
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    log.error("fatal", { error: errorMessage(error) });
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * The conformance suite every `Hub` passes. Assertions wait for the expected event rather than
+ * assuming it happened during the call, so that a hub which fans out asynchronously (through
+ * Redis, say) passes too. "Nothing was sent" is checked after a later event that must arrive
+ * after the one that should not have, never after a fixed sleep.
+ */
+import assert from "node:assert/strict";
+import type { Hub } from "../../lib/hub/hub.ts";
+import {
+  chatMessageFrame,
+  peerLoginFrame,
+  peerLogoutFrame,
+  TOKEN_FAILED_FRAME,
+} from "../../lib/protocol/frames.ts";
+import { CLOSE_CODE } from "../../lib/protocol/status.ts";
+import type { StoredMessage, UserRef } from "../../lib/storage/repository.ts";
+import { FakeEndpoint } from "../support/fake_endpoint.ts";
+
+const TOM: UserRef = { id: 1, username: "Tom" };
+const JACK: UserRef = { id: 2, username: "Jack" };
+const ALICE: UserRef = { id: 3, username: "Alice" };
+
+function storedMessage(
+  messageId: number,
+  from: UserRef,
+  to: UserRef,
+  msg: string,
+): StoredMessage {
+  return {
+    messageId,
+    fromUser: from.username,
+    toUser: to.username,
+    msg,
+    sendTime: "2019-01-02 11:23:41",
+  };
+}
+
+/** Registers the hub conformance tests; `open` makes a fresh, empty hub for each. */
+export function hubContract(
+  name: string,
+  open: () => Promise<{ hub: Hub; cleanup: () => Promise<void> }>,
+): void {
+  function contractTest(behaviour: string, body: (hub: Hub) => Promise<void>): void {
+    Deno.test(`${name}: ${behaviour}`, async () => {
+      const { hub, cleanup } = await open();
+      try {
+        await body(hub);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  contractTest("join reports whether the peer is online on the reverse pair", async (hub) => {
+    const tom = new FakeEndpoint(TOM, JACK);
+    assert.deepEqual(await hub.join(tom), { peerOnline: false });
+    // Jack chatting with Alice does not make him online for Tom.
+    assert.equal((await hub.join(new FakeEndpoint(JACK, ALICE))).peerOnline, false);
+    assert.equal((await hub.join(new FakeEndpoint(JACK, TOM))).peerOnline, true);
+    // Tom is on (Tom -> Jack), not on (Tom -> Alice).
+    assert.equal((await hub.join(new FakeEndpoint(ALICE, TOM))).peerOnline, false);
+  });
+
+  contractTest("a user's first join on a pair tells every peer endpoint", async (hub) => {
+    const jack1 = new FakeEndpoint(JACK, TOM);
+    const jack2 = new FakeEndpoint(JACK, TOM);
+    const jackWithAlice = new FakeEndpoint(JACK, ALICE);
+    await hub.join(jack1);
+    await hub.join(jack2);
+    await hub.join(jackWithAlice);
+    const tom = new FakeEndpoint(TOM, JACK);
+    assert.equal((await hub.join(tom)).peerOnline, true);
+
+    const expected = '{"status":30098,"msg":"Target user Tom login","body":{}}';
+    assert.equal(peerLoginFrame("Tom"), expected);
+    for (const jack of [jack1, jack2]) {
+      const frame = await jack.nextFrame();
+      assert.equal(frame, expected);
+      assert.deepEqual(Object.keys(JSON.parse(frame)), ["status", "msg", "body"]);
+    }
+
+    // Alice's login is the first frame on Jack's pair with Alice: Tom's went elsewhere.
+    await hub.join(new FakeEndpoint(ALICE, JACK));
+    assert.equal(await jackWithAlice.nextFrame(), peerLoginFrame("Alice"));
+    assert.deepEqual(jackWithAlice.frames.all, [peerLoginFrame("Alice")]);
+
+    // The joiner learns of its peer from `peerOnline`, not from a frame.
+    await hub.leave(jack1);
+    await hub.leave(jack2);
+    assert.equal(await tom.nextFrame(), peerLogoutFrame("Jack"));
+    assert.deepEqual(tom.frames.all, [peerLogoutFrame("Jack")]);
+  });
+
+  contractTest("a second endpoint of a user on a pair tells the peer nothing", async (hub) => {
+    const jack = new FakeEndpoint(JACK, TOM);
+    await hub.join(jack);
+    const tom1 = new FakeEndpoint(TOM, JACK);
+    const tom2 = new FakeEndpoint(TOM, JACK);
+    await hub.join(tom1);
+    assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+    assert.equal((await hub.join(tom2)).peerOnline, true);
+
+    await hub.leave(tom1);
+    await hub.leave(tom2);
+    assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+    assert.deepEqual(jack.frames.all, [peerLoginFrame("Tom"), peerLogoutFrame("Tom")]);
+  });
+
+  contractTest(
+    "leaving while another endpoint stays on the pair tells the peer nothing",
+    async (hub) => {
+      const jack = new FakeEndpoint(JACK, TOM);
+      await hub.join(jack);
+      const tom1 = new FakeEndpoint(TOM, JACK);
+      const tom2 = new FakeEndpoint(TOM, JACK);
+      await hub.join(tom1);
+      await hub.join(tom2);
+      assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+
+      await hub.leave(tom1);
+      // Tom never went offline, so a new endpoint is not a login either.
+      const tom3 = new FakeEndpoint(TOM, JACK);
+      await hub.join(tom3);
+      await hub.leave(tom2);
+      await hub.leave(tom3);
+      assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+      assert.deepEqual(jack.frames.all, [peerLoginFrame("Tom"), peerLogoutFrame("Tom")]);
+    },
+  );
+
+  contractTest("leaving the last endpoint of a pair tells every peer endpoint", async (hub) => {
+    const jack1 = new FakeEndpoint(JACK, TOM);
+    const jack2 = new FakeEndpoint(JACK, TOM);
+    const jackWithAlice = new FakeEndpoint(JACK, ALICE);
+    await hub.join(jack1);
+    await hub.join(jack2);
+    await hub.join(jackWithAlice);
+    const tom = new FakeEndpoint(TOM, JACK);
+    await hub.join(tom);
+    assert.equal(await jack1.nextFrame(), peerLoginFrame("Tom"));
+    assert.equal(await jack2.nextFrame(), peerLoginFrame("Tom"));
+
+    await hub.leave(tom);
+    const expected = '{"status":30099,"msg":"Target user Tom logout","body":{}}';
+    assert.equal(peerLogoutFrame("Tom"), expected);
+    for (const jack of [jack1, jack2]) {
+      const frame = await jack.nextFrame();
+      assert.equal(frame, expected);
+      assert.deepEqual(Object.keys(JSON.parse(frame)), ["status", "msg", "body"]);
+    }
+
+    await hub.join(new FakeEndpoint(ALICE, JACK));
+    assert.equal(await jackWithAlice.nextFrame(), peerLoginFrame("Alice"));
+    assert.deepEqual(jackWithAlice.frames.all, [peerLoginFrame("Alice")]);
+  });
+
+  contractTest("leaving an unknown endpoint does nothing", async (hub) => {
+    const tom = new FakeEndpoint(TOM, JACK);
+    const jack = new FakeEndpoint(JACK, TOM);
+    await hub.join(tom);
+    await hub.join(jack);
+    assert.equal(hub.size, 2);
+
+    // Same user, pair and token as a joined endpoint, but never joined itself.
+    await hub.leave(new FakeEndpoint(TOM, JACK, { tokenHash: tom.tokenHash }));
+    assert.equal(hub.size, 2);
+
+    await hub.leave(tom);
+    assert.equal(hub.size, 1);
+    assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+    // Leaving twice is leaving an endpoint the hub no longer knows.
+    await hub.leave(tom);
+    assert.equal(hub.size, 1);
+
+    await hub.join(new FakeEndpoint(TOM, JACK));
+    assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+    assert.deepEqual(jack.frames.all, [peerLogoutFrame("Tom"), peerLoginFrame("Tom")]);
+  });
+
+  contractTest(
+    "publish delivers to every endpoint on the reverse pair and no other",
+    async (hub) => {
+      const jack1 = new FakeEndpoint(JACK, TOM);
+      const jack2 = new FakeEndpoint(JACK, TOM);
+      const jackWithAlice = new FakeEndpoint(JACK, ALICE);
+      const tom = new FakeEndpoint(TOM, JACK);
+      for (const endpoint of [jack1, jack2, jackWithAlice, tom]) await hub.join(endpoint);
+
+      const hello = storedMessage(41, TOM, JACK, "Hello Jack");
+      await hub.publish(hello, TOM.id, JACK.id);
+      const first = await jack1.nextDelivery();
+      const second = await jack2.nextDelivery();
+      assert.deepEqual(first.message, hello);
+      assert.deepEqual(second.message, hello);
+      assert.equal(
+        first.frame,
+        '{"status":30001,"msg":"OK","body":{"msg":"Hello Jack","from_user":"Tom",' +
+          '"send_time":"2019-01-02 11:23:41","message_id":41}}',
+      );
+      assert.equal(first.frame, chatMessageFrame(hello));
+      assert.equal(second.frame, first.frame);
+      const decoded = JSON.parse(first.frame);
+      assert.deepEqual(Object.keys(decoded), ["status", "msg", "body"]);
+      assert.deepEqual(Object.keys(decoded.body), ["msg", "from_user", "send_time", "message_id"]);
+
+      // Each later message is the first its receiver gets: `hello` reached none of them.
+      const fromAlice = storedMessage(42, ALICE, JACK, "Hi from Alice");
+      await hub.publish(fromAlice, ALICE.id, JACK.id);
+      assert.deepEqual((await jackWithAlice.nextDelivery()).message, fromAlice);
+      assert.equal(jackWithAlice.deliveries.all.length, 1);
+
+      const reply = storedMessage(43, JACK, TOM, "Hello Tom");
+      await hub.publish(reply, JACK.id, TOM.id);
+      assert.deepEqual((await tom.nextDelivery()).message, reply);
+      assert.equal(tom.deliveries.all.length, 1);
+
+      // And neither of those reached Jack's endpoints with Tom.
+      const again = storedMessage(44, TOM, JACK, "Still there?");
+      await hub.publish(again, TOM.id, JACK.id);
+      for (const jack of [jack1, jack2]) {
+        assert.deepEqual((await jack.nextDelivery()).message, again);
+        assert.deepEqual(jack.deliveries.all.map((delivery) => delivery.message), [hello, again]);
+      }
+      // Messages are not presence: they come with no control frame.
+      assert.deepEqual(jackWithAlice.frames.all, []);
+      assert.deepEqual(tom.frames.all, []);
+    },
+  );
+
+  contractTest("publish to a pair without endpoints is delivered to no one", async (hub) => {
+    const tom = new FakeEndpoint(TOM, JACK);
+    await hub.join(tom);
+    await hub.publish(storedMessage(1, TOM, JACK, "Anyone?"), TOM.id, JACK.id);
+    await hub.publish(storedMessage(2, ALICE, JACK, "Anyone?"), ALICE.id, JACK.id);
+    const reply = storedMessage(3, JACK, TOM, "Here");
+    await hub.publish(reply, JACK.id, TOM.id);
+    assert.deepEqual((await tom.nextDelivery()).message, reply);
+    assert.equal(tom.deliveries.all.length, 1);
+  });
+
+  contractTest("revokeToken terminates only the endpoints of that token", async (hub) => {
+    const revoked = crypto.randomUUID();
+    const tomWithJack = new FakeEndpoint(TOM, JACK, { tokenHash: revoked });
+    const tomWithAlice = new FakeEndpoint(TOM, ALICE, { tokenHash: revoked });
+    const tomOtherToken = new FakeEndpoint(TOM, JACK);
+    const jack = new FakeEndpoint(JACK, TOM);
+    for (const endpoint of [tomWithJack, tomWithAlice, tomOtherToken, jack]) {
+      await hub.join(endpoint);
+    }
+
+    await hub.revokeToken(revoked);
+    for (const endpoint of [tomWithJack, tomWithAlice]) {
+      const termination = await endpoint.nextTermination();
+      assert.equal(termination.frame, TOKEN_FAILED_FRAME);
+      assert.equal(
+        termination.frame,
+        '{"status":30002,"msg":"Token authentication failed","body":{}}',
+      );
+      assert.equal(termination.code, CLOSE_CODE.POLICY_VIOLATION);
+      assert.equal(termination.code, 1008);
+    }
+    await hub.revokeToken("a token no endpoint holds");
+
+    // The first termination the others see is the hub closing.
+    await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+    for (const endpoint of [tomOtherToken, jack]) {
+      const termination = await endpoint.nextTermination();
+      assert.equal(termination.code, CLOSE_CODE.GOING_AWAY);
+      assert.equal(termination.frame, null);
+    }
+  });
+
+  contractTest("close terminates every endpoint with the given code", async (hub) => {
+    const endpoints = [
+      new FakeEndpoint(TOM, JACK),
+      new FakeEndpoint(TOM, JACK),
+      new FakeEndpoint(JACK, TOM),
+      new FakeEndpoint(ALICE, ALICE),
+      new FakeEndpoint(ALICE, TOM),
+    ];
+    for (const endpoint of endpoints) await hub.join(endpoint);
+
+    await hub.close(4321, "Going down for a test");
+    for (const endpoint of endpoints) {
+      assert.deepEqual(await endpoint.nextTermination(), {
+        frame: null,
+        code: 4321,
+        reason: "Going down for a test",
+      });
+    }
+  });
+
+  contractTest("a note-to-self pair gets no presence and receives its messages", async (hub) => {
+    const self1 = new FakeEndpoint(TOM, TOM);
+    const self2 = new FakeEndpoint(TOM, TOM);
+    await hub.join(self1);
+    await hub.join(self2);
+    assert.equal(hub.size, 2);
+
+    const note = storedMessage(7, TOM, TOM, "Buy milk");
+    await hub.publish(note, TOM.id, TOM.id);
+    for (const endpoint of [self1, self2]) {
+      const delivery = await endpoint.nextDelivery();
+      assert.deepEqual(delivery.message, note);
+      assert.equal(delivery.frame, chatMessageFrame(note));
+    }
+
+    await hub.leave(self2);
+    assert.equal(hub.size, 1);
+    const later = storedMessage(8, TOM, TOM, "And bread");
+    await hub.publish(later, TOM.id, TOM.id);
+    assert.deepEqual((await self1.nextDelivery()).message, later);
+    assert.deepEqual(self1.deliveries.all.map((delivery) => delivery.message), [note, later]);
+    assert.deepEqual(self2.deliveries.all.map((delivery) => delivery.message), [note]);
+    assert.deepEqual(self1.frames.all, []);
+    assert.deepEqual(self2.frames.all, []);
+  });
+
+  contractTest("size counts the endpoints joined and not yet left", async (hub) => {
+    assert.equal(hub.size, 0);
+    const endpoints = [
+      new FakeEndpoint(TOM, JACK),
+      new FakeEndpoint(TOM, JACK),
+      new FakeEndpoint(JACK, TOM),
+      new FakeEndpoint(TOM, TOM),
+    ];
+    for (const [index, endpoint] of endpoints.entries()) {
+      await hub.join(endpoint);
+      assert.equal(hub.size, index + 1);
+    }
+    for (const [index, endpoint] of endpoints.entries()) {
+      await hub.leave(endpoint);
+      assert.equal(hub.size, endpoints.length - index - 1);
+    }
+  });
+}

@@ -1,0 +1,508 @@
+/**
+ * The conformance suite every `Repository` passes, SQLite and PostgreSQL alike. It uses only the
+ * interface: each test gets a fresh, empty repository from `open` and cleans it up after.
+ */
+import assert from "node:assert/strict";
+import type { NewMessage, Repository, UserRef } from "../../lib/storage/repository.ts";
+import { usernameKey } from "../../lib/users/username.ts";
+
+const HOUR_MS = 3_600_000;
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+/** Stores a user under the key of `username`, failing the test if the key is taken. */
+async function addUser(repo: Repository, username: string): Promise<UserRef> {
+  const user = await repo.createUser({
+    username,
+    usernameKey: usernameKey(username),
+    passwordHash: `hash-of-${username}`,
+    email: null,
+    createdAt: NOW,
+  });
+  assert.ok(user !== null, `User ${username} should be created`);
+  return user;
+}
+
+let sendSecond = 0;
+
+/** A message from `from` to `to` without a client id, sent at a distinct second. */
+function newMessage(
+  from: UserRef,
+  to: UserRef,
+  msg: string,
+  clientId: string | null = null,
+): NewMessage {
+  sendSecond = (sendSecond + 1) % 60;
+  return {
+    from,
+    to,
+    msg,
+    sendTime: `2024-05-01 12:00:${String(sendSecond).padStart(2, "0")}`,
+    sentAt: NOW + sendSecond * 1000,
+    clientId,
+  };
+}
+
+/** Saves messages in order and returns their ids. */
+async function saveAll(repo: Repository, messages: readonly NewMessage[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const message of messages) ids.push((await repo.saveMessage(message)).message.messageId);
+  return ids;
+}
+
+/** Registers the repository conformance tests; `open` makes a fresh, empty repository for each. */
+export function repositoryContract(
+  name: string,
+  open: () => Promise<{ repo: Repository; cleanup: () => Promise<void> }>,
+): void {
+  function contractTest(behaviour: string, body: (repo: Repository) => Promise<void>): void {
+    Deno.test(`${name}: ${behaviour}`, async () => {
+      const { repo, cleanup } = await open();
+      try {
+        await body(repo);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  // Users.
+
+  contractTest("a created user is found by its key with every field", async (repo) => {
+    const created = await repo.createUser({
+      username: "Tom",
+      usernameKey: "tom",
+      passwordHash: "scrypt$16384$8$1$c2FsdA==$a2V5",
+      email: "tom@example.com",
+      createdAt: NOW,
+    });
+    assert.ok(created !== null);
+    assert.ok(Number.isSafeInteger(created.id));
+    assert.equal(created.username, "Tom");
+    assert.deepEqual(await repo.findUser("tom"), {
+      id: created.id,
+      username: "Tom",
+      passwordHash: "scrypt$16384$8$1$c2FsdA==$a2V5",
+      email: "tom@example.com",
+      createdAt: NOW,
+    });
+  });
+
+  contractTest("a user without an email is found with a null email", async (repo) => {
+    const jack = await addUser(repo, "Jack");
+    const found = await repo.findUser("jack");
+    assert.equal(found?.id, jack.id);
+    assert.equal(found?.email, null);
+  });
+
+  contractTest("users get distinct ids", async (repo) => {
+    const ids = new Set<number>();
+    for (const username of ["Tom", "Jack", "Alice", "Bob"]) ids.add((await addUser(repo, username)).id);
+    assert.equal(ids.size, 4);
+  });
+
+  contractTest("a taken username key returns null", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const again = await repo.createUser({
+      username: "tom",
+      usernameKey: "tom",
+      passwordHash: "another hash",
+      email: "other@example.com",
+      createdAt: NOW + 1,
+    });
+    assert.equal(again, null);
+    // The first registration is kept as it was, spelling included.
+    const found = await repo.findUser("tom");
+    assert.equal(found?.id, tom.id);
+    assert.equal(found?.username, "Tom");
+    assert.equal(found?.passwordHash, "hash-of-Tom");
+    assert.equal(found?.email, null);
+  });
+
+  contractTest("findUser returns null for an unknown key", async (repo) => {
+    assert.equal(await repo.findUser("nobody"), null);
+    await addUser(repo, "Tom");
+    assert.equal(await repo.findUser("nobody"), null);
+    // Keys match exactly: the caller normalises, the repository does not.
+    assert.equal(await repo.findUser("Tom"), null);
+  });
+
+  // Tokens.
+
+  contractTest("a token's session names its user and expiry", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    await repo.createToken({
+      tokenHash: "hash-1",
+      userId: tom.id,
+      createdAt: NOW,
+      expiresAt: NOW + HOUR_MS,
+    });
+    assert.deepEqual(await repo.findSession("hash-1", NOW), {
+      tokenHash: "hash-1",
+      user: { id: tom.id, username: "Tom" },
+      expiresAt: NOW + HOUR_MS,
+    });
+    assert.equal((await repo.findSession("hash-1", NOW + HOUR_MS - 1))?.user.id, tom.id);
+  });
+
+  contractTest("findSession returns null for an unknown token", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    await repo.createToken({ tokenHash: "known", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    assert.equal(await repo.findSession("unknown", NOW), null);
+  });
+
+  contractTest("an expired token has no session", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    await repo.createToken({ tokenHash: "old", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    assert.equal(await repo.findSession("old", NOW + 2 * HOUR_MS), null);
+  });
+
+  contractTest("a token exactly at its expiry has no session", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    await repo.createToken({ tokenHash: "edge", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    assert.equal(await repo.findSession("edge", NOW + HOUR_MS), null);
+  });
+
+  contractTest("a user may hold several tokens", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    await repo.createToken({ tokenHash: "tom-a", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    await repo.createToken({ tokenHash: "tom-b", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    await repo.createToken({ tokenHash: "jack", userId: jack.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    assert.equal((await repo.findSession("tom-a", NOW))?.user.username, "Tom");
+    assert.equal((await repo.findSession("tom-b", NOW))?.user.username, "Tom");
+    assert.equal((await repo.findSession("jack", NOW))?.user.username, "Jack");
+  });
+
+  contractTest("deleteToken deletes once and then reports false", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    await repo.createToken({ tokenHash: "gone", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    await repo.createToken({ tokenHash: "kept", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS });
+    assert.equal(await repo.deleteToken("gone"), true);
+    assert.equal(await repo.findSession("gone", NOW), null);
+    assert.equal(await repo.deleteToken("gone"), false);
+    assert.equal(await repo.deleteToken("never-existed"), false);
+    assert.equal((await repo.findSession("kept", NOW))?.user.id, tom.id);
+  });
+
+  contractTest("deleteExpiredTokens deletes the tokens expired at or before now", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const expiries = { early: NOW - HOUR_MS, exact: NOW, later: NOW + 1, far: NOW + HOUR_MS };
+    for (const [tokenHash, expiresAt] of Object.entries(expiries)) {
+      await repo.createToken({ tokenHash, userId: tom.id, createdAt: NOW - 2 * HOUR_MS, expiresAt });
+    }
+    assert.equal(await repo.deleteExpiredTokens(NOW), 2);
+    assert.equal(await repo.deleteToken("early"), false);
+    assert.equal(await repo.deleteToken("exact"), false);
+    assert.equal((await repo.findSession("later", NOW))?.user.id, tom.id);
+    assert.equal((await repo.findSession("far", NOW))?.user.id, tom.id);
+    assert.equal(await repo.deleteExpiredTokens(NOW), 0);
+    assert.equal(await repo.deleteExpiredTokens(NOW + HOUR_MS), 2);
+  });
+
+  // Saving messages.
+
+  contractTest("saved messages get increasing ids and come back as saved", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const first = await repo.saveMessage({
+      from: tom,
+      to: jack,
+      msg: "Hello Jack",
+      sendTime: "2024-05-01 12:00:00",
+      sentAt: NOW,
+      clientId: null,
+    });
+    assert.equal(first.duplicate, false);
+    assert.ok(Number.isSafeInteger(first.message.messageId));
+    assert.deepEqual(first.message, {
+      messageId: first.message.messageId,
+      fromUser: "Tom",
+      toUser: "Jack",
+      msg: "Hello Jack",
+      sendTime: "2024-05-01 12:00:00",
+    });
+    let previous = first.message.messageId;
+    for (const message of [newMessage(jack, tom, "Hi"), newMessage(tom, jack, "Bye")]) {
+      const saved = await repo.saveMessage(message);
+      assert.equal(saved.duplicate, false);
+      assert.ok(saved.message.messageId > previous, "ids increase");
+      previous = saved.message.messageId;
+    }
+  });
+
+  contractTest("a resend with the same client id returns the original message", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const original = await repo.saveMessage({
+      from: tom,
+      to: jack,
+      msg: "Hello Jack",
+      sendTime: "2024-05-01 12:00:00",
+      sentAt: NOW,
+      clientId: "client-1",
+    });
+    assert.equal(original.duplicate, false);
+    const resend = await repo.saveMessage({
+      from: tom,
+      to: jack,
+      msg: "Hello Jack, edited",
+      sendTime: "2024-05-01 12:00:09",
+      sentAt: NOW + 9000,
+      clientId: "client-1",
+    });
+    assert.equal(resend.duplicate, true);
+    assert.deepEqual(resend.message, original.message);
+    assert.equal(resend.message.msg, "Hello Jack");
+    assert.equal(resend.message.sendTime, "2024-05-01 12:00:00");
+    // Stored once.
+    assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), [original.message]);
+    assert.deepEqual(await repo.waitingMessages(jack.id, tom.id, 0, 10), [original.message]);
+  });
+
+  contractTest("the same client id from another sender is not a duplicate", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const alice = await addUser(repo, "Alice");
+    const fromTom = await repo.saveMessage(newMessage(tom, jack, "From Tom", "same-id"));
+    const fromAlice = await repo.saveMessage(newMessage(alice, jack, "From Alice", "same-id"));
+    assert.equal(fromAlice.duplicate, false);
+    assert.notEqual(fromAlice.message.messageId, fromTom.message.messageId);
+    assert.equal(fromAlice.message.msg, "From Alice");
+    // Jack's reply in the other direction with that id is his own message too.
+    const fromJack = await repo.saveMessage(newMessage(jack, tom, "From Jack", "same-id"));
+    assert.equal(fromJack.duplicate, false);
+    assert.equal(fromJack.message.fromUser, "Jack");
+  });
+
+  contractTest("the same client id to another peer is not a duplicate", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const alice = await addUser(repo, "Alice");
+    const toJack = await repo.saveMessage(newMessage(tom, jack, "To Jack", "same-id"));
+    const toAlice = await repo.saveMessage(newMessage(tom, alice, "To Alice", "same-id"));
+    assert.equal(toAlice.duplicate, false);
+    assert.notEqual(toAlice.message.messageId, toJack.message.messageId);
+    assert.equal(toAlice.message.toUser, "Alice");
+    assert.equal(toAlice.message.msg, "To Alice");
+  });
+
+  contractTest("a message without a client id is never a duplicate", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const message = newMessage(tom, jack, "Same text");
+    const first = await repo.saveMessage(message);
+    const second = await repo.saveMessage(message);
+    assert.equal(second.duplicate, false);
+    assert.ok(second.message.messageId > first.message.messageId);
+    assert.equal((await repo.history(tom.id, jack.id, { limit: 10 })).length, 2);
+  });
+
+  // Waiting messages.
+
+  contractTest("waiting messages come oldest first, one direction only", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const alice = await addUser(repo, "Alice");
+    const [a, , b, , c] = await saveAll(repo, [
+      newMessage(tom, jack, "one"),
+      newMessage(jack, tom, "reply"),
+      newMessage(tom, jack, "two"),
+      newMessage(alice, jack, "from Alice"),
+      newMessage(tom, jack, "three"),
+      newMessage(tom, alice, "to Alice"),
+    ]);
+    const waiting = await repo.waitingMessages(jack.id, tom.id, 0, 10);
+    assert.deepEqual(waiting.map((message) => message.messageId), [a, b, c]);
+    assert.deepEqual(waiting.map((message) => message.msg), ["one", "two", "three"]);
+    for (const message of waiting) {
+      assert.equal(message.fromUser, "Tom");
+      assert.equal(message.toUser, "Jack");
+    }
+    assert.deepEqual(
+      (await repo.waitingMessages(tom.id, jack.id, 0, 10)).map((message) => message.msg),
+      ["reply"],
+    );
+    assert.deepEqual(await repo.waitingMessages(tom.id, alice.id, 0, 10), []);
+  });
+
+  contractTest("waiting messages page by afterId and limit", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const ids = await saveAll(
+      repo,
+      ["1", "2", "3", "4", "5"].map((text) => newMessage(tom, jack, text)),
+    );
+    const firstPage = await repo.waitingMessages(jack.id, tom.id, 0, 2);
+    assert.deepEqual(firstPage.map((message) => message.messageId), ids.slice(0, 2));
+    const secondPage = await repo.waitingMessages(jack.id, tom.id, firstPage[1].messageId, 2);
+    assert.deepEqual(secondPage.map((message) => message.messageId), ids.slice(2, 4));
+    const lastPage = await repo.waitingMessages(jack.id, tom.id, secondPage[1].messageId, 2);
+    assert.deepEqual(lastPage.map((message) => message.messageId), ids.slice(4));
+    assert.deepEqual(await repo.waitingMessages(jack.id, tom.id, ids[4], 2), []);
+  });
+
+  contractTest("delivered messages no longer wait", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const ids = await saveAll(
+      repo,
+      ["1", "2", "3", "4"].map((text) => newMessage(tom, jack, text)),
+    );
+    await repo.markDelivered([ids[0], ids[2]]);
+    assert.deepEqual(
+      (await repo.waitingMessages(jack.id, tom.id, 0, 10)).map((message) => message.messageId),
+      [ids[1], ids[3]],
+    );
+    await repo.markDelivered([]);
+    await repo.markDelivered([ids[1], ids[0]]);
+    assert.deepEqual(
+      (await repo.waitingMessages(jack.id, tom.id, 0, 10)).map((message) => message.messageId),
+      [ids[3]],
+    );
+    // Delivery changes waiting only: the history still holds every message.
+    assert.equal((await repo.history(jack.id, tom.id, { limit: 10 })).length, 4);
+  });
+
+  // History.
+
+  contractTest("history holds both directions, newest first, up to the limit", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const alice = await addUser(repo, "Alice");
+    const ids = await saveAll(repo, [
+      newMessage(tom, jack, "1"),
+      newMessage(jack, tom, "2"),
+      newMessage(tom, alice, "not this conversation"),
+      newMessage(tom, jack, "3"),
+      newMessage(alice, jack, "nor this one"),
+      newMessage(jack, tom, "4"),
+    ]);
+    const newestFirst = [ids[5], ids[3], ids[1], ids[0]];
+    const fromTom = await repo.history(tom.id, jack.id, { limit: 10 });
+    assert.deepEqual(fromTom.map((message) => message.messageId), newestFirst);
+    assert.deepEqual(fromTom.map((message) => message.msg), ["4", "3", "2", "1"]);
+    assert.deepEqual(fromTom.map((message) => message.fromUser), ["Jack", "Tom", "Jack", "Tom"]);
+    assert.deepEqual(fromTom.map((message) => message.toUser), ["Tom", "Jack", "Tom", "Jack"]);
+    // The same conversation, whichever side asks.
+    assert.deepEqual(await repo.history(jack.id, tom.id, { limit: 10 }), fromTom);
+    assert.deepEqual(
+      (await repo.history(tom.id, jack.id, { limit: 3 })).map((message) => message.messageId),
+      newestFirst.slice(0, 3),
+    );
+    assert.deepEqual(
+      (await repo.history(tom.id, jack.id, { limit: 1 })).map((message) => message.messageId),
+      [ids[5]],
+    );
+  });
+
+  contractTest("history pages back by beforeId", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const ids = await saveAll(repo, [
+      newMessage(tom, jack, "1"),
+      newMessage(tom, jack, "2"),
+      newMessage(jack, tom, "3"),
+      newMessage(jack, tom, "4"),
+      newMessage(tom, jack, "5"),
+    ]);
+    const pages: number[][] = [];
+    let beforeId: number | undefined;
+    for (;;) {
+      const page = await repo.history(tom.id, jack.id, { limit: 2, beforeId });
+      if (page.length === 0) break;
+      pages.push(page.map((message) => message.messageId));
+      beforeId = page[page.length - 1].messageId;
+    }
+    assert.deepEqual(pages, [[ids[4], ids[3]], [ids[2], ids[1]], [ids[0]]]);
+    assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10, beforeId: ids[0] }), []);
+  });
+
+  contractTest("history of a conversation with oneself has each message once", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const ids = await saveAll(repo, [
+      newMessage(tom, tom, "note 1"),
+      newMessage(tom, jack, "to Jack"),
+      newMessage(jack, tom, "from Jack"),
+      newMessage(tom, tom, "note 2"),
+      newMessage(tom, tom, "note 3"),
+    ]);
+    const notes = await repo.history(tom.id, tom.id, { limit: 10 });
+    assert.deepEqual(notes.map((message) => message.messageId), [ids[4], ids[3], ids[0]]);
+    assert.deepEqual(notes.map((message) => message.msg), ["note 3", "note 2", "note 1"]);
+    assert.deepEqual(
+      (await repo.history(tom.id, tom.id, { limit: 2, beforeId: ids[4] }))
+        .map((message) => message.messageId),
+      [ids[3], ids[0]],
+    );
+    // Notes to oneself wait like any message, once each.
+    assert.deepEqual(
+      (await repo.waitingMessages(tom.id, tom.id, 0, 10)).map((message) => message.messageId),
+      [ids[0], ids[3], ids[4]],
+    );
+  });
+
+  contractTest("history of users who never talked is empty", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const alice = await addUser(repo, "Alice");
+    await repo.saveMessage(newMessage(tom, alice, "hi"));
+    assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), []);
+    assert.deepEqual(await repo.history(jack.id, jack.id, { limit: 10 }), []);
+  });
+
+  // Text.
+
+  contractTest("Chinese and emoji text round-trips exactly", async (repo) => {
+    const texts = [
+      "你好，汤姆！今天下午三点开会。",
+      "😀👍🏽👨‍👩‍👧‍👦🇨🇳",
+      "e\u0301 and é stay as sent",
+      "Ｆｕｌｌｗｉｄｔｈ is not normalised",
+      "quotes \" ' \\ and\nnew\tlines\u0000nul",
+      "𠀀𪚥 astral CJK",
+    ];
+    const zhang = await addUser(repo, "张三");
+    const li = await addUser(repo, "李四😀");
+    assert.equal((await repo.findUser(usernameKey("张三")))?.username, "张三");
+    assert.equal((await repo.findUser(usernameKey("李四😀")))?.username, "李四😀");
+    const saved = [];
+    for (const msg of texts) {
+      const result = await repo.saveMessage({
+        from: zhang,
+        to: li,
+        msg,
+        sendTime: "2024-05-01 12:00:00",
+        sentAt: NOW,
+        clientId: `客户端-${msg.length}-😀`,
+      });
+      assert.equal(result.message.msg, msg);
+      saved.push(result.message);
+    }
+    const waiting = await repo.waitingMessages(li.id, zhang.id, 0, 10);
+    assert.deepEqual(waiting.map((message) => message.msg), texts);
+    assert.deepEqual(waiting.map((message) => message.fromUser), texts.map(() => "张三"));
+    assert.deepEqual(waiting.map((message) => message.toUser), texts.map(() => "李四😀"));
+    assert.deepEqual(await repo.history(li.id, zhang.id, { limit: 10 }), saved.toReversed());
+    // A resend finds the stored message by its non-ASCII client id.
+    const resend = await repo.saveMessage({
+      from: zhang,
+      to: li,
+      msg: "changed",
+      sendTime: "2024-05-01 12:00:01",
+      sentAt: NOW,
+      clientId: `客户端-${texts[1].length}-😀`,
+    });
+    assert.equal(resend.duplicate, true);
+    assert.deepEqual(resend.message, saved[1]);
+  });
+
+  // Closing.
+
+  contractTest("calls after close fail", async (repo) => {
+    await addUser(repo, "Tom");
+    await repo.close();
+    await assert.rejects(repo.findUser("tom"));
+    await assert.rejects(repo.findSession("hash", NOW));
+  });
+}
