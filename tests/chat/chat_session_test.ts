@@ -1,0 +1,204 @@
+/** The chat session without a network: a fake socket and a repository whose reads can be held. */
+import assert from "node:assert/strict";
+import { ChatSession, utf8LengthUpTo } from "../../lib/chat/chat_session.ts";
+import { DeliveryMarker } from "../../lib/chat/delivery_marker.ts";
+import type { ChatSocket } from "../../lib/chat/socket.ts";
+import { MemoryHub } from "../../lib/hub/memory_hub.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import type { Repository, UserRef } from "../../lib/storage/repository.ts";
+
+class FakeSocket implements ChatSocket {
+  readonly sent: string[] = [];
+  closedWith: number | null = null;
+  bufferedAmount = 0;
+  send(frame: string) {
+    if (this.closedWith === null) this.sent.push(frame);
+  }
+  close(code: number) {
+    this.closedWith = code;
+  }
+  messages(): string[] {
+    return this.sent.map((f) => JSON.parse(f)).filter((f) => f.status === 30001).map((f) =>
+      f.body.msg
+    );
+  }
+}
+
+/** A repository that forwards every call to `base` except those in `overrides`. */
+function delegate(base: Repository, overrides: Partial<Repository>): Repository {
+  return {
+    createUser: (...args) => base.createUser(...args),
+    findUser: (...args) => base.findUser(...args),
+    createToken: (...args) => base.createToken(...args),
+    findSession: (...args) => base.findSession(...args),
+    deleteToken: (...args) => base.deleteToken(...args),
+    deleteExpiredTokens: (...args) => base.deleteExpiredTokens(...args),
+    saveMessage: (...args) => base.saveMessage(...args),
+    markDelivered: (...args) => base.markDelivered(...args),
+    waitingMessages: (...args) => base.waitingMessages(...args),
+    history: (...args) => base.history(...args),
+    close: () => base.close(),
+    ...overrides,
+  };
+}
+
+/** A repository whose `waitingMessages` waits for `release()`, to widen the race on connect. */
+function holdingWaitingReads(repository: Repository) {
+  const gate = Promise.withResolvers<void>();
+  const reached = Promise.withResolvers<void>();
+  const held = delegate(repository, {
+    waitingMessages: async (...args) => {
+      const page = await repository.waitingMessages(...args);
+      reached.resolve();
+      await gate.promise;
+      return page;
+    },
+  });
+  return { repository: held, release: () => gate.resolve(), reached: reached.promise };
+}
+
+async function fixture() {
+  const base = new SqliteRepository(":memory:");
+  const user = async (name: string): Promise<UserRef> =>
+    (await base.createUser({
+      username: name,
+      usernameKey: name.toLowerCase(),
+      passwordHash: "x",
+      email: null,
+      createdAt: 0,
+    }))!;
+  const tom = await user("Tom");
+  const jack = await user("Jack");
+  const hub = new MemoryHub();
+  const context = (repository: Repository) => ({
+    repository,
+    hub,
+    deliveries: new DeliveryMarker(repository, silentLogger),
+    clock: () => Date.UTC(2020, 0, 1),
+    log: silentLogger,
+    maxMessageChars: 4096,
+    maxFrameBytes: 65536,
+  });
+  const session = (socket: FakeSocket, me: UserRef, peer: UserRef, repository: Repository) =>
+    new ChatSession(socket, {
+      admitted: true,
+      session: { tokenHash: `${me.username}-token`, user: me, expiresAt: Date.now() + 60_000 },
+      peer,
+    }, context(repository));
+  return { base, tom, jack, hub, session };
+}
+
+Deno.test("a live message that arrives while waiting ones load is sent after them, once", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const tomSocket = new FakeSocket();
+    const tomSession = session(tomSocket, tom, jack, base);
+    tomSession.opened();
+    tomSession.received(JSON.stringify({ msg: "waiting 1" }));
+    tomSession.received(JSON.stringify({ msg: "waiting 2" }));
+    await tomSession.settled();
+
+    const held = holdingWaitingReads(base);
+    const jackSocket = new FakeSocket();
+    const jackSession = session(jackSocket, jack, tom, held.repository);
+    jackSession.opened();
+    await held.reached;
+    // Jack is on the pair but still reading waiting messages: this one must not overtake them.
+    tomSession.received(JSON.stringify({ msg: "live" }));
+    await tomSession.settled();
+    assert.deepEqual(jackSocket.messages(), []);
+    held.release();
+    await jackSession.settled();
+    assert.deepEqual(jackSocket.messages(), ["waiting 1", "waiting 2", "live"]);
+    tomSession.closed(1000);
+    jackSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("a message both waiting and held during connect is sent once", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const tomSocket = new FakeSocket();
+    const tomSession = session(tomSocket, tom, jack, base);
+    tomSession.opened();
+    tomSession.received(JSON.stringify({ msg: "first" }));
+    await tomSession.settled();
+
+    // The page holding "first" is read, then held back; meanwhile "first" is offered again
+    // (as a retry or another node might) and "second" arrives live.
+    const held = holdingWaitingReads(base);
+    const jackSocket = new FakeSocket();
+    const jackSession = session(jackSocket, jack, tom, held.repository);
+    jackSession.opened();
+    await held.reached;
+    const [first] = await base.waitingMessages(jack.id, tom.id, 0, 10);
+    jackSession.deliver(
+      first,
+      JSON.stringify({ status: 30001, msg: "OK", body: { msg: "first" } }),
+    );
+    tomSession.received(JSON.stringify({ msg: "second" }));
+    await tomSession.settled();
+    held.release();
+    await jackSession.settled();
+    assert.deepEqual(jackSocket.messages(), ["first", "second"]);
+    tomSession.closed(1000);
+    jackSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("frames from one socket are stored in the order received", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const socket = new FakeSocket();
+    const tomSession = session(socket, tom, jack, base);
+    tomSession.opened();
+    for (let i = 0; i < 100; i++) tomSession.received(JSON.stringify({ msg: `m${i}` }));
+    await tomSession.settled();
+    const stored = await base.history(tom.id, jack.id, { limit: 200 });
+    assert.deepEqual(
+      stored.map((m) => m.msg).reverse(),
+      Array.from({ length: 100 }, (_, i) => `m${i}`),
+    );
+    tomSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("a storage failure answers 30011 with the id, stores nothing, and keeps the socket", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const failing = delegate(base, {
+      saveMessage: () => Promise.reject(new Error("disk I/O error")),
+    });
+    const socket = new FakeSocket();
+    const tomSession = session(socket, tom, jack, failing);
+    tomSession.opened();
+    tomSession.received(JSON.stringify({ msg: "lost?", id: "x1" }));
+    await tomSession.settled();
+    assert.deepEqual(JSON.parse(socket.sent.at(-1)!), {
+      status: 30011,
+      msg: "Message not stored, try again",
+      body: { id: "x1" },
+    });
+    assert.equal(socket.closedWith, null);
+    assert.equal((await base.history(tom.id, jack.id, { limit: 10 })).length, 0);
+    tomSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("utf8LengthUpTo counts UTF-8 bytes and stops past the limit", () => {
+  assert.equal(utf8LengthUpTo("abc", 100), 3);
+  assert.equal(utf8LengthUpTo("é", 0), 2);
+  assert.equal(utf8LengthUpTo("中", 0), 3);
+  assert.equal(utf8LengthUpTo("😀", 0), 4);
+  assert.equal(utf8LengthUpTo("中".repeat(10), 29), 30);
+  assert.ok(utf8LengthUpTo("中".repeat(1000), 10) <= 14);
+});

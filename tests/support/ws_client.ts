@@ -1,0 +1,121 @@
+/** A real WebSocket client for tests: frames arrive in a queue that tests await with a timeout. */
+
+/** A frame as the server sends it. */
+export interface Frame {
+  status: number;
+  msg: string;
+  body: Record<string, unknown>;
+}
+
+/** Default time a test waits for an expected event. */
+export const WAIT_MS = 5000;
+
+/** A connected chat client. */
+export class ChatClient {
+  readonly socket: WebSocket;
+  readonly frames: Frame[] = [];
+  readonly raw: string[] = [];
+  #cursor = 0;
+  #waiters: (() => void)[] = [];
+  #closed = Promise.withResolvers<CloseEvent>();
+  #closeEvent: CloseEvent | null = null;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.onmessage = (event) => {
+      this.raw.push(event.data as string);
+      this.frames.push(JSON.parse(event.data as string));
+      this.#wake();
+    };
+    socket.onclose = (event) => {
+      this.#closeEvent = event;
+      this.#closed.resolve(event);
+      this.#wake();
+    };
+  }
+
+  /** Opens `/v1/chat/<peer>?token=<token>` and resolves once open (or closed by the server). */
+  static async connect(wsUrl: string, peer: string, token: string | null): Promise<ChatClient> {
+    const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
+    const socket = new WebSocket(`${wsUrl}/v1/chat/${encodeURIComponent(peer)}${query}`);
+    const client = new ChatClient(socket);
+    const opened = Promise.withResolvers<void>();
+    socket.onopen = () => opened.resolve();
+    socket.onerror = () => opened.resolve();
+    await withTimeout(opened.promise, `connect to ${peer}`);
+    return client;
+  }
+
+  /** Sends `{"msg": msg}` plus `id` when given. */
+  sendMessage(msg: string, id?: string): void {
+    this.socket.send(JSON.stringify(id === undefined ? { msg } : { msg, id }));
+  }
+
+  /** Resolves with the next frame not yet taken; fails after a timeout or on close. */
+  async next(label = "next frame"): Promise<Frame> {
+    while (this.#cursor >= this.frames.length) {
+      if (this.#closeEvent !== null) {
+        throw new Error(`${label}: socket closed (${this.#closeEvent.code}) before a frame came`);
+      }
+      await withTimeout(new Promise<void>((resolve) => this.#waiters.push(resolve)), label);
+    }
+    return this.frames[this.#cursor++];
+  }
+
+  /** Takes frames until one matches; returns it. Frames skipped on the way are returned too. */
+  async nextMatching(predicate: (frame: Frame) => boolean, label: string): Promise<Frame> {
+    for (;;) {
+      const frame = await this.next(label);
+      if (predicate(frame)) return frame;
+    }
+  }
+
+  /** Takes the next frame and checks its status. */
+  async expect(status: number, label = `status ${status}`): Promise<Frame> {
+    const frame = await this.next(label);
+    if (frame.status !== status) {
+      throw new Error(`${label}: expected status ${status}, got ${JSON.stringify(frame)}`);
+    }
+    return frame;
+  }
+
+  /** Frames received but not yet taken. */
+  get pending(): Frame[] {
+    return this.frames.slice(this.#cursor);
+  }
+
+  /** Resolves with the close event (the server closed, or the client did). */
+  closed(label = "close"): Promise<CloseEvent> {
+    return withTimeout(this.#closed.promise, label);
+  }
+
+  /** Closes from the client side and waits for the close to finish. */
+  async close(): Promise<void> {
+    if (this.#closeEvent === null) {
+      this.socket.close(1000);
+      await this.closed();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Rejects when `promise` does not settle within `ms`. */
+export function withTimeout<T>(promise: Promise<T>, label: string, ms = WAIT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms waiting for ${label}`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
