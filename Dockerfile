@@ -1,0 +1,25 @@
+# The chat service on the official Deno image.
+FROM denoland/deno:2.9.6
+
+WORKDIR /app
+
+# Dependencies first, so that a source change does not invalidate the cached layer.
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+
+COPY main.ts ./
+COPY lib ./lib
+RUN deno cache --frozen main.ts
+
+# The database lives in a volume owned by the unprivileged user.
+RUN mkdir -p /data && chown deno:deno /data
+VOLUME /data
+ENV PORT=7071 HOST=0.0.0.0 DB_PATH=/data/chat.db
+
+USER deno
+EXPOSE 7071
+
+HEALTHCHECK --interval=30s --timeout=3s \
+  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:7071/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+
+CMD ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"]
