@@ -24,7 +24,7 @@ export interface Endpoint {
 
 /** What `join` learned. */
 export interface JoinResult {
-  /** Whether the peer holds a connection on the reverse pair. */
+  /** Whether the peer holds a connection on the reverse pair; always false on a note-to-self pair. */
   readonly peerOnline: boolean;
 }
 
@@ -32,7 +32,8 @@ export interface JoinResult {
 export interface Hub {
   /**
    * Adds an endpoint to its pair. When it is the user's first on the pair and the peer is online,
-   * every peer endpoint on the reverse pair is sent 30098 naming the user.
+   * every peer endpoint on the reverse pair is sent 30098 naming the user. A note-to-self pair
+   * (user == peer) has no presence frames.
    */
   join(endpoint: Endpoint): Promise<JoinResult>;
   /**

@@ -66,11 +66,12 @@ export class SqliteRepository implements Repository {
   constructor(path: string, options: SqliteOptions = {}) {
     this.#db = new DatabaseSync(path);
     try {
-      this.#db.exec("PRAGMA journal_mode = WAL");
-      this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
-      this.#db.exec("PRAGMA foreign_keys = ON");
       this.#db.exec("PRAGMA busy_timeout = 5000");
+      this.#db.exec("PRAGMA foreign_keys = ON");
+      this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+      // Migrate before switching to WAL: a file from a newer server is refused untouched.
       migrate(this.#db);
+      this.#db.exec("PRAGMA journal_mode = WAL");
     } catch (error) {
       this.#db.close();
       throw error;

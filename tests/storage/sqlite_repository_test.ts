@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
+import type { UserRef } from "../../lib/storage/repository.ts";
+import { repositoryContract } from "./repository_contract.ts";
+
+const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+/** Runs `body` with the path of a database file in a fresh temporary directory. */
+async function withDatabaseFile(body: (path: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-test-" });
+  try {
+    await body(join(dir, "chat.db"), dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Reads one PRAGMA through a separate read-only connection, as plain objects. */
+function readPragma(path: string, pragma: string): unknown {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db.prepare(`PRAGMA ${pragma}`).all().map((row) => ({ ...row }));
+  } finally {
+    db.close();
+  }
+}
+
+async function addUser(repo: SqliteRepository, username: string): Promise<UserRef> {
+  const user = await repo.createUser({
+    username,
+    usernameKey: username.toLowerCase(),
+    passwordHash: `hash-of-${username}`,
+    email: null,
+    createdAt: NOW,
+  });
+  assert.ok(user !== null);
+  return user;
+}
+
+/** Writes a file as a newer server would: a later schema version, with data of its own. */
+function writeNewerFile(path: string, journalMode: "WAL" | "DELETE"): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA journal_mode = ${journalMode}`);
+    db.exec(`
+      CREATE TABLE from_the_future (note TEXT NOT NULL);
+      INSERT INTO from_the_future VALUES ('keep me');
+      PRAGMA user_version = ${SCHEMA_VERSION + 1};
+    `);
+  } finally {
+    db.close();
+  }
+}
+
+repositoryContract("SqliteRepository", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-contract-" });
+  const repo = new SqliteRepository(join(dir, "chat.db"));
+  return {
+    repo,
+    cleanup: async () => {
+      await repo.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+});
+
+Deno.test("SqliteRepository: data survives closing and reopening the file", async () => {
+  await withDatabaseFile(async (path) => {
+    const first = new SqliteRepository(path);
+    let tom: UserRef, jack: UserRef, lastId: number;
+    try {
+      tom = await addUser(first, "Tom");
+      jack = await addUser(first, "Jack");
+      await first.createToken({
+        tokenHash: "token",
+        userId: tom.id,
+        createdAt: NOW,
+        expiresAt: NOW + 60_000,
+      });
+      await first.saveMessage({
+        from: tom,
+        to: jack,
+        msg: "你好 😀",
+        sendTime: "2024-05-01 12:00:00",
+        sentAt: NOW,
+        clientId: "c1",
+      });
+      const reply = await first.saveMessage({
+        from: jack,
+        to: tom,
+        msg: "Hi",
+        sendTime: "2024-05-01 12:00:01",
+        sentAt: NOW + 1000,
+        clientId: null,
+      });
+      await first.markDelivered([reply.message.messageId]);
+      lastId = reply.message.messageId;
+    } finally {
+      await first.close();
+    }
+
+    const second = new SqliteRepository(path);
+    try {
+      assert.equal((await second.findUser("tom"))?.id, tom.id);
+      assert.equal((await second.findSession("token", NOW))?.user.username, "Tom");
+      assert.deepEqual(
+        (await second.history(tom.id, jack.id, { limit: 10 })).map((message) => message.msg),
+        ["Hi", "你好 😀"],
+      );
+      assert.deepEqual(
+        (await second.waitingMessages(jack.id, tom.id, 0, 10)).map((message) => message.msg),
+        ["你好 😀"],
+      );
+      assert.deepEqual(await second.waitingMessages(tom.id, jack.id, 0, 10), []);
+      // The client id index survived too, and new ids continue past the old ones.
+      const resend = await second.saveMessage({
+        from: tom,
+        to: jack,
+        msg: "你好 😀",
+        sendTime: "2024-05-01 12:05:00",
+        sentAt: NOW + 300_000,
+        clientId: "c1",
+      });
+      assert.equal(resend.duplicate, true);
+      const next = await second.saveMessage({
+        from: tom,
+        to: jack,
+        msg: "new",
+        sendTime: "2024-05-01 12:05:00",
+        sentAt: NOW + 300_000,
+        clientId: null,
+      });
+      assert.ok(next.message.messageId > lastId);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+Deno.test("SqliteRepository: a new file is in WAL mode at the current schema version", async () => {
+  await withDatabaseFile(async (path) => {
+    const repo = new SqliteRepository(path);
+    await addUser(repo, "Tom");
+    await repo.close();
+    assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "wal" }]);
+    assert.deepEqual(readPragma(path, "user_version"), [{ user_version: SCHEMA_VERSION }]);
+  });
+});
+
+Deno.test("SqliteRepository: a file from a newer schema is refused and left unchanged", async () => {
+  await withDatabaseFile(async (path, dir) => {
+    writeNewerFile(path, "WAL");
+    const before = await Deno.readFile(path);
+
+    assert.throws(
+      () => new SqliteRepository(path),
+      (error) =>
+        error instanceof RangeError &&
+        error.message.includes(`version ${SCHEMA_VERSION + 1} is newer`),
+    );
+
+    assert.deepEqual(await Deno.readFile(path), before);
+    // The connection was closed: no WAL or shared-memory file is left open beside it.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((entry) => entry.name), ["chat.db"]);
+    assert.deepEqual(readPragma(path, "user_version"), [{ user_version: SCHEMA_VERSION + 1 }]);
+  });
+});
+
+Deno.test("SqliteRepository: a refused newer file keeps its own journal mode", async () => {
+  await withDatabaseFile(async (path) => {
+    writeNewerFile(path, "DELETE");
+    const before = await Deno.readFile(path);
+
+    assert.throws(() => new SqliteRepository(path), RangeError);
+
+    assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "delete" }]);
+    assert.deepEqual(await Deno.readFile(path), before);
+  });
+});
+
+Deno.test("SqliteRepository: the file passes an integrity check after many writes", async () => {
+  await withDatabaseFile(async (path) => {
+    const repo = new SqliteRepository(path);
+    try {
+      const users: UserRef[] = [];
+      for (let index = 0; index < 20; index++) users.push(await addUser(repo, `user${index}`));
+      for (const [index, user] of users.entries()) {
+        await repo.createToken({
+          tokenHash: `token-${index}`,
+          userId: user.id,
+          createdAt: NOW,
+          expiresAt: NOW + index * 1000,
+        });
+      }
+      const ids: number[] = [];
+      for (let index = 0; index < 300; index++) {
+        const from = users[index % users.length];
+        const to = users[(index * 7 + 3) % users.length];
+        const saved = await repo.saveMessage({
+          from,
+          to,
+          msg: `message ${index} 消息 😀`.repeat(1 + (index % 5)),
+          sendTime: "2024-05-01 12:00:00",
+          sentAt: NOW + index,
+          clientId: index % 3 === 0 ? `client-${index % 45}` : null,
+        });
+        ids.push(saved.message.messageId);
+      }
+      await repo.markDelivered(ids.filter((_, index) => index % 2 === 0));
+      assert.equal(await repo.deleteExpiredTokens(NOW + 9_500), 10);
+      assert.equal(await repo.deleteToken("token-15"), true);
+    } finally {
+      await repo.close();
+    }
+    assert.deepEqual(readPragma(path, "integrity_check"), [{ integrity_check: "ok" }]);
+    assert.deepEqual(readPragma(path, "foreign_key_check"), []);
+  });
+});
