@@ -2,7 +2,9 @@
  * Measures the largest WebSocket frame Deno's server accepts before the chat handler sees it,
  * and what happens above it. Run: deno run -A bench/frame_limit.ts
  */
-const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [64 * 1024 * 1024 - 1024, 64 * 1024 * 1024 - 1, 64 * 1024 * 1024, 80 * 1024 * 1024];
+const sizes = Deno.args.length > 0
+  ? Deno.args.map(Number)
+  : [64 * 1024 * 1024 - 1024, 64 * 1024 * 1024 - 1, 64 * 1024 * 1024, 80 * 1024 * 1024];
 
 const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
   const { socket, response } = Deno.upgradeWebSocket(request);

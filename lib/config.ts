@@ -80,7 +80,12 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError("HOST", `not a host name, got "${host}"`);
   }
   const idleMs = duration(env, "WS_IDLE_TIMEOUT", 0, 3_600_000);
-  if (idleMs % 1000 !== 0) throw new ConfigError("WS_IDLE_TIMEOUT", "must be whole seconds");
+  if (idleMs % 1000 !== 0) {
+    throw new ConfigError(
+      "WS_IDLE_TIMEOUT",
+      `must be whole seconds, got "${read(env, "WS_IDLE_TIMEOUT")}"`,
+    );
+  }
   return {
     port: integer(env, "PORT", 0, 65535),
     host,

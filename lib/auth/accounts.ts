@@ -40,6 +40,9 @@ export interface AccountsOptions {
 }
 
 function checkPassword(password: unknown): FieldError | null {
+  if (password === undefined || password === null) {
+    return { field: "password", reason: "is required" };
+  }
   if (typeof password !== "string") return { field: "password", reason: "must be a string" };
   const length = countCodePoints(password);
   if (length < PASSWORD_CHARS.min || length > PASSWORD_CHARS.max) {

@@ -127,15 +127,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   closed(code: number): void {
-    if (this.#admission.admitted && !this.#closed) {
-      this.#context.log.info("chat.close", {
-        conn: this.#id,
-        user: this.user.username,
-        peer: this.peer.username,
-        code,
-      });
-    }
-    this.#shutDown();
+    this.#shutDown(code);
   }
 
   // --- Endpoint ---
@@ -157,7 +149,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (this.#closed) return;
     if (frame !== null) this.#socket.send(frame);
     this.#socket.close(code, reason);
-    this.#shutDown();
+    this.#shutDown(code);
   }
 
   /** Resolves once the session has closed. */
@@ -179,6 +171,15 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (this.#closed) {
       // Closed while joining: the leave in #shutDown may have run before the join landed.
       await hub.leave(this);
+      return;
+    }
+    // A logout between admission and the join found no socket to close: check once more.
+    if ((await repository.findSession(this.tokenHash, this.#context.clock())) === null) {
+      this.terminate(
+        TOKEN_FAILED_FRAME,
+        CLOSE_CODE.POLICY_VIOLATION,
+        "Token authentication failed",
+      );
       return;
     }
     if (peerOnline) this.#socket.send(peerLoginFrame(this.peer.username));
@@ -207,11 +208,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.#context.deliveries.mark([message.messageId]);
   }
 
+  // Runs also after the socket closed: a frame received before the close is still stored.
   async #handleText(text: string): Promise<void> {
-    if (this.#closed) return;
     const decoded = decodeClientFrame(text, this.#context.maxMessageChars);
     if (!decoded.ok) {
-      this.#socket.send(invalidMessageFrame(decoded.reason));
+      this.send(invalidMessageFrame(decoded.reason));
       return;
     }
     const { msg, id } = decoded.message;
@@ -249,9 +250,18 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
   }
 
-  #shutDown(): void {
+  #shutDown(code: number): void {
     if (this.#closed) return;
     this.#closed = true;
+    // One line per admitted connection, whichever side closed it.
+    if (this.#admission.admitted) {
+      this.#context.log.info("chat.close", {
+        conn: this.#id,
+        user: this.user.username,
+        peer: this.peer.username,
+        code,
+      });
+    }
     clearTimeout(this.#expiryTimer);
     this.#whenClosed.resolve();
     if (this.#joined) {

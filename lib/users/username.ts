@@ -16,6 +16,7 @@ export type UsernameCheck =
 
 /** Normalises a username to NFKC and checks its length and characters. */
 export function checkUsername(raw: unknown): UsernameCheck {
+  if (raw === undefined || raw === null) return { ok: false, reason: "is required" };
   if (typeof raw !== "string") return { ok: false, reason: "must be a string" };
   if (!raw.isWellFormed()) return { ok: false, reason: "is not valid Unicode" };
   const username = raw.normalize("NFKC");

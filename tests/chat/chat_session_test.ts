@@ -70,12 +70,20 @@ async function fixture() {
     }))!;
   const tom = await user("Tom");
   const jack = await user("Jack");
+  for (const who of [tom, jack]) {
+    await base.createToken({
+      tokenHash: `${who.username}-token`,
+      userId: who.id,
+      createdAt: 0,
+      expiresAt: Date.UTC(2100, 0, 1),
+    });
+  }
   const hub = new MemoryHub();
   const context = (repository: Repository) => ({
     repository,
     hub,
     deliveries: new DeliveryMarker(repository, silentLogger),
-    clock: () => Date.UTC(2020, 0, 1),
+    clock: () => Date.now(),
     log: silentLogger,
     maxMessageChars: 4096,
     maxFrameBytes: 65536,
@@ -201,4 +209,21 @@ Deno.test("utf8LengthUpTo counts UTF-8 bytes and stops past the limit", () => {
   assert.equal(utf8LengthUpTo("😀", 0), 4);
   assert.equal(utf8LengthUpTo("中".repeat(10), 29), 30);
   assert.ok(utf8LengthUpTo("中".repeat(1000), 10) <= 14);
+});
+
+Deno.test("a token revoked between admission and join closes the socket with 30002", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    await base.deleteToken("Tom-token");
+    const socket = new FakeSocket();
+    const tomSession = session(socket, tom, jack, base);
+    tomSession.opened();
+    await tomSession.settled();
+    assert.deepEqual(socket.sent, [
+      '{"status":30002,"msg":"Token authentication failed","body":{}}',
+    ]);
+    assert.equal(socket.closedWith, 1008);
+  } finally {
+    await base.close();
+  }
 });

@@ -47,11 +47,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     log: options.log ?? silentLogger,
     clock: options.clock,
   });
-  const close = async () => {
-    await service.stop();
-    await repository.close();
-    if (dir !== null) await Deno.remove(dir, { recursive: true });
-  };
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      await service.stop();
+      await repository.close();
+      if (dir !== null) await Deno.remove(dir, { recursive: true });
+    })();
   return {
     port: service.port,
     baseUrl: `http://127.0.0.1:${service.port}`,

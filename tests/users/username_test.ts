@@ -85,8 +85,12 @@ Deno.test("spaces, slashes, '..' and '@' are rejected", () => {
   }
 });
 
+Deno.test("a missing name is required", () => {
+  for (const raw of [undefined, null]) assert.equal(reasonFor(raw), "is required");
+});
+
 Deno.test("a name that is not a string is rejected", () => {
-  for (const raw of [undefined, null, 42, ["Tom"], { name: "Tom" }]) {
+  for (const raw of [42, ["Tom"], { name: "Tom" }]) {
     assert.equal(reasonFor(raw), "must be a string");
   }
 });

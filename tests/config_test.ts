@@ -1,0 +1,135 @@
+/** Settings: defaults, accepted values, and a `ConfigError` naming each bad key. */
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULTS, parseConfig } from "../lib/config.ts";
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Asserts that `env` is refused with a `ConfigError` naming `key` and quoting `value`. */
+function assertRefused(key: string, value: string): void {
+  assert.throws(
+    () => parseConfig({ [key]: value }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `${key}=${value} throws a ConfigError`);
+      assert.equal(error.key, key);
+      assert.ok(error.message.includes(key), `"${error.message}" names ${key}`);
+      assert.ok(error.message.includes(value.trim()), `"${error.message}" quotes ${value}`);
+      return true;
+    },
+    `${key}=${value} is refused`,
+  );
+}
+
+Deno.test("an empty environment resolves to the documented defaults", () => {
+  assert.deepEqual(parseConfig({}), {
+    port: 7071,
+    host: "0.0.0.0",
+    dbPath: "./data/chat.db",
+    tokenTtlMs: DAY,
+    maxMessageChars: 4096,
+    maxFrameBytes: 64 * 1024,
+    wsIdleTimeoutSeconds: 30,
+  });
+  assert.deepEqual(parseConfig({}), parseConfig({ ...DEFAULTS }));
+});
+
+Deno.test("empty or blank settings fall back to their defaults", () => {
+  assert.deepEqual(parseConfig({ PORT: "", HOST: "  ", TOKEN_TTL: "" }), parseConfig({}));
+});
+
+Deno.test("every setting is read from the environment", () => {
+  assert.deepEqual(
+    parseConfig({
+      PORT: "8080",
+      HOST: "127.0.0.1",
+      DB_PATH: "/var/lib/chat/chat.db",
+      TOKEN_TTL: "2h",
+      MAX_MESSAGE_CHARS: "100",
+      MAX_FRAME_BYTES: "1024",
+      WS_IDLE_TIMEOUT: "0",
+    }),
+    {
+      port: 8080,
+      host: "127.0.0.1",
+      dbPath: "/var/lib/chat/chat.db",
+      tokenTtlMs: 2 * HOUR,
+      maxMessageChars: 100,
+      maxFrameBytes: 1024,
+      wsIdleTimeoutSeconds: 0,
+    },
+  );
+});
+
+Deno.test("PORT accepts 0 to 65535 and surrounding spaces", () => {
+  assert.equal(parseConfig({ PORT: "0" }).port, 0);
+  assert.equal(parseConfig({ PORT: "65535" }).port, 65535);
+  assert.equal(parseConfig({ PORT: " 8080 " }).port, 8080);
+});
+
+Deno.test("HOST accepts names, IPv4 and IPv6 addresses", () => {
+  for (const host of ["localhost", "chat.example.com", "127.0.0.1", "::1", "[::]"]) {
+    assert.equal(parseConfig({ HOST: host }).host, host);
+  }
+});
+
+Deno.test("durations parse as bare seconds or with ms, s, m, h or d", () => {
+  const cases: [string, number][] = [
+    ["90", 90 * SECOND],
+    ["90s", 90 * SECOND],
+    ["15m", 15 * MINUTE],
+    ["24h", DAY],
+    ["7d", 7 * DAY],
+    ["1500ms", 1500],
+    ["1s", SECOND],
+    ["366d", 366 * DAY],
+  ];
+  for (const [text, ms] of cases) {
+    assert.equal(parseConfig({ TOKEN_TTL: text }).tokenTtlMs, ms, text);
+  }
+  assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "90" }).wsIdleTimeoutSeconds, 90);
+  assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "2m" }).wsIdleTimeoutSeconds, 120);
+  assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "5000ms" }).wsIdleTimeoutSeconds, 5);
+  assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "1h" }).wsIdleTimeoutSeconds, 3600);
+});
+
+Deno.test("a bad PORT is refused naming PORT", () => {
+  for (const value of ["abc", "70000", "65536", "-1", "80.5", "8080x"]) {
+    assertRefused("PORT", value);
+  }
+});
+
+Deno.test("a bad TOKEN_TTL is refused naming TOKEN_TTL", () => {
+  for (const value of ["0", "banana", "500ms", "999ms", "367d", "1.5h", "-1h", "h", "1 h"]) {
+    assertRefused("TOKEN_TTL", value);
+  }
+});
+
+Deno.test("a bad MAX_MESSAGE_CHARS is refused naming MAX_MESSAGE_CHARS", () => {
+  for (const value of ["0", "abc", "1000001", "-5"]) assertRefused("MAX_MESSAGE_CHARS", value);
+});
+
+Deno.test("a bad MAX_FRAME_BYTES is refused naming MAX_FRAME_BYTES", () => {
+  for (const value of ["10", "255", "67108865", "64k"]) assertRefused("MAX_FRAME_BYTES", value);
+  assert.equal(parseConfig({ MAX_FRAME_BYTES: "256" }).maxFrameBytes, 256);
+  assert.equal(parseConfig({ MAX_FRAME_BYTES: "67108864" }).maxFrameBytes, 64 * 1024 * 1024);
+});
+
+Deno.test("a bad WS_IDLE_TIMEOUT is refused naming WS_IDLE_TIMEOUT", () => {
+  for (const value of ["2h", "soon", "-1", "1.5s"]) assertRefused("WS_IDLE_TIMEOUT", value);
+  // Whole seconds only: a well-formed duration with a fraction of a second is refused too.
+  for (const value of ["1500ms", "500ms"]) {
+    assert.throws(
+      () => parseConfig({ WS_IDLE_TIMEOUT: value }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.key === "WS_IDLE_TIMEOUT" &&
+        /WS_IDLE_TIMEOUT.*whole seconds/.test(error.message),
+      value,
+    );
+  }
+});
+
+Deno.test("a bad HOST is refused naming HOST", () => {
+  for (const value of ["a b", "host/path", "tom@host", "a\tb"]) assertRefused("HOST", value);
+});
