@@ -58,6 +58,22 @@ async function main(args: readonly string[]): Promise<number> {
     }
   }
 
+  // Signal handlers go in before the port opens, so a signal right after the listening line
+  // is never handled by the default action (which would skip the orderly shutdown).
+  const stopRequested = Promise.withResolvers<Deno.Signal>();
+  let stopping = false;
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (stopping) {
+      // A second signal while shutting down: the operator wants out now.
+      log.warn("forced_exit", { signal });
+      Deno.exit(1);
+    }
+    stopping = true;
+    stopRequested.resolve(signal);
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+
   let service;
   try {
     service = await startService({ config, repository, hub, log });
@@ -69,19 +85,10 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const stopped = Promise.withResolvers<void>();
-  let stopping = false;
-  const stop = (signal: Deno.Signal) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("stopping", { signal });
-    service.stop()
-      .then(() => repository.close())
-      .then(stopped.resolve, stopped.reject);
-  };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  await stopped.promise;
+  const signal = await stopRequested.promise;
+  log.info("stopping", { signal });
+  await service.stop();
+  await repository.close();
   log.info("stopped");
   return 0;
 }

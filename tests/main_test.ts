@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { api, login, registerAndLogin } from "./support/server.ts";
 import { ChatClient, type Frame } from "./support/ws_client.ts";
-import { type ChildDeno, type Listening, spawnDeno, tempDir } from "./support/process.ts";
+import {
+  type ChildDeno,
+  type Listening,
+  REPO_ROOT,
+  spawnDeno,
+  tempDir,
+} from "./support/process.ts";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const SEND_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -402,5 +408,28 @@ Deno.test("deno task user add adds a user that can then log in", async () => {
   await using child = spawnDeno({ env });
   const server = await child.listening();
   assert.match(await login(server, "carol"), UUID_V4);
+  assert.equal((await child.stop()).code, 0, child.output);
+});
+
+Deno.test("deno task start reads settings from .env in the working folder; the environment wins", async () => {
+  await using dir = await tempDir();
+  const dbPath = `${dir.path}/from-dotenv.db`;
+  await Deno.writeTextFile(
+    `${dir.path}/.env`,
+    `PORT=0\nHOST=127.0.0.1\nDB_PATH=${dbPath}\nTOKEN_TTL=not-a-duration\n`,
+  );
+  // The start task's own command line, run in the folder that holds the .env file.
+  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
+  const args = (config.tasks.start as string).split(/\s+/).slice(1)
+    .map((arg) => arg === "main.ts" ? `${REPO_ROOT}/main.ts` : arg);
+  await using child = spawnDeno({
+    denoArgs: args,
+    cwd: dir.path,
+    clearEnv: true,
+    env: { TOKEN_TTL: "1h" },
+  });
+  const server = await child.listening();
+  assert.equal(server.database, dbPath);
+  assert.equal(server.address, "127.0.0.1");
   assert.equal((await child.stop()).code, 0, child.output);
 });

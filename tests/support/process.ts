@@ -16,7 +16,6 @@ export const RUN_MAIN = [
   "--allow-env",
   "--allow-read",
   "--allow-write",
-  "--allow-sys=osRelease",
   "main.ts",
 ] as const;
 
@@ -37,6 +36,10 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Text written to stdin, which is then closed; without it stdin is null. */
   readonly stdin?: string;
+  /** Working folder; the repository root by default. */
+  readonly cwd?: string;
+  /** Start from an empty environment holding only `env` (no blank settings, no PORT/HOST). */
+  readonly clearEnv?: boolean;
 }
 
 /** What the `listening` line says. */
@@ -69,8 +72,9 @@ export class ChildDeno implements AsyncDisposable {
     for (const key of Object.keys(DEFAULTS)) settings[key] = "";
     const command = new Deno.Command(Deno.execPath(), {
       args: [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])],
-      cwd: REPO_ROOT,
-      env: {
+      cwd: options.cwd ?? REPO_ROOT,
+      clearEnv: options.clearEnv ?? false,
+      env: options.clearEnv ? { NO_COLOR: "1", ...options.env } : {
         ...settings,
         PORT: "0",
         HOST: "127.0.0.1",
