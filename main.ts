@@ -6,7 +6,7 @@
  *   main.ts user add <name> add a user (prompts for the password)
  */
 import { dirname } from "node:path";
-import { ConfigError, parseConfig } from "./lib/config.ts";
+import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
 import { createLogger, errorMessage } from "./lib/log.ts";
 import { SqliteRepository } from "./lib/storage/sqlite_repository.ts";
 import { MemoryHub } from "./lib/hub/memory_hub.ts";
@@ -15,18 +15,20 @@ import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
 import { systemClock } from "./lib/time.ts";
 
-const log = createLogger((line, level) => {
+const writeLine = (line: string, level: "info" | "warn" | "error") => {
   if (level === "info") console.log(line);
   else console.error(line);
-});
+};
+// Text until the settings are read; then in the format they ask for.
+let log = createLogger(writeLine);
 
-function openRepository(dbPath: string): SqliteRepository {
-  if (dbPath !== ":memory:") Deno.mkdirSync(dirname(dbPath), { recursive: true });
-  return new SqliteRepository(dbPath);
+function openRepository(config: Config): SqliteRepository {
+  if (config.dbPath !== ":memory:") Deno.mkdirSync(dirname(config.dbPath), { recursive: true });
+  return new SqliteRepository(config.dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
 }
 
 async function main(args: readonly string[]): Promise<number> {
-  let config;
+  let config: Config;
   try {
     config = parseConfig(Deno.env.toObject());
   } catch (error) {
@@ -34,10 +36,11 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(error.message);
     return 1;
   }
+  log = createLogger(writeLine, config.logFormat);
 
   let repository: SqliteRepository;
   try {
-    repository = openRepository(config.dbPath);
+    repository = openRepository(config);
   } catch (error) {
     console.error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);
     return 1;

@@ -1,12 +1,18 @@
 /**
- * The request handler: the route table, the chat upgrade, and the one error path that turns
- * anything thrown into a 500 envelope.
+ * The request handler: the route table, the chat upgrade with its admission checks, and the one
+ * error path that turns anything thrown into a 500 envelope.
  */
-import { API_STATUS } from "./protocol/status.ts";
-import { targetNotFoundFrame, TOKEN_FAILED_FRAME } from "./protocol/frames.ts";
+import { API_STATUS, CLOSE_CODE } from "./protocol/status.ts";
+import {
+  targetNotFoundFrame,
+  TOKEN_FAILED_FRAME,
+  tooManyConnectionsFrame,
+} from "./protocol/frames.ts";
 import { checkUsername, usernameKey } from "./users/username.ts";
 import { errorMessage } from "./log.ts";
 import type { Accounts } from "./auth/accounts.ts";
+import type { AuthThrottle } from "./limits/auth_throttle.ts";
+import type { ConnectionCounter } from "./limits/connection_counter.ts";
 import { type Admission, type ChatContext, ChatSession } from "./chat/chat_session.ts";
 import { isWebSocketUpgrade, upgradeToChatSocket } from "./chat/deno_socket.ts";
 import { envelope } from "./http/envelope.ts";
@@ -16,18 +22,46 @@ import { history } from "./http/history_routes.ts";
 /** What the handler needs. */
 export interface AppContext extends ChatContext {
   readonly accounts: Accounts;
+  readonly throttle: AuthThrottle;
+  readonly connections: ConnectionCounter;
   readonly wsIdleTimeoutSeconds: number;
+  readonly maxConnectionsPerUser: number;
+  /** Browser origins allowed to open chat sockets; `null` allows any. */
+  readonly allowedOrigins: ReadonlySet<string> | null;
+  /** Take the client address from `X-Forwarded-For`. */
+  readonly trustProxy: boolean;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
   readonly onSession?: (session: ChatSession) => void;
 }
 
-type Handler = (request: Request, url: URL, params: readonly string[]) => Promise<Response>;
+/** Where the request came from, as `Deno.serve` tells it. */
+export interface ClientInfo {
+  readonly remoteAddr: { readonly hostname: string } | Deno.Addr;
+}
+
+interface RequestContext {
+  readonly url: URL;
+  readonly params: readonly string[];
+  /** The client's address, for limits. */
+  readonly address: string;
+}
+
+type Handler = (request: Request, context: RequestContext) => Promise<Response>;
 
 interface Route {
   /** The path split on `/`, with `*` for a segment that is a parameter. */
   readonly segments: readonly string[];
   readonly methods: Readonly<Record<string, Handler>>;
 }
+
+/** Headers every HTTP response carries (a page may set its own stricter or looser CSP). */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "cross-origin-resource-policy": "same-origin",
+};
 
 function decodeSegment(segment: string): string | null {
   try {
@@ -50,15 +84,30 @@ function match(route: Route, segments: readonly string[]): string[] | null {
   return params;
 }
 
+function clientAddress(
+  request: Request,
+  info: ClientInfo | undefined,
+  trustProxy: boolean,
+): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  const remote = info?.remoteAddr;
+  return remote !== undefined && "hostname" in remote ? remote.hostname : "unknown";
+}
+
 /** Decides, before the upgrade, what an opening chat socket will be told. */
-async function admit(
-  context: AppContext,
-  token: string | null,
-  peerName: string,
-): Promise<Admission> {
-  const session = await context.accounts.authenticate(token);
+async function admit(context: AppContext, url: URL, peerName: string): Promise<Admission> {
+  const session = await context.accounts.authenticate(url.searchParams.get("token"));
   if (session === null) {
-    return { admitted: false, frame: TOKEN_FAILED_FRAME, reason: "Token authentication failed" };
+    context.metrics.authFailures.inc({ kind: "token" });
+    return {
+      admitted: false,
+      frame: TOKEN_FAILED_FRAME,
+      reason: "Token authentication failed",
+      closeCode: CLOSE_CODE.POLICY_VIOLATION,
+    };
   }
   const name = checkUsername(peerName);
   const peer = name.ok ? await context.repository.findUser(usernameKey(name.username)) : null;
@@ -67,32 +116,73 @@ async function admit(
       admitted: false,
       frame: targetNotFoundFrame(peerName),
       reason: "Target user does not exist",
+      closeCode: CLOSE_CODE.POLICY_VIOLATION,
     };
   }
-  return { admitted: true, session, peer: { id: peer.id, username: peer.username } };
+  return {
+    admitted: true,
+    session,
+    peer: { id: peer.id, username: peer.username },
+    receipts: url.searchParams.get("ack") === "1",
+  };
 }
 
 /** Builds the service's `fetch`-style handler. */
-export function createApp(context: AppContext): (request: Request) => Promise<Response> {
-  const { accounts, repository, log } = context;
+export function createApp(
+  context: AppContext,
+): (request: Request, info?: ClientInfo) => Promise<Response> {
+  const { accounts, repository, log, connections, metrics } = context;
 
-  const chat: Handler = async (request, url, [peerName]) => {
+  const chat: Handler = async (request, { url, params: [peerName], address }) => {
     if (!isWebSocketUpgrade(request)) {
       return envelope(
         426,
         API_STATUS.UPGRADE_REQUIRED,
         "Upgrade required: open this path with a WebSocket",
         {},
-        {
-          upgrade: "websocket",
-          connection: "Upgrade",
-        },
+        { upgrade: "websocket", connection: "Upgrade" },
       );
     }
-    const admission = await admit(context, url.searchParams.get("token"), peerName);
+    // Cross-site WebSocket hijacking: a browser always names the page's origin.
+    const origin = request.headers.get("origin");
+    if (context.allowedOrigins !== null && origin !== null && !context.allowedOrigins.has(origin)) {
+      metrics.connectionsRefused.inc({ reason: "origin" });
+      return envelope(403, API_STATUS.FORBIDDEN, "Origin not allowed", { origin });
+    }
+    const cap = connections.checkAddress(address);
+    if (cap !== null) {
+      metrics.connectionsRefused.inc({ reason: cap });
+      return cap === "total"
+        ? envelope(503, API_STATUS.UNAVAILABLE, "Too many connections, try again later", {}, {
+          "retry-after": "5",
+        })
+        : envelope(429, API_STATUS.RATE_LIMITED, "Too many connections from this address", {}, {
+          "retry-after": "5",
+        });
+    }
+    let admission = await admit(context, url, peerName);
+    let userKey: string | null = null;
+    if (admission.admitted) {
+      userKey = String(admission.session.user.id);
+      if (connections.userAtCap(userKey)) {
+        metrics.connectionsRefused.inc({ reason: "user" });
+        admission = {
+          admitted: false,
+          frame: tooManyConnectionsFrame(context.maxConnectionsPerUser),
+          reason: "Too many connections",
+          closeCode: CLOSE_CODE.POLICY_VIOLATION,
+        };
+        userKey = null;
+      }
+    }
+    let response: Response;
     try {
-      return upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
-        const session = new ChatSession(socket, admission, context);
+      const admitted = admission;
+      response = upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
+        const session = new ChatSession(socket, admitted, context);
+        // Counted from the upgrade, with no await since the check, so caps cannot be raced.
+        const release = connections.open(address, userKey);
+        session.whenClosed.then(release);
         context.onSession?.(session);
         return session;
       });
@@ -102,56 +192,86 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
         reason: errorMessage(error),
       });
     }
+    return response;
   };
 
   const routes: readonly Route[] = [
-    { segments: ["", "v1", "user"], methods: { POST: (r) => register(r, accounts) } },
+    { segments: ["", "v1", "user"], methods: { POST: (r, c) => register(r, c.address, context) } },
     {
       segments: ["", "v1", "user", "token"],
-      methods: { POST: (r) => login(r, accounts), DELETE: (r) => logout(r, accounts) },
+      methods: {
+        POST: (r, c) => login(r, c.address, context),
+        DELETE: (r) => logout(r, accounts),
+      },
     },
     {
       segments: ["", "v1", "chat", "*", "messages"],
-      methods: { GET: (r, url, [peer]) => history(r, url, peer, accounts, repository) },
+      methods: { GET: (r, c) => history(r, c.url, c.params[0], accounts, repository) },
     },
     { segments: ["", "v1", "chat", "*"], methods: { GET: chat } },
     {
       segments: ["", "healthz"],
       methods: { GET: () => Promise.resolve(envelope(200, API_STATUS.OK, "OK")) },
     },
+    {
+      segments: ["", "metrics"],
+      methods: {
+        GET: () =>
+          Promise.resolve(
+            new Response(metrics.render(), {
+              headers: {
+                "content-type": "text/plain; version=0.0.4; charset=utf-8",
+                "cache-control": "no-store",
+              },
+            }),
+          ),
+      },
+    },
   ];
 
-  return async (request) => {
-    const url = new URL(request.url);
+  const route = async (request: Request, url: URL, address: string): Promise<Response> => {
     const segments = url.pathname.split("/");
-    try {
-      for (const route of routes) {
-        const params = match(route, segments);
-        if (params === null) continue;
-        const method = request.method === "HEAD" ? "GET" : request.method;
-        const handler = route.methods[method];
-        if (handler === undefined) {
-          const allow = Object.keys(route.methods).join(", ");
-          return envelope(
-            405,
-            API_STATUS.METHOD_NOT_ALLOWED,
-            `Method ${request.method} not allowed`,
-            {
-              allow,
-            },
-            { allow },
-          );
-        }
-        return await handler(request, url, params);
+    for (const route of routes) {
+      const params = match(route, segments);
+      if (params === null) continue;
+      const method = request.method === "HEAD" ? "GET" : request.method;
+      const handler = route.methods[method];
+      if (handler === undefined) {
+        const allow = Object.keys(route.methods).join(", ");
+        return envelope(
+          405,
+          API_STATUS.METHOD_NOT_ALLOWED,
+          `Method ${request.method} not allowed`,
+          {
+            allow,
+          },
+          { allow },
+        );
       }
-      return envelope(404, API_STATUS.NOT_FOUND, "Not found");
+      return await handler(request, { url, params, address });
+    }
+    return envelope(404, API_STATUS.NOT_FOUND, "Not found");
+  };
+
+  return async (request, info) => {
+    const url = new URL(request.url);
+    let response: Response;
+    try {
+      response = await route(request, url, clientAddress(request, info, context.trustProxy));
     } catch (error) {
       log.error("http.error", {
         method: request.method,
         path: url.pathname,
         error: errorMessage(error),
       });
-      return envelope(500, API_STATUS.INTERNAL_ERROR, "Internal server error");
+      response = envelope(500, API_STATUS.INTERNAL_ERROR, "Internal server error");
     }
+    // A 101 switching to WebSocket carries Deno's headers only.
+    if (response.status !== 101) {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        if (!response.headers.has(name)) response.headers.set(name, value);
+      }
+    }
+    return response;
   };
 }

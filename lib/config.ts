@@ -19,6 +19,40 @@ export interface Config {
   readonly maxFrameBytes: number;
   /** Seconds without a pong before a socket is closed (`WS_IDLE_TIMEOUT`, default 30; 0 = off). */
   readonly wsIdleTimeoutSeconds: number;
+  /** Limits against abuse; see `Limits`. */
+  readonly limits: Limits;
+  /** Browser origins allowed to open chat sockets (`ALLOWED_ORIGINS`); `null` allows any. */
+  readonly allowedOrigins: ReadonlySet<string> | null;
+  /** Take the client address from `X-Forwarded-For` (`TRUST_PROXY`, default false). */
+  readonly trustProxy: boolean;
+  /** `text` (default) or `json` log lines (`LOG_FORMAT`). */
+  readonly logFormat: "text" | "json";
+  /** How long a write waits for a locked SQLite database, in ms (`SQLITE_BUSY_TIMEOUT`). */
+  readonly sqliteBusyTimeoutMs: number;
+}
+
+/** Limits against floods and slow or greedy clients. */
+export interface Limits {
+  /** Messages per second one socket may send, sustained (`MSG_RATE`, default 10). */
+  readonly messageRate: number;
+  /** Messages one socket may send at once before the rate applies (`MSG_BURST`, default 30). */
+  readonly messageBurst: number;
+  /** The window of the login/registration limits, in ms (`AUTH_WINDOW`, default 1m). */
+  readonly authWindowMs: number;
+  /** Login and registration attempts per client address per window (`AUTH_MAX_PER_IP`, 30). */
+  readonly authMaxPerIp: number;
+  /** Failed logins per username per window (`AUTH_MAX_PER_USER`, default 10). */
+  readonly authMaxPerUser: number;
+  /** Open chat sockets in all (`MAX_CONNECTIONS`, default 20000). */
+  readonly maxConnections: number;
+  /** Open chat sockets per client address (`MAX_CONNECTIONS_PER_IP`, default 200). */
+  readonly maxConnectionsPerIp: number;
+  /** Open chat sockets per user (`MAX_CONNECTIONS_PER_USER`, default 20). */
+  readonly maxConnectionsPerUser: number;
+  /** Bytes queued for one socket before it counts as too slow and is closed with 1013. */
+  readonly maxBufferedBytes: number;
+  /** Messages sent to a receipt-mode socket (`ack=1`) and not yet acknowledged, at most. */
+  readonly maxUnacked: number;
 }
 
 /** A setting that cannot be used. */
@@ -40,6 +74,20 @@ export const DEFAULTS = {
   MAX_MESSAGE_CHARS: "4096",
   MAX_FRAME_BYTES: "65536",
   WS_IDLE_TIMEOUT: "30s",
+  MSG_RATE: "10",
+  MSG_BURST: "30",
+  AUTH_WINDOW: "1m",
+  AUTH_MAX_PER_IP: "30",
+  AUTH_MAX_PER_USER: "10",
+  MAX_CONNECTIONS: "20000",
+  MAX_CONNECTIONS_PER_IP: "200",
+  MAX_CONNECTIONS_PER_USER: "20",
+  MAX_BUFFERED_BYTES: "1048576",
+  MAX_UNACKED: "1000",
+  ALLOWED_ORIGINS: "*",
+  TRUST_PROXY: "false",
+  LOG_FORMAT: "text",
+  SQLITE_BUSY_TIMEOUT: "5s",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -86,6 +134,7 @@ export function parseConfig(env: Env): Config {
       `must be whole seconds, got "${read(env, "WS_IDLE_TIMEOUT")}"`,
     );
   }
+  const sqliteBusyTimeoutMs = duration(env, "SQLITE_BUSY_TIMEOUT", 0, 600_000);
   return {
     port: integer(env, "PORT", 0, 65535),
     host,
@@ -94,5 +143,58 @@ export function parseConfig(env: Env): Config {
     maxMessageChars: integer(env, "MAX_MESSAGE_CHARS", 1, 1_000_000),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
     wsIdleTimeoutSeconds: idleMs / 1000,
+    limits: {
+      messageRate: integer(env, "MSG_RATE", 1, 100_000),
+      messageBurst: integer(env, "MSG_BURST", 1, 100_000),
+      authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
+      authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
+      authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),
+      maxConnections: integer(env, "MAX_CONNECTIONS", 1, 10_000_000),
+      maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 1, 10_000_000),
+      maxConnectionsPerUser: integer(env, "MAX_CONNECTIONS_PER_USER", 1, 10_000),
+      maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", 1024, 1024 * 1024 * 1024),
+      maxUnacked: integer(env, "MAX_UNACKED", 1, 1_000_000),
+    },
+    allowedOrigins: origins(env),
+    trustProxy: boolean(env, "TRUST_PROXY"),
+    logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
+    sqliteBusyTimeoutMs,
   };
+}
+
+function boolean(env: Env, key: keyof typeof DEFAULTS): boolean {
+  const text = read(env, key).toLowerCase();
+  if (["1", "true", "yes", "on"].includes(text)) return true;
+  if (["0", "false", "no", "off"].includes(text)) return false;
+  throw new ConfigError(key, `expected true or false, got "${text}"`);
+}
+
+function oneOf<T extends string>(env: Env, key: keyof typeof DEFAULTS, choices: readonly T[]): T {
+  const text = read(env, key);
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new ConfigError(key, `expected one of ${choices.join(", ")}, got "${text}"`);
+  }
+  return text as T;
+}
+
+/** `*` for any origin, or a comma-separated list like `https://chat.example.com,http://localhost:8080`. */
+function origins(env: Env): ReadonlySet<string> | null {
+  const text = read(env, "ALLOWED_ORIGINS");
+  if (text === "*") return null;
+  const list = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  for (const entry of list) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(entry);
+    } catch {
+      // Reported below.
+    }
+    if (parsed === null || parsed.origin !== entry) {
+      throw new ConfigError(
+        "ALLOWED_ORIGINS",
+        `expected * or origins like https://chat.example.com, got "${entry}"`,
+      );
+    }
+  }
+  return new Set(list);
 }

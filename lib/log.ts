@@ -28,12 +28,28 @@ export function formatLogLine(time: Date, level: string, event: string, fields: 
   return line;
 }
 
-/** A logger writing lines to `write` (stdout for info, stderr for warnings and errors). */
+/** Formats one log line as a JSON object: `{"time", "level", "event", ...fields}`. */
+export function formatJsonLogLine(
+  time: Date,
+  level: string,
+  event: string,
+  fields: LogFields,
+): string {
+  const line: Record<string, unknown> = { time: time.toISOString(), level, event };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined && !(key in line)) line[key] = value;
+  }
+  return JSON.stringify(line);
+}
+
+/** A logger writing lines to `write`, as text (default) or JSON. */
 export function createLogger(
   write: (line: string, level: "info" | "warn" | "error") => void,
+  format: "text" | "json" = "text",
 ): Logger {
+  const formatLine = format === "json" ? formatJsonLogLine : formatLogLine;
   const log = (level: "info" | "warn" | "error") => (event: string, fields: LogFields = {}) =>
-    write(formatLogLine(new Date(), level, event, fields), level);
+    write(formatLine(new Date(), level, event, fields), level);
   return { info: log("info"), warn: log("warn"), error: log("error") };
 }
 

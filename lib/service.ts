@@ -12,6 +12,9 @@ import type { Hub } from "./hub/hub.ts";
 import type { Repository } from "./storage/repository.ts";
 import { errorMessage, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./time.ts";
+import { EventLoopLag, Metrics } from "./metrics.ts";
+import { AuthThrottle } from "./limits/auth_throttle.ts";
+import { ConnectionCounter } from "./limits/connection_counter.ts";
 
 /** How often expired tokens are deleted. */
 const TOKEN_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -23,6 +26,8 @@ export interface ServiceOptions {
   readonly hub: Hub;
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Metrics to count into; a fresh set by default. */
+  readonly metrics?: Metrics;
 }
 
 /** A listening service. */
@@ -38,9 +43,28 @@ export interface RunningService {
 export function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, repository, hub, log } = options;
   const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? new Metrics();
   const accounts = new Accounts({ repository, hub, clock, tokenTtlMs: config.tokenTtlMs });
   const deliveries = new DeliveryMarker(repository, log);
+  const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();
+  const lag = new EventLoopLag();
+  lag.start();
+  metrics.gauge(
+    "chat_open_connections",
+    "Chat sockets open on this node.",
+    () => connections.total,
+  );
+  metrics.gauge(
+    "chat_online_users",
+    "Users holding at least one chat socket on this node.",
+    () => connections.users,
+  );
+  metrics.gauge(
+    "chat_event_loop_lag_seconds",
+    "How late a 500 ms timer fired, last sample.",
+    () => lag.seconds,
+  );
   const handler = createApp({
     repository,
     hub,
@@ -48,6 +72,13 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
     deliveries,
     clock,
     log,
+    metrics,
+    throttle: new AuthThrottle(config.limits, clock),
+    connections,
+    limits: config.limits,
+    maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    allowedOrigins: config.allowedOrigins,
+    trustProxy: config.trustProxy,
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
@@ -79,6 +110,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
             hostname: address.hostname,
             async stop() {
               clearInterval(purge);
+              lag.stop();
               const finished = server.shutdown();
               // Every session, also those still opening, then whatever the hub holds.
               for (const session of [...sessions]) {
@@ -94,6 +126,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
       }, handler);
     } catch (error) {
       clearInterval(purge);
+      lag.stop();
       reject(error);
     }
   });

@@ -31,6 +31,22 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     maxMessageChars: 4096,
     maxFrameBytes: 64 * 1024,
     wsIdleTimeoutSeconds: 30,
+    limits: {
+      messageRate: 10,
+      messageBurst: 30,
+      authWindowMs: 60_000,
+      authMaxPerIp: 30,
+      authMaxPerUser: 10,
+      maxConnections: 20_000,
+      maxConnectionsPerIp: 200,
+      maxConnectionsPerUser: 20,
+      maxBufferedBytes: 1024 * 1024,
+      maxUnacked: 1000,
+    },
+    allowedOrigins: null,
+    trustProxy: false,
+    logFormat: "text",
+    sqliteBusyTimeoutMs: 5000,
   });
   assert.deepEqual(parseConfig({}), parseConfig({ ...DEFAULTS }));
 });
@@ -49,6 +65,20 @@ Deno.test("every setting is read from the environment", () => {
       MAX_MESSAGE_CHARS: "100",
       MAX_FRAME_BYTES: "1024",
       WS_IDLE_TIMEOUT: "0",
+      MSG_RATE: "5",
+      MSG_BURST: "7",
+      AUTH_WINDOW: "10m",
+      AUTH_MAX_PER_IP: "100",
+      AUTH_MAX_PER_USER: "3",
+      MAX_CONNECTIONS: "50",
+      MAX_CONNECTIONS_PER_IP: "20",
+      MAX_CONNECTIONS_PER_USER: "2",
+      MAX_BUFFERED_BYTES: "65536",
+      MAX_UNACKED: "64",
+      ALLOWED_ORIGINS: "https://chat.example.com, http://localhost:8080",
+      TRUST_PROXY: "yes",
+      LOG_FORMAT: "json",
+      SQLITE_BUSY_TIMEOUT: "250ms",
     }),
     {
       port: 8080,
@@ -58,6 +88,22 @@ Deno.test("every setting is read from the environment", () => {
       maxMessageChars: 100,
       maxFrameBytes: 1024,
       wsIdleTimeoutSeconds: 0,
+      limits: {
+        messageRate: 5,
+        messageBurst: 7,
+        authWindowMs: 10 * 60_000,
+        authMaxPerIp: 100,
+        authMaxPerUser: 3,
+        maxConnections: 50,
+        maxConnectionsPerIp: 20,
+        maxConnectionsPerUser: 2,
+        maxBufferedBytes: 65536,
+        maxUnacked: 64,
+      },
+      allowedOrigins: new Set(["https://chat.example.com", "http://localhost:8080"]),
+      trustProxy: true,
+      logFormat: "json",
+      sqliteBusyTimeoutMs: 250,
     },
   );
 });
@@ -132,4 +178,28 @@ Deno.test("a bad WS_IDLE_TIMEOUT is refused naming WS_IDLE_TIMEOUT", () => {
 
 Deno.test("a bad HOST is refused naming HOST", () => {
   for (const value of ["a b", "host/path", "tom@host", "a\tb"]) assertRefused("HOST", value);
+});
+
+Deno.test("the new limit settings refuse bad values naming the key", () => {
+  for (
+    const [key, value] of [
+      ["MSG_RATE", "0"],
+      ["MSG_BURST", "x"],
+      ["AUTH_WINDOW", "forever"],
+      ["MAX_CONNECTIONS_PER_USER", "0"],
+      ["MAX_BUFFERED_BYTES", "10"],
+      ["ALLOWED_ORIGINS", "chat.example.com"],
+      ["ALLOWED_ORIGINS", "https://chat.example.com/path"],
+      ["TRUST_PROXY", "maybe"],
+      ["LOG_FORMAT", "xml"],
+      ["SQLITE_BUSY_TIMEOUT", "-1"],
+    ]
+  ) {
+    assert.throws(() => parseConfig({ [key]: value }), (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.key, key);
+      assert.ok(error.message.includes(key));
+      return true;
+    }, `${key}=${value} is refused`);
+  }
 });

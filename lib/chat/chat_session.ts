@@ -1,19 +1,24 @@
 /**
- * One chat socket on the pair (user -> peer): admission, presence, waiting messages, and the
- * frames the user sends. It sees a `ChatSocket`, never Deno's WebSocket.
+ * One chat socket on the pair (user -> peer): admission, presence, waiting messages, the frames
+ * the user sends, and flow control towards a slow or non-acknowledging receiver. It sees a
+ * `ChatSocket`, never Deno's WebSocket.
  */
-import { decodeClientFrame } from "../protocol/client_frame.ts";
+import { type ClientMessage, decodeClientFrame } from "../protocol/client_frame.ts";
 import {
   chatMessageFrame,
   invalidMessageFrame,
   notStoredFrame,
   peerLoginFrame,
+  rateLimitedFrame,
   storedFrame,
   TOKEN_FAILED_FRAME,
 } from "../protocol/frames.ts";
 import { CLOSE_CODE } from "../protocol/status.ts";
 import { type Clock, formatLocalTime } from "../time.ts";
 import { errorMessage, type Logger } from "../log.ts";
+import type { Limits } from "../config.ts";
+import type { Metrics } from "../metrics.ts";
+import { TokenBucket } from "../limits/token_bucket.ts";
 import type { Endpoint, Hub } from "../hub/hub.ts";
 import type { Repository, Session, StoredMessage, UserRef } from "../storage/repository.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
@@ -22,6 +27,11 @@ import type { DeliveryMarker } from "./delivery_marker.ts";
 /** How many waiting messages are read from storage at a time. */
 export const WAITING_PAGE_SIZE = 500;
 
+/** How long sending waiting messages may stall on a full buffer or window before 1013. */
+export const STALL_TIMEOUT_MS = 30_000;
+
+// How often a stalled sender looks again, and when a written frame counts as handed over.
+const POLL_MS = 10;
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -32,14 +42,30 @@ export interface ChatContext {
   readonly deliveries: DeliveryMarker;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly maxMessageChars: number;
   readonly maxFrameBytes: number;
+  readonly limits: Pick<
+    Limits,
+    "messageRate" | "messageBurst" | "maxBufferedBytes" | "maxUnacked"
+  >;
 }
 
 /** The verdict on an upgrade request, reached before the socket opens. */
 export type Admission =
-  | { readonly admitted: true; readonly session: Session; readonly peer: UserRef }
-  | { readonly admitted: false; readonly frame: string; readonly reason: string };
+  | {
+    readonly admitted: true;
+    readonly session: Session;
+    readonly peer: UserRef;
+    /** Receipt mode (`ack=1`): a message counts as delivered only once the client acks it. */
+    readonly receipts: boolean;
+  }
+  | {
+    readonly admitted: false;
+    readonly frame: string;
+    readonly reason: string;
+    readonly closeCode: number;
+  };
 
 /** UTF-8 length of `text`, counting no further than `limit + 1` (enough to know it is over). */
 export function utf8LengthUpTo(text: string, limit: number): number {
@@ -68,11 +94,17 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #socket: ChatSocket;
   readonly #admission: Admission;
   readonly #context: ChatContext;
+  readonly #receipts: boolean;
+  readonly #bucket: TokenBucket;
   #closed = false;
   #joined = false;
   // While waiting messages are being sent, live ones are held here so that order holds.
   #held: StoredMessage[] | null = [];
   #lastSentId = 0;
+  // Ids written to the socket but not yet confirmed: by the client's receipt in receipt mode,
+  // else by the socket's buffer draining. Unconfirmed messages stay waiting if the socket dies.
+  #unconfirmed: number[] = [];
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
   #inbox: Promise<void> = Promise.resolve();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #whenClosed = Promise.withResolvers<void>();
@@ -85,6 +117,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.user = admission.admitted ? admission.session.user : nobody;
     this.peer = admission.admitted ? admission.peer : nobody;
     this.tokenHash = admission.admitted ? admission.session.tokenHash : "";
+    this.#receipts = admission.admitted && admission.receipts;
+    this.#bucket = new TokenBucket(
+      context.limits.messageRate,
+      context.limits.messageBurst,
+      context.clock,
+    );
   }
 
   // --- ChatSocketHandlers ---
@@ -94,13 +132,14 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     const admission = this.#admission;
     if (!admission.admitted) {
       this.#context.log.info("chat.rejected", { conn: this.#id, reason: admission.reason });
-      this.terminate(admission.frame, CLOSE_CODE.POLICY_VIOLATION, admission.reason);
+      this.terminate(admission.frame, admission.closeCode, admission.reason);
       return;
     }
     this.#context.log.info("chat.open", {
       conn: this.#id,
       user: this.user.username,
       peer: this.peer.username,
+      receipts: this.#receipts || undefined,
     });
     this.#armExpiry(admission.session.expiresAt);
     this.#inbox = this.#start().catch((error) => this.#fail("chat.start_failed", error));
@@ -108,20 +147,40 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   received(data: string | ArrayBuffer): void {
     if (this.#closed || !this.#admission.admitted) return;
-    const size = typeof data === "string"
-      ? utf8LengthUpTo(data, this.#context.maxFrameBytes)
-      : data.byteLength;
-    if (size > this.#context.maxFrameBytes) {
+    const { metrics, maxFrameBytes, maxMessageChars } = this.#context;
+    const size = typeof data === "string" ? utf8LengthUpTo(data, maxFrameBytes) : data.byteLength;
+    if (size > maxFrameBytes) {
+      metrics.framesRejected.inc({ reason: "too_big" });
       this.#context.log.warn("chat.frame_too_big", { conn: this.#id, user: this.user.username });
       this.terminate(null, CLOSE_CODE.MESSAGE_TOO_BIG, "Frame too big");
       return;
     }
-    if (typeof data !== "string") {
-      this.#socket.send(invalidMessageFrame("binary frames are not supported; send JSON text"));
+    const decoded = typeof data === "string" ? decodeClientFrame(data, maxMessageChars) : null;
+    // Receipts are handled at once, not queued behind messages: they open the send window.
+    if (decoded?.ok && decoded.kind === "ack") {
+      if (this.#receipts) this.#confirmUpTo(decoded.upTo);
       return;
     }
-    // Frames are handled one at a time, so a user's messages are stored in the order sent.
-    this.#inbox = this.#inbox.then(() => this.#handleText(data)).catch((error) =>
+    const retryAfterMs = this.#bucket.take();
+    if (retryAfterMs > 0) {
+      metrics.framesRejected.inc({ reason: "rate_limited" });
+      this.send(rateLimitedFrame(retryAfterMs));
+      return;
+    }
+    if (decoded === null) {
+      metrics.framesRejected.inc({ reason: "binary" });
+      this.send(invalidMessageFrame("binary frames are not supported; send JSON text"));
+      return;
+    }
+    if (!decoded.ok) {
+      metrics.framesRejected.inc({ reason: decoded.code });
+      this.send(invalidMessageFrame(decoded.reason));
+      return;
+    }
+    if (decoded.kind !== "message") return;
+    const message = decoded.message;
+    // Messages are stored one at a time, so a user's messages are stored in the order sent.
+    this.#inbox = this.#inbox.then(() => this.#store(message)).catch((error) =>
       this.#fail("chat.frame_failed", error)
     );
   }
@@ -139,6 +198,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   deliver(message: StoredMessage, frame: string): void {
     if (this.#closed) return;
     if (this.#held !== null) {
+      // Bounded: a receiver this far behind is closed; the messages stay waiting.
+      if (this.#held.length >= this.#context.limits.maxUnacked + WAITING_PAGE_SIZE) {
+        this.#tooSlow("held");
+        return;
+      }
       this.#held.push(message);
       return;
     }
@@ -191,8 +255,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
         this.#lastSentId,
         WAITING_PAGE_SIZE,
       );
+      for (const message of page) {
+        if (!(await this.#roomToSend())) return;
+        this.#write(message, chatMessageFrame(message));
+      }
       if (this.#closed) return;
-      for (const message of page) this.#write(message, chatMessageFrame(message));
       if (page.length < WAITING_PAGE_SIZE) break;
     }
     const held = this.#held ?? [];
@@ -200,26 +267,88 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     for (const message of held) this.#write(message, chatMessageFrame(message));
   }
 
+  /** Waits until the socket can take another frame; `false` when it closed or stalled. */
+  async #roomToSend(): Promise<boolean> {
+    const deadline = performance.now() + STALL_TIMEOUT_MS;
+    while (!this.#closed && !this.#hasRoom(true)) {
+      if (performance.now() >= deadline) {
+        this.#tooSlow("stalled");
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    return !this.#closed;
+  }
+
+  /** Whether another frame fits: within the byte buffer and, in receipt mode, the ack window. */
+  #hasRoom(eager: boolean): boolean {
+    const { maxBufferedBytes, maxUnacked } = this.#context.limits;
+    // Sending waiting messages pauses at half the buffer, well before live traffic would close.
+    const bufferLimit = eager ? maxBufferedBytes / 2 : maxBufferedBytes;
+    if (this.#socket.bufferedAmount > bufferLimit) return false;
+    return !this.#receipts || this.#unconfirmed.length < maxUnacked;
+  }
+
   #write(message: StoredMessage, frame: string): void {
     // Ids grow in send order on a pair: an id not above the last one was sent already.
     if (message.messageId <= this.#lastSentId) return;
+    if (!this.#hasRoom(false)) {
+      this.#tooSlow(this.#receipts ? "unacknowledged" : "buffer");
+      return;
+    }
+    // An empty buffer means every earlier frame was handed to the network.
+    if (!this.#receipts && this.#socket.bufferedAmount === 0) this.#confirmAll();
     this.#socket.send(frame);
     this.#lastSentId = message.messageId;
-    this.#context.deliveries.mark([message.messageId]);
+    this.#unconfirmed.push(message.messageId);
+    this.#context.metrics.observeDelivery(message);
+    if (!this.#receipts) this.#armDrainCheck();
+  }
+
+  #armDrainCheck(): void {
+    if (this.#drainTimer !== undefined) return;
+    this.#drainTimer = setTimeout(() => {
+      this.#drainTimer = undefined;
+      if (this.#closed || this.#unconfirmed.length === 0) return;
+      if (this.#socket.bufferedAmount === 0) this.#confirmAll();
+      else this.#armDrainCheck();
+    }, POLL_MS);
+  }
+
+  #confirmAll(): void {
+    if (this.#unconfirmed.length === 0) return;
+    this.#context.deliveries.mark(this.#unconfirmed);
+    this.#unconfirmed = [];
+  }
+
+  /** A receipt: every message up to `upTo` sent on this socket is delivered. */
+  #confirmUpTo(upTo: number): void {
+    let count = 0;
+    while (count < this.#unconfirmed.length && this.#unconfirmed[count] <= upTo) count++;
+    if (count === 0) return;
+    this.#context.deliveries.mark(this.#unconfirmed.slice(0, count));
+    this.#unconfirmed = this.#unconfirmed.slice(count);
+  }
+
+  #tooSlow(cause: string): void {
+    this.#context.metrics.connectionsRefused.inc({ reason: "slow_receiver" });
+    this.#context.log.warn("chat.too_slow", {
+      conn: this.#id,
+      user: this.user.username,
+      cause,
+      unconfirmed: this.#unconfirmed.length,
+    });
+    this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Receiver too slow; messages kept waiting");
   }
 
   // Runs also after the socket closed: a frame received before the close is still stored.
-  async #handleText(text: string): Promise<void> {
-    const decoded = decodeClientFrame(text, this.#context.maxMessageChars);
-    if (!decoded.ok) {
-      this.send(invalidMessageFrame(decoded.reason));
-      return;
-    }
-    const { msg, id } = decoded.message;
-    const sentAt = this.#context.clock();
+  async #store({ msg, id }: ClientMessage): Promise<void> {
+    const { repository, hub, metrics, clock } = this.#context;
+    const receivedAt = performance.now();
+    const sentAt = clock();
     let saved;
     try {
-      saved = await this.#context.repository.saveMessage({
+      saved = await repository.saveMessage({
         from: this.user,
         to: this.peer,
         msg,
@@ -228,13 +357,17 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
         clientId: id,
       });
     } catch (error) {
+      metrics.storeFailures.inc();
       this.#context.log.error("chat.store_failed", { conn: this.#id, error: errorMessage(error) });
       this.send(notStoredFrame(id));
       return;
     }
     const { message, duplicate } = saved;
     if (id !== null) this.send(storedFrame(id, message.messageId, message.sendTime));
-    if (!duplicate) await this.#context.hub.publish(message, this.user.id, this.peer.id);
+    if (duplicate) return;
+    metrics.messagesStored.inc();
+    metrics.markReceived(message, receivedAt);
+    await hub.publish(message, this.user.id, this.peer.id);
   }
 
   #armExpiry(expiresAt: number): void {
@@ -262,7 +395,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
         code,
       });
     }
+    // Handed to the network in full: delivered. Otherwise they stay waiting for the next socket.
+    if (!this.#receipts && this.#socket.bufferedAmount === 0) this.#confirmAll();
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#drainTimer);
     this.#whenClosed.resolve();
     if (this.#joined) {
       this.#context.hub.leave(this).catch((error) =>

@@ -2,6 +2,9 @@
 import { API_STATUS } from "../protocol/status.ts";
 import { formatLocalTime } from "../time.ts";
 import type { Accounts } from "../auth/accounts.ts";
+import type { AuthThrottle } from "../limits/auth_throttle.ts";
+import type { Metrics } from "../metrics.ts";
+import { checkUsername, usernameKey } from "../users/username.ts";
 import { envelope, invalidInput, readJsonObject, tokenFromAuthorization } from "./envelope.ts";
 
 /** 401 with status 10004, for a missing, unknown, revoked or expired token. */
@@ -11,11 +14,41 @@ export function tokenFailed(): Response {
   });
 }
 
-/** `POST /v1/user`: `{username, password, email?}` -> 201, 409 or 400. */
-export async function register(request: Request, accounts: Accounts): Promise<Response> {
+/** What the user routes need besides the request. */
+export interface UserRouteContext {
+  readonly accounts: Accounts;
+  readonly throttle: AuthThrottle;
+  readonly metrics: Metrics;
+}
+
+/** 429 with status 10007 and `Retry-After`. */
+export function tooManyAttempts(retryAfterMs: number): Response {
+  return envelope(429, API_STATUS.RATE_LIMITED, "Too many attempts, try again later", {
+    retry_after_ms: retryAfterMs,
+  }, { "retry-after": String(Math.ceil(retryAfterMs / 1000)) });
+}
+
+/** The key a login attempt is counted under: the name's lookup key, or the raw text. */
+function attemptKey(username: unknown): string | null {
+  if (typeof username !== "string") return null;
+  const name = checkUsername(username);
+  return name.ok ? usernameKey(name.username) : username.slice(0, 64).toLowerCase();
+}
+
+/** `POST /v1/user`: `{username, password, email?}` -> 201, 409, 400 or 429. */
+export async function register(
+  request: Request,
+  address: string,
+  context: UserRouteContext,
+): Promise<Response> {
+  const wait = context.throttle.admit(address, null);
+  if (wait > 0) {
+    context.metrics.authFailures.inc({ kind: "rate_limited" });
+    return tooManyAttempts(wait);
+  }
   const body = await readJsonObject(request);
   if (!body.ok) return body.response;
-  const result = await accounts.register(body.value);
+  const result = await context.accounts.register(body.value);
   if (result.ok) {
     return envelope(201, API_STATUS.OK, "Registration success", { username: result.user.username });
   }
@@ -28,17 +61,30 @@ export async function register(request: Request, accounts: Accounts): Promise<Re
   return invalidInput(result.error.field, result.error.reason);
 }
 
-/** `POST /v1/user/token`: `{username, password}` -> 201 with a token, or 401. */
-export async function login(request: Request, accounts: Accounts): Promise<Response> {
+/** `POST /v1/user/token`: `{username, password}` -> 201 with a token, 401 or 429. */
+export async function login(
+  request: Request,
+  address: string,
+  context: UserRouteContext,
+): Promise<Response> {
   const body = await readJsonObject(request);
   if (!body.ok) return body.response;
   const { username, password } = body.value;
   if (typeof username !== "string") return invalidInput("username", "must be a string");
   if (typeof password !== "string") return invalidInput("password", "must be a string");
-  const issued = await accounts.login(username, password);
+  const key = attemptKey(username) ?? "";
+  const wait = context.throttle.admit(address, key);
+  if (wait > 0) {
+    context.metrics.authFailures.inc({ kind: "rate_limited" });
+    return tooManyAttempts(wait);
+  }
+  const issued = await context.accounts.login(username, password);
   if (issued === null) {
+    context.throttle.failed(key);
+    context.metrics.authFailures.inc({ kind: "login" });
     return envelope(401, API_STATUS.LOGIN_FAILED, "Wrong username or password");
   }
+  context.throttle.succeeded(key);
   return envelope(201, API_STATUS.OK, "Login success", {
     token: issued.token,
     expire: formatLocalTime(issued.expiresAt),

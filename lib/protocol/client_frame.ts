@@ -6,10 +6,25 @@ export interface ClientMessage {
   readonly id: string | null;
 }
 
-/** The outcome of decoding a client frame. */
+/** Why a frame was rejected: a short fixed code (for metrics) and a sentence (for the client). */
+export type RejectCode =
+  | "not_json"
+  | "not_object"
+  | "msg_missing"
+  | "msg_type"
+  | "msg_empty"
+  | "msg_encoding"
+  | "msg_too_long"
+  | "id_type"
+  | "id_length"
+  | "id_encoding"
+  | "ack_type";
+
+/** The outcome of decoding a client frame: a message, a receipt, or a rejection. */
 export type DecodeResult =
-  | { readonly ok: true; readonly message: ClientMessage }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly kind: "message"; readonly message: ClientMessage }
+  | { readonly ok: true; readonly kind: "ack"; readonly upTo: number }
+  | { readonly ok: false; readonly code: RejectCode; readonly reason: string };
 
 /** The longest client `id` accepted, in characters. */
 export const MAX_CLIENT_ID_CHARS = 64;
@@ -29,12 +44,12 @@ export function countCodePoints(text: string): number {
   return count;
 }
 
-function reject(reason: string): DecodeResult {
-  return { ok: false, reason };
+function reject(code: RejectCode, reason: string): DecodeResult {
+  return { ok: false, code, reason };
 }
 
 /**
- * Decodes a text frame `{"msg": "...", "id"?: "..."}`. Unknown keys are ignored so that
+ * Decodes a text frame `{"msg": "...", "id"?: "..."}` or a receipt `{"ack": <message_id>}`. Unknown keys are ignored so that
  * newer clients keep working; `maxMessageChars` bounds `msg` in code points.
  */
 export function decodeClientFrame(text: string, maxMessageChars: number): DecodeResult {
@@ -42,29 +57,37 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
   try {
     value = JSON.parse(text);
   } catch {
-    return reject("frame is not valid JSON");
+    return reject("not_json", "frame is not valid JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return reject("frame must be a JSON object");
+    return reject("not_object", "frame must be a JSON object");
   }
   const frame = value as Record<string, unknown>;
-  if (!Object.hasOwn(frame, "msg")) return reject("msg is missing");
+  // A receipt `{"ack": <message_id>}` acknowledges every message up to that id.
+  if (Object.hasOwn(frame, "ack")) {
+    const upTo = frame.ack;
+    if (typeof upTo !== "number" || !Number.isSafeInteger(upTo) || upTo < 1) {
+      return reject("ack_type", "ack must be a positive message_id");
+    }
+    return { ok: true, kind: "ack", upTo };
+  }
+  if (!Object.hasOwn(frame, "msg")) return reject("msg_missing", "msg is missing");
   const msg = frame.msg;
-  if (typeof msg !== "string") return reject("msg must be a string");
-  if (msg.trim() === "") return reject("msg is empty");
-  if (!msg.isWellFormed()) return reject("msg is not valid Unicode");
+  if (typeof msg !== "string") return reject("msg_type", "msg must be a string");
+  if (msg.trim() === "") return reject("msg_empty", "msg is empty");
+  if (!msg.isWellFormed()) return reject("msg_encoding", "msg is not valid Unicode");
   // Cheap test first: a string never has more code points than UTF-16 units.
   if (msg.length > maxMessageChars && countCodePoints(msg) > maxMessageChars) {
-    return reject(`msg is longer than ${maxMessageChars} characters`);
+    return reject("msg_too_long", `msg is longer than ${maxMessageChars} characters`);
   }
   let id: string | null = null;
   if (Object.hasOwn(frame, "id") && frame.id !== null) {
-    if (typeof frame.id !== "string") return reject("id must be a string");
-    if (!frame.id.isWellFormed()) return reject("id is not valid Unicode");
+    if (typeof frame.id !== "string") return reject("id_type", "id must be a string");
+    if (!frame.id.isWellFormed()) return reject("id_encoding", "id is not valid Unicode");
     if (frame.id.length === 0 || countCodePoints(frame.id) > MAX_CLIENT_ID_CHARS) {
-      return reject(`id must be 1 to ${MAX_CLIENT_ID_CHARS} characters`);
+      return reject("id_length", `id must be 1 to ${MAX_CLIENT_ID_CHARS} characters`);
     }
     id = frame.id;
   }
-  return { ok: true, message: { msg, id } };
+  return { ok: true, kind: "message", message: { msg, id } };
 }

@@ -44,6 +44,18 @@ export function invalidMessageFrame(reason: string): string {
   return encodeFrame(CHAT_STATUS.INVALID_MESSAGE, "Invalid message", { reason });
 }
 
+/** 30005: the socket sends faster than its rate; the message was not stored. */
+export function rateLimitedFrame(retryAfterMs: number): string {
+  return encodeFrame(CHAT_STATUS.RATE_LIMITED, "Rate limit exceeded", {
+    retry_after_ms: retryAfterMs,
+  });
+}
+
+/** 30006: the user holds as many sockets as allowed; this one is closed. */
+export function tooManyConnectionsFrame(limit: number): string {
+  return encodeFrame(CHAT_STATUS.TOO_MANY_CONNECTIONS, "Too many connections", { limit });
+}
+
 /** 30010: a message that carried a client `id` is stored. */
 export function storedFrame(id: string, messageId: number, sendTime: string): string {
   return encodeFrame(CHAT_STATUS.STORED, "Stored", {

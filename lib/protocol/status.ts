@@ -13,6 +13,10 @@ export const CHAT_STATUS = {
   TARGET_NOT_FOUND: 30003,
   /** Extension: a frame from the client was rejected; nothing was stored. */
   INVALID_MESSAGE: 30004,
+  /** Extension: the socket sends faster than its rate limit; the message was not stored. */
+  RATE_LIMITED: 30005,
+  /** Extension: the user holds as many sockets as allowed; this one is closed. */
+  TOO_MANY_CONNECTIONS: 30006,
   /** Extension: a message carrying a client `id` was stored. */
   STORED: 30010,
   /** Extension: the message could not be stored; the client may send it again. */
@@ -34,8 +38,11 @@ export const API_STATUS = {
   TOKEN_FAILED: 10004,
   LOGIN_FAILED: 10005,
   NOT_FOUND: 10006,
+  RATE_LIMITED: 10007,
   METHOD_NOT_ALLOWED: 10008,
   UPGRADE_REQUIRED: 10009,
+  FORBIDDEN: 10010,
+  UNAVAILABLE: 10011,
   INTERNAL_ERROR: 10099,
 } as const;
 
@@ -52,4 +59,6 @@ export const CLOSE_CODE = {
   MESSAGE_TOO_BIG: 1009,
   /** An unexpected server error. */
   INTERNAL_ERROR: 1011,
+  /** The receiver is too slow (or acknowledges too little); its messages stay waiting. */
+  TRY_AGAIN_LATER: 1013,
 } as const;

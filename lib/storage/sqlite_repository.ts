@@ -18,6 +18,8 @@ import type {
 export interface SqliteOptions {
   /** `FULL` (default) syncs every commit; `NORMAL` may lose the last commits on power loss. */
   readonly synchronous?: "FULL" | "NORMAL";
+  /** How long a write waits for a lock held by another connection, in ms (default 5000). */
+  readonly busyTimeoutMs?: number;
 }
 
 interface MessageRow {
@@ -66,7 +68,7 @@ export class SqliteRepository implements Repository {
   constructor(path: string, options: SqliteOptions = {}) {
     this.#db = new DatabaseSync(path);
     try {
-      this.#db.exec("PRAGMA busy_timeout = 5000");
+      this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
       this.#db.exec("PRAGMA foreign_keys = ON");
       this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
       // Migrate before switching to WAL: a file from a newer server is refused untouched.

@@ -5,6 +5,7 @@ import { DeliveryMarker } from "../../lib/chat/delivery_marker.ts";
 import type { ChatSocket } from "../../lib/chat/socket.ts";
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { silentLogger } from "../../lib/log.ts";
+import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
 
@@ -85,14 +86,23 @@ async function fixture() {
     deliveries: new DeliveryMarker(repository, silentLogger),
     clock: () => Date.now(),
     log: silentLogger,
+    metrics: new Metrics(),
     maxMessageChars: 4096,
     maxFrameBytes: 65536,
+    limits: { messageRate: 1000, messageBurst: 1000, maxBufferedBytes: 1 << 20, maxUnacked: 100 },
   });
-  const session = (socket: FakeSocket, me: UserRef, peer: UserRef, repository: Repository) =>
+  const session = (
+    socket: FakeSocket,
+    me: UserRef,
+    peer: UserRef,
+    repository: Repository,
+    receipts = false,
+  ) =>
     new ChatSession(socket, {
       admitted: true,
       session: { tokenHash: `${me.username}-token`, user: me, expiresAt: Date.now() + 60_000 },
       peer,
+      receipts,
     }, context(repository));
   return { base, tom, jack, hub, session };
 }

@@ -18,7 +18,8 @@ function rejection(text: string, maxChars: number = MAX_CHARS): string {
 function accepted(text: string, maxChars: number = MAX_CHARS): { msg: string; id: string | null } {
   const result = decodeClientFrame(text, maxChars);
   assert.ok(result.ok, `${text} should be accepted: ${result.ok ? "" : result.reason}`);
-  return result.message;
+  assert.equal(result.kind, "message");
+  return result.kind === "message" ? result.message : { msg: "", id: null };
 }
 
 Deno.test("a frame with only msg is accepted with a null id", () => {
@@ -149,4 +150,11 @@ Deno.test("countCodePoints counts astral characters once and lone surrogates onc
   assert.equal(countCodePoints("\ud800\ud800"), 2);
   assert.equal(countCodePoints("\udc00\ud800"), 2);
   assert.equal(countCodePoints("x\ud83d"), 2);
+});
+
+Deno.test("a receipt names the message id it acknowledges up to", () => {
+  assert.deepEqual(decodeClientFrame('{"ack":42}', MAX_CHARS), { ok: true, kind: "ack", upTo: 42 });
+  for (const bad of ['{"ack":0}', '{"ack":-1}', '{"ack":1.5}', '{"ack":"7"}', '{"ack":1e300}']) {
+    assert.equal(rejection(bad), "ack must be a positive message_id");
+  }
 });

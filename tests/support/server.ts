@@ -7,6 +7,7 @@ import type { Repository } from "../../lib/storage/repository.ts";
 import { startService } from "../../lib/service.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { Clock } from "../../lib/time.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 
 /** A running test service. */
 export interface TestServer {
@@ -29,6 +30,7 @@ export interface TestServerOptions {
   readonly clock?: Clock;
   readonly hub?: Hub;
   readonly log?: Logger;
+  readonly metrics?: Metrics;
 }
 
 /** Starts a service on a free port of 127.0.0.1. */
@@ -37,8 +39,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ? await Deno.makeTempDir({ prefix: "chat-test-" })
     : null;
   const dbPath = options.dbPath ?? `${dir}/chat.db`;
-  const config = parseConfig({ PORT: "0", HOST: "127.0.0.1", DB_PATH: dbPath, ...options.env });
-  const repository = new SqliteRepository(dbPath);
+  const config = parseConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DB_PATH: dbPath,
+    // Tests of the protocol send in bursts; the limit tests set their own values.
+    MSG_RATE: "100000",
+    MSG_BURST: "100000",
+    AUTH_MAX_PER_IP: "100000",
+    ...options.env,
+  });
+  const repository = new SqliteRepository(dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   const hub = options.hub ?? new MemoryHub();
   const service = await startService({
     config,
@@ -46,6 +57,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     hub,
     log: options.log ?? silentLogger,
     clock: options.clock,
+    metrics: options.metrics,
   });
   let closing: Promise<void> | undefined;
   const close = () =>
