@@ -433,3 +433,33 @@ Deno.test("deno task start reads settings from .env in the working folder; the e
   assert.equal(server.address, "127.0.0.1");
   assert.equal((await child.stop()).code, 0, child.output);
 });
+
+Deno.test("LOG_FORMAT=json writes one JSON object per line, with no token, password or text", async () => {
+  await using dir = await tempDir();
+  await using child = spawnDeno({
+    env: { DB_PATH: `${dir.path}/chat.db`, LOG_FORMAT: "json" },
+  });
+  const [, port] = await child.waitForLine(/"event":"listening".*"port":(\d+)/, "listening");
+  const server = { baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
+  const password = "secret-password-9";
+  const tom = await registerAndLogin(server, "tom", password);
+  const jack = await registerAndLogin(server, "jack", password);
+  const text = "a private message 42";
+  {
+    await using toJack = await ChatClient.connect(server.wsUrl, "jack", tom);
+    await using toTom = await ChatClient.connect(server.wsUrl, "tom", jack);
+    toJack.sendMessage(text);
+    await toTom.nextMatching((f) => f.status === 30001, "message");
+  }
+  await child.waitForLine(/"event":"chat.close"/, "a close line");
+  assert.equal((await child.stop()).code, 0, child.output);
+  const lines = [...child.stdout, ...child.stderr].filter((line) => line.startsWith("{"));
+  assert.ok(lines.length >= 5, child.output);
+  for (const line of lines) {
+    const entry = JSON.parse(line);
+    assert.equal(typeof entry.time, "string");
+    assert.match(entry.level, /^(info|warn|error)$/);
+    for (const secret of [tom, jack, password, text]) assert.ok(!line.includes(secret), line);
+  }
+  assert.ok(lines.some((line) => JSON.parse(line).event === "chat.open"));
+});

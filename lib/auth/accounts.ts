@@ -37,7 +37,17 @@ export interface AccountsOptions {
   readonly hub: Hub;
   readonly clock: Clock;
   readonly tokenTtlMs: number;
+  /** Password hashing; scrypt by default (replaceable so tests can count the work done). */
+  readonly passwords?: PasswordHasher;
 }
+
+/** Hashes and verifies passwords. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, stored: string): Promise<boolean>;
+}
+
+const SCRYPT: PasswordHasher = { hash: hashPassword, verify: verifyPassword };
 
 function checkPassword(password: unknown): FieldError | null {
   if (password === undefined || password === null) {
@@ -70,6 +80,7 @@ export class Accounts {
   readonly #hub: Hub;
   readonly #clock: Clock;
   readonly #tokenTtlMs: number;
+  readonly #passwords: PasswordHasher;
   // Verified against when a login names no user, so that a wrong name costs what a wrong
   // password costs and response times do not reveal which names exist.
   #decoyHash: Promise<string> | null = null;
@@ -79,6 +90,7 @@ export class Accounts {
     this.#hub = options.hub;
     this.#clock = options.clock;
     this.#tokenTtlMs = options.tokenTtlMs;
+    this.#passwords = options.passwords ?? SCRYPT;
   }
 
   /** Registers a user from an untrusted `{username, password, email?}` object. */
@@ -99,7 +111,7 @@ export class Accounts {
     const user = await this.#repository.createUser({
       username: name.username,
       usernameKey: key,
-      passwordHash: await hashPassword(input.password as string),
+      passwordHash: await this.#passwords.hash(input.password as string),
       email,
       createdAt: this.#clock(),
     });
@@ -112,10 +124,10 @@ export class Accounts {
     const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
     const candidate = typeof password === "string" ? password : "";
     if (user === null) {
-      await verifyPassword(candidate, await this.#decoy());
+      await this.#passwords.verify(candidate, await this.#decoy());
       return null;
     }
-    if (!(await verifyPassword(candidate, user.passwordHash))) return null;
+    if (!(await this.#passwords.verify(candidate, user.passwordHash))) return null;
     const token = newToken();
     const now = this.#clock();
     const expiresAt = now + this.#tokenTtlMs;
@@ -149,7 +161,7 @@ export class Accounts {
   }
 
   #decoy(): Promise<string> {
-    this.#decoyHash ??= hashPassword(newToken());
+    this.#decoyHash ??= this.#passwords.hash(newToken());
     return this.#decoyHash;
   }
 }

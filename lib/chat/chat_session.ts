@@ -164,25 +164,26 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     const retryAfterMs = this.#bucket.take();
     if (retryAfterMs > 0) {
       metrics.framesRejected.inc({ reason: "rate_limited" });
-      this.send(rateLimitedFrame(retryAfterMs));
-      return;
-    }
-    if (decoded === null) {
+      const id = decoded?.ok && decoded.kind === "message" ? decoded.message.id : null;
+      this.#reply(rateLimitedFrame(retryAfterMs, id));
+    } else if (decoded === null) {
       metrics.framesRejected.inc({ reason: "binary" });
-      this.send(invalidMessageFrame("binary frames are not supported; send JSON text"));
-      return;
-    }
-    if (!decoded.ok) {
+      this.#reply(invalidMessageFrame("binary frames are not supported; send JSON text"));
+    } else if (!decoded.ok) {
       metrics.framesRejected.inc({ reason: decoded.code });
-      this.send(invalidMessageFrame(decoded.reason));
-      return;
+      this.#reply(invalidMessageFrame(decoded.reason));
+    } else if (decoded.kind === "message") {
+      const message = decoded.message;
+      // Messages are stored one at a time, so a user's messages are stored in the order sent.
+      this.#inbox = this.#inbox.then(() => this.#store(message)).catch((error) =>
+        this.#fail("chat.frame_failed", error)
+      );
     }
-    if (decoded.kind !== "message") return;
-    const message = decoded.message;
-    // Messages are stored one at a time, so a user's messages are stored in the order sent.
-    this.#inbox = this.#inbox.then(() => this.#store(message)).catch((error) =>
-      this.#fail("chat.frame_failed", error)
-    );
+  }
+
+  /** Answers a frame in turn, after the answers to the frames before it. */
+  #reply(frame: string): void {
+    this.#inbox = this.#inbox.then(() => this.send(frame));
   }
 
   closed(code: number): void {

@@ -45,10 +45,12 @@ export function invalidMessageFrame(reason: string): string {
 }
 
 /** 30005: the socket sends faster than its rate; the message was not stored. */
-export function rateLimitedFrame(retryAfterMs: number): string {
-  return encodeFrame(CHAT_STATUS.RATE_LIMITED, "Rate limit exceeded", {
-    retry_after_ms: retryAfterMs,
-  });
+export function rateLimitedFrame(retryAfterMs: number, id: string | null = null): string {
+  return encodeFrame(
+    CHAT_STATUS.RATE_LIMITED,
+    "Rate limit exceeded",
+    id === null ? { retry_after_ms: retryAfterMs } : { retry_after_ms: retryAfterMs, id },
+  );
 }
 
 /** 30006: the user holds as many sockets as allowed; this one is closed. */

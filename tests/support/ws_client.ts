@@ -34,16 +34,42 @@ export class ChatClient {
     };
   }
 
-  /** Opens `/v1/chat/<peer>?token=<token>` and resolves once open (or closed by the server). */
-  static async connect(wsUrl: string, peer: string, token: string | null): Promise<ChatClient> {
-    const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
-    const socket = new WebSocket(`${wsUrl}/v1/chat/${encodeURIComponent(peer)}${query}`);
+  /** Why the connection failed, e.g. `... Invalid status code: 403`; null when it opened. */
+  error: string | null = null;
+
+  /**
+   * Opens `/v1/chat/<peer>?token=<token>` (plus `&ack=1` in receipt mode) and resolves once open,
+   * closed by the server, or refused.
+   */
+  static async connect(
+    wsUrl: string,
+    peer: string,
+    token: string | null,
+    options: { receipts?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<ChatClient> {
+    const query = new URLSearchParams();
+    if (token !== null) query.set("token", token);
+    if (options.receipts) query.set("ack", "1");
+    const search = query.size === 0 ? "" : `?${query}`;
+    const url = `${wsUrl}/v1/chat/${encodeURIComponent(peer)}${search}`;
+    // Deno's WebSocket takes extra headers (e.g. Origin) as a second argument.
+    const socket = options.headers === undefined
+      ? new WebSocket(url)
+      : new WebSocket(url, { headers: options.headers } as unknown as string[]);
     const client = new ChatClient(socket);
     const opened = Promise.withResolvers<void>();
     socket.onopen = () => opened.resolve();
-    socket.onerror = () => opened.resolve();
+    socket.onerror = (event) => {
+      client.error = (event as ErrorEvent).message ?? "error";
+      opened.resolve();
+    };
     await withTimeout(opened.promise, `connect to ${peer}`);
     return client;
+  }
+
+  /** Sends a receipt for every message up to `messageId`. */
+  ack(messageId: number): void {
+    this.socket.send(JSON.stringify({ ack: messageId }));
   }
 
   /** Sends `{"msg": msg}` plus `id` when given. */

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { api, startTestServer } from "../support/server.ts";
+import { Accounts, type PasswordHasher } from "../../lib/auth/accounts.ts";
+import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import { MemoryHub } from "../../lib/hub/memory_hub.ts";
+
+const from = (ip: string) => ({ "x-forwarded-for": ip });
+
+Deno.test("login attempts per address are limited with 429, status 10007 and Retry-After", async () => {
+  await using server = await startTestServer({
+    env: { AUTH_MAX_PER_IP: "3", AUTH_MAX_PER_USER: "100", TRUST_PROXY: "true" },
+  });
+  for (let i = 0; i < 3; i++) {
+    const response = await api(server, "POST", "/v1/user/token", {
+      body: { username: `nobody${i}`, password: "password123" },
+      headers: from("10.0.0.1"),
+    });
+    assert.equal(response.httpStatus, 401);
+  }
+  const limited = await api(server, "POST", "/v1/user/token", {
+    body: { username: "nobody", password: "password123" },
+    headers: from("10.0.0.1"),
+  });
+  assert.equal(limited.httpStatus, 429);
+  assert.equal(limited.json.status, 10007);
+  assert.equal(limited.json.msg, "Too many attempts, try again later");
+  assert.ok((limited.json.body.retry_after_ms as number) > 0);
+  assert.match(limited.headers.get("retry-after") ?? "", /^\d+$/);
+  // Another address is not affected.
+  const other = await api(server, "POST", "/v1/user/token", {
+    body: { username: "nobody", password: "password123" },
+    headers: from("10.0.0.2"),
+  });
+  assert.equal(other.httpStatus, 401);
+});
+
+Deno.test("registrations per address are limited too", async () => {
+  await using server = await startTestServer({
+    env: { AUTH_MAX_PER_IP: "2", TRUST_PROXY: "true" },
+  });
+  for (const name of ["a1", "a2"]) {
+    const response = await api(server, "POST", "/v1/user", {
+      body: { username: name, password: "password123" },
+      headers: from("10.0.0.9"),
+    });
+    assert.equal(response.httpStatus, 201);
+  }
+  const limited = await api(server, "POST", "/v1/user", {
+    body: { username: "a3", password: "password123" },
+    headers: from("10.0.0.9"),
+  });
+  assert.equal(limited.httpStatus, 429);
+  assert.equal(limited.json.status, 10007);
+});
+
+Deno.test("failed logins per username are limited from any address; a success resets them", async () => {
+  await using server = await startTestServer({
+    env: { AUTH_MAX_PER_USER: "2", TRUST_PROXY: "true" },
+  });
+  await api(server, "POST", "/v1/user", { body: { username: "Tom", password: "password123" } });
+  for (const ip of ["10.1.0.1", "10.1.0.2"]) {
+    const response = await api(server, "POST", "/v1/user/token", {
+      body: { username: "tom", password: "wrong-password" },
+      headers: from(ip),
+    });
+    assert.equal(response.httpStatus, 401);
+  }
+  // Even the right password waits: the name is under attack.
+  const limited = await api(server, "POST", "/v1/user/token", {
+    body: { username: "TOM", password: "password123" },
+    headers: from("10.1.0.3"),
+  });
+  assert.equal(limited.httpStatus, 429);
+  assert.equal(limited.json.status, 10007);
+  // Other users are not affected.
+  const other = await api(server, "POST", "/v1/user/token", {
+    body: { username: "jack", password: "password123" },
+    headers: from("10.1.0.3"),
+  });
+  assert.equal(other.httpStatus, 401);
+});
+
+Deno.test("a wrong name and a wrong password cost one password verification each", async () => {
+  const repository = new SqliteRepository(":memory:");
+  try {
+    let verifications = 0;
+    const counting: PasswordHasher = {
+      hash: (password) => Promise.resolve(`plain:${password}`),
+      verify: (password, stored) => {
+        verifications++;
+        return Promise.resolve(stored === `plain:${password}`);
+      },
+    };
+    const accounts = new Accounts({
+      repository,
+      hub: new MemoryHub(),
+      clock: Date.now,
+      tokenTtlMs: 60_000,
+      passwords: counting,
+    });
+    await accounts.register({ username: "Tom", password: "password123" });
+    assert.equal(await accounts.login("Tom", "wrong-password"), null);
+    assert.equal(verifications, 1);
+    assert.equal(await accounts.login("Nobody", "wrong-password"), null);
+    assert.equal(verifications, 2);
+    assert.equal(await accounts.login("not a valid name!", "x"), null);
+    assert.equal(verifications, 3);
+    assert.notEqual(await accounts.login("tom", "password123"), null);
+    assert.equal(verifications, 4);
+  } finally {
+    await repository.close();
+  }
+});
