@@ -48,6 +48,12 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
 }
 
+interface PendingWrite {
+  run(): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
 /** A `Repository` on one SQLite file. */
 export class SqliteRepository implements Repository {
   readonly #db: DatabaseSync;
@@ -63,6 +69,8 @@ export class SqliteRepository implements Repository {
   readonly #selectWaiting: StatementSync;
   readonly #selectHistory: StatementSync;
   readonly #selectOwnHistory: StatementSync;
+  #pending: PendingWrite[] = [];
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
   constructor(path: string, options: SqliteOptions = {}) {
@@ -195,7 +203,7 @@ export class SqliteRepository implements Repository {
   }
 
   saveMessage(message: NewMessage): Promise<SaveResult> {
-    return this.#attempt(() => {
+    return this.#write(() => {
       const inserted = this.#insertMessage.get(
         message.from.id,
         message.to.id,
@@ -227,10 +235,8 @@ export class SqliteRepository implements Repository {
 
   markDelivered(messageIds: readonly number[]): Promise<void> {
     if (messageIds.length === 0) return Promise.resolve();
-    return this.#attempt(() => {
-      this.#transaction(() => {
-        for (const id of messageIds) this.#markDelivered.run(id);
-      });
+    return this.#write(() => {
+      for (const id of messageIds) this.#markDelivered.run(id);
     });
   }
 
@@ -258,19 +264,45 @@ export class SqliteRepository implements Repository {
 
   close(): Promise<void> {
     return this.#attempt(() => {
+      this.#commitPending();
       if (this.#db.isOpen) this.#db.close();
     });
   }
 
-  #transaction(work: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
+  /**
+   * Group commit: writes queued in one turn of the event loop share one transaction, so one
+   * sync to disk covers them all. Each write's promise settles once its transaction committed;
+   * if the transaction fails, every write in it fails and none of them is stored.
+   */
+  #write<T>(work: () => T): Promise<T> {
+    if (!this.#db.isOpen) return Promise.reject(new Error("The database is closed"));
+    const done = Promise.withResolvers<T>();
+    this.#pending.push({
+      run: work,
+      resolve: done.resolve as (value: unknown) => void,
+      reject: done.reject,
+    });
+    this.#flushTimer ??= setTimeout(() => this.#commitPending(), 0);
+    return done.promise;
+  }
+
+  #commitPending(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    const results: unknown[] = [];
     try {
-      work();
+      this.#db.exec("BEGIN IMMEDIATE");
+      for (const write of batch) results.push(write.run());
       this.#db.exec("COMMIT");
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw error;
+      if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      for (const write of batch) write.reject(error);
+      return;
     }
+    batch.forEach((write, i) => write.resolve(results[i]));
   }
 
   // node:sqlite is synchronous; the interface is async for engines that are not.
