@@ -12,11 +12,14 @@ import { isWebSocketUpgrade, upgradeToChatSocket } from "./chat/deno_socket.ts";
 import { envelope } from "./http/envelope.ts";
 import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
+import type { StaticFiles } from "./http/static_routes.ts";
 
 /** What the handler needs. */
 export interface AppContext extends ChatContext {
   readonly accounts: Accounts;
   readonly wsIdleTimeoutSeconds: number;
+  /** The chat page's files, served at `/` and `/assets/<name>`. */
+  readonly staticFiles: StaticFiles;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
   readonly onSession?: (session: ChatSession) => void;
 }
@@ -104,7 +107,16 @@ export function createApp(context: AppContext): (request: Request) => Promise<Re
     }
   };
 
+  const asset: Handler = (request, url) => {
+    if (!context.staticFiles.has(url.pathname)) {
+      return Promise.resolve(envelope(404, API_STATUS.NOT_FOUND, "Not found"));
+    }
+    return Promise.resolve(context.staticFiles.serve(request, url.pathname));
+  };
+
   const routes: readonly Route[] = [
+    { segments: ["", ""], methods: { GET: asset } },
+    { segments: ["", "assets", "*"], methods: { GET: asset } },
     { segments: ["", "v1", "user"], methods: { POST: (r) => register(r, accounts) } },
     {
       segments: ["", "v1", "user", "token"],
