@@ -392,9 +392,6 @@ export class Conversation {
     if (mine) this.#setItemState(item, "stored");
     this.#byId.set(messageId, item);
     this.#insert(messageId, item, sendTime);
-    if (this.#historyStatus.textContent === this.#t("noMessages")) {
-      this.#historyStatus.textContent = this.#t("noOlder");
-    }
   }
 
   // --- the list ---
@@ -457,6 +454,9 @@ export class Conversation {
     this.#entries.splice(low, 0, entry);
     this.#list.insertBefore(item, this.#entries[low + 1]?.item ?? null);
     this.#drawDays();
+    if (this.#historyStatus.textContent === this.#t("noMessages")) {
+      this.#historyStatus.textContent = this.#t("noOlder");
+    }
   }
 
   #remove(item: HTMLLIElement): void {
