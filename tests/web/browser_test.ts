@@ -238,7 +238,9 @@ browserTest(
     assert.equal(await page.isDisabled("#composer-input"), true);
 
     // Logging out elsewhere (the same token revoked) brings the login back with a notice.
-    const token = await page.evaluate(() => JSON.parse(localStorage.getItem("chat.login")!).token);
+    const token = await page.evaluate(() =>
+      JSON.parse(localStorage.getItem("chat.logins")!).tom.token
+    );
     await api(server, "POST", "/v1/user", { body: { username: "Jack", password: "password123" } });
     await page.fill("#peer-input", "Jack");
     await page.press("#peer-input", "Enter");
@@ -246,7 +248,7 @@ browserTest(
     assert.equal((await api(server, "DELETE", "/v1/user/token", { token })).httpStatus, 200);
     await page.locator("#auth-view").waitFor();
     assert.equal(await page.textContent("#auth-notice"), "登录已失效，请重新登录。");
-    assert.equal(await page.evaluate(() => localStorage.getItem("chat.login")), null);
+    assert.equal(await page.evaluate(() => localStorage.getItem("chat.logins")), "{}");
 
     await page.fill("#auth-username", "Tom");
     await page.fill("#auth-password", "wrong-password");
@@ -338,5 +340,44 @@ browserTest(
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+);
+
+browserTest(
+  "two windows of one browser are two users: each keeps its own login and they chat",
+  async (browser) => {
+    await using server = await startTestServer();
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const context = await browser.newContext({ locale: "zh-CN" });
+    // Both windows are opened first, as a new user would; then each signs up.
+    const first = await newPage(context, trouble);
+    const second = await newPage(context, trouble);
+    await first.goto(server.baseUrl + "/");
+    await second.goto(server.baseUrl + "/");
+    await signUp(first, server.baseUrl, "Tom");
+    await signUp(second, server.baseUrl, "Jack");
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    await openChat(first, "Jack");
+    await openChat(second, "Tom");
+    await presence(first, "online");
+    await send(first, "同一个浏览器的两个窗口");
+    await theirs(second, "同一个浏览器的两个窗口").waitFor();
+    await send(second, "各是各的用户");
+    await theirs(first, "各是各的用户").waitFor();
+    // A reload keeps each window's user.
+    await first.reload();
+    await theirs(first, "各是各的用户").waitFor();
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    // Switching user leaves the login for others: Jack's window goes to the form, Tom stays.
+    await second.click("#switch-button");
+    await second.locator("#auth-view").waitFor();
+    await presence(first, "offline");
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    // A new window starts as the user who logged in last.
+    const third = await newPage(context, trouble);
+    await third.goto(server.baseUrl + "/");
+    await third.locator("#chat-view").waitFor();
+    assert.equal(await third.textContent("#me-name"), "Jack");
+    assert.deepEqual(trouble.errors, []);
   },
 );

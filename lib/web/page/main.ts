@@ -15,7 +15,7 @@ import { type SavedLogin, SavedState } from "./saved_state.ts";
 
 const language = pickLanguage(navigator.languages);
 const t = translator(language);
-const saved = new SavedState(localStorage);
+const saved = new SavedState(localStorage, sessionStorage);
 const api = new ChatApi({ baseUrl: location.origin });
 
 let mode: "login" | "register" = "login";
@@ -119,7 +119,7 @@ async function submitAuth(): Promise<void> {
   try {
     const name = mode === "register" ? await api.register(username, password) : username;
     const { token, expire } = await api.login(name, password);
-    saved.login = { token, username: name, expire };
+    saved.save({ token, username: name, expire });
     byId<HTMLInputElement>("auth-password").value = "";
     render();
   } catch (error) {
@@ -237,15 +237,21 @@ function showChat(login: SavedLogin): void {
 }
 
 function endSession(): void {
-  saved.login = null;
+  saved.forget();
   showAuth("errTokenFailed");
 }
 
 async function logout(): Promise<void> {
   const login = current;
-  saved.login = null;
+  saved.forget();
   showAuth();
   if (login !== null) await api.logout(login.token).catch(() => {});
+}
+
+/** Back to the login form without logging out: the login stays for the other tabs. */
+function switchUser(): void {
+  saved.detach();
+  showAuth();
 }
 
 function render(): void {
@@ -286,14 +292,14 @@ function start(): void {
     void submitAuth();
   });
   byId("logout-button").addEventListener("click", () => void logout());
+  byId("switch-button").addEventListener("click", () => switchUser());
   byId("back-button").addEventListener("click", () => {
     location.hash = "#/";
   });
   startPeerForm();
   addEventListener("hashchange", () => route());
-  // Logging in or out in another tab of this browser does the same here.
-  addEventListener("storage", (event) => {
-    if (!saved.isLoginKey(event.key)) return;
+  // This tab's user logged out in another tab: log out here too.
+  addEventListener("storage", () => {
     if (saved.login?.token !== current?.token) render();
   });
   addEventListener("online", () => conversation?.reconnectNow());
