@@ -3,10 +3,9 @@ FROM denoland/deno:2.9.6
 
 WORKDIR /app
 
-# Dependencies first, so that a source change does not invalidate the cached layer.
+# The service has no npm dependencies (the only one, playwright-core, is for the browser tests),
+# so only what main.ts imports is cached; the chat page is inside lib/ (lib/web/assets.ts).
 COPY deno.json deno.lock ./
-RUN deno install --frozen
-
 COPY main.ts ./
 COPY lib ./lib
 RUN deno cache --frozen main.ts

@@ -18,6 +18,7 @@ import { isWebSocketUpgrade, upgradeToChatSocket } from "./chat/deno_socket.ts";
 import { envelope } from "./http/envelope.ts";
 import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
+import type { StaticFiles } from "./http/static_routes.ts";
 
 /** What the handler needs. */
 export interface AppContext extends ChatContext {
@@ -30,6 +31,8 @@ export interface AppContext extends ChatContext {
   readonly allowedOrigins: ReadonlySet<string> | null;
   /** Take the client address from `X-Forwarded-For`. */
   readonly trustProxy: boolean;
+  /** The chat page's files, served at `/` and `/assets/<name>`. */
+  readonly staticFiles: StaticFiles;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
   readonly onSession?: (session: ChatSession) => void;
 }
@@ -195,7 +198,16 @@ export function createApp(
     return response;
   };
 
+  const asset: Handler = (request, { url }) => {
+    if (!context.staticFiles.has(url.pathname)) {
+      return Promise.resolve(envelope(404, API_STATUS.NOT_FOUND, "Not found"));
+    }
+    return Promise.resolve(context.staticFiles.serve(request, url.pathname));
+  };
+
   const routes: readonly Route[] = [
+    { segments: ["", ""], methods: { GET: asset } },
+    { segments: ["", "assets", "*"], methods: { GET: asset } },
     { segments: ["", "v1", "user"], methods: { POST: (r, c) => register(r, c.address, context) } },
     {
       segments: ["", "v1", "user", "token"],

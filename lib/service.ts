@@ -4,6 +4,8 @@
  */
 import { Accounts } from "./auth/accounts.ts";
 import { createApp } from "./app.ts";
+import { StaticFiles } from "./http/static_routes.ts";
+import { ASSETS } from "./web/assets.ts";
 import type { ChatSession } from "./chat/chat_session.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
 import { CLOSE_CODE } from "./protocol/status.ts";
@@ -82,6 +84,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+    staticFiles: new StaticFiles(ASSETS),
     onSession(session) {
       sessions.add(session);
       session.whenClosed.then(() => sessions.delete(session));

@@ -52,7 +52,9 @@ const REGISTER_BODY = JSON.stringify({ username: "Tom", password: "password123" 
 
 Deno.test("an unknown path is 404 with the JSON envelope", async () => {
   await using server = await startTestServer();
-  for (const path of ["/", "/nope", "/v1", "/v1/users", "/v1/user/token/extra", "/v1/chat"]) {
+  for (
+    const path of ["/nope", "/v1", "/v1/users", "/v1/user/token/extra", "/v1/chat", "/assets/x.js"]
+  ) {
     const json = assertEnvelope(await send(server, "GET", path), 404, 10006);
     assert.equal(json.msg, "Not found", path);
   }

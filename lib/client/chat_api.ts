@@ -1,0 +1,176 @@
+/**
+ * A typed helper for the service's HTTP API (register, log in, log out, history), for programs
+ * in Deno and in browsers alike: it uses only `fetch`, never the DOM.
+ */
+import { API_STATUS } from "../protocol/status.ts";
+
+/** A `fetch`-compatible function; tests and programs may pass their own. */
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** A message of the conversation, as the history API returns it. */
+export interface HistoryMessage {
+  readonly messageId: number;
+  readonly fromUser: string;
+  readonly toUser: string;
+  readonly msg: string;
+  readonly sendTime: string;
+}
+
+/** One page of history, newest first; `nextBefore` asks for the next older page (null: none). */
+export interface HistoryPage {
+  readonly messages: readonly HistoryMessage[];
+  readonly nextBefore: number | null;
+}
+
+/** A login: the token for the chat socket and the API, and when it expires (`YYYY-MM-DD HH:MM:SS`). */
+export interface LoginResult {
+  readonly token: string;
+  readonly expire: string;
+}
+
+/** Options of a history request. */
+export interface HistoryOptions {
+  /** Page size, 1 to 200 (the server's default is 50). */
+  readonly limit?: number;
+  /** Only messages older than this `message_id` (a page's `nextBefore`). */
+  readonly before?: number | null;
+  readonly signal?: AbortSignal;
+}
+
+/** An answer of the API other than success: its HTTP status, its `status` code and `msg`. */
+export class ApiError extends Error {
+  /** The HTTP status, e.g. 401. */
+  readonly httpStatus: number;
+  /** The envelope's `status` (e.g. 10005), or 0 when the answer was not an envelope. */
+  readonly status: number;
+  /** The field a 10003 names (`username`, `password`, ...), else null. */
+  readonly field: string | null;
+  /** The reason a 10003 gives, else null. */
+  readonly reason: string | null;
+
+  constructor(
+    httpStatus: number,
+    status: number,
+    message: string,
+    field: string | null = null,
+    reason: string | null = null,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.httpStatus = httpStatus;
+    this.status = status;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+interface Envelope {
+  readonly status: number;
+  readonly msg: string;
+  readonly body: Record<string, unknown>;
+}
+
+function isEnvelope(value: unknown): value is Envelope {
+  if (typeof value !== "object" || value === null) return false;
+  const { status, msg, body } = value as Record<string, unknown>;
+  return typeof status === "number" && typeof msg === "string" && typeof body === "object" &&
+    body !== null;
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === "string" ? value : null;
+}
+
+/** Turns `ws://` into `http://` and `wss://` into `https://`; drops a trailing slash. */
+export function httpOrigin(baseUrl: string): string {
+  return baseUrl.replace(/^ws(s?):/i, "http$1:").replace(/\/+$/, "");
+}
+
+/** The HTTP API of one chat service. */
+export class ChatApi {
+  readonly #baseUrl: string;
+  readonly #fetch: FetchLike;
+
+  /** `baseUrl` is the service's origin, e.g. `http://127.0.0.1:7071`. */
+  constructor(options: { readonly baseUrl: string; readonly fetch?: FetchLike }) {
+    this.#baseUrl = httpOrigin(options.baseUrl);
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** Registers a user; resolves with the name as the service spelled it (NFKC). */
+  async register(username: string, password: string, email?: string): Promise<string> {
+    const body = email === undefined ? { username, password } : { username, password, email };
+    const answer = await this.#request("POST", "/v1/user", { body });
+    return String(answer.body.username);
+  }
+
+  /** Logs in; resolves with a fresh token. */
+  async login(username: string, password: string): Promise<LoginResult> {
+    const answer = await this.#request("POST", "/v1/user/token", { body: { username, password } });
+    return { token: String(answer.body.token), expire: String(answer.body.expire) };
+  }
+
+  /** Revokes `token`; every chat socket opened with it is closed by the service. */
+  async logout(token: string): Promise<void> {
+    await this.#request("DELETE", "/v1/user/token", { token });
+  }
+
+  /** One page of the conversation with `peer`, newest first. */
+  async history(token: string, peer: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.before !== undefined && options.before !== null) {
+      query.set("before", String(options.before));
+    }
+    const search = query.size > 0 ? `?${query}` : "";
+    const path = `/v1/chat/${encodeURIComponent(peer)}/messages${search}`;
+    const answer = await this.#request("GET", path, { token, signal: options.signal });
+    const items = Array.isArray(answer.body.messages) ? answer.body.messages : [];
+    return {
+      messages: items.map((item: Record<string, unknown>) => ({
+        messageId: Number(item.message_id),
+        fromUser: String(item.from_user),
+        toUser: String(item.to_user),
+        msg: String(item.msg),
+        sendTime: String(item.send_time),
+      })),
+      nextBefore: typeof answer.body.next_before === "number" ? answer.body.next_before : null,
+    };
+  }
+
+  async #request(
+    method: string,
+    path: string,
+    options: { body?: unknown; token?: string; signal?: AbortSignal },
+  ): Promise<Envelope> {
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers.authorization = `Token ${options.token}`;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    const response = await this.#fetch(this.#baseUrl + path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+    const text = await response.text();
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      answer = null;
+    }
+    if (!isEnvelope(answer)) {
+      throw new ApiError(response.status, 0, `Unexpected answer from ${method} ${path}`);
+    }
+    if (!response.ok || answer.status !== API_STATUS.OK) {
+      throw new ApiError(
+        response.status,
+        answer.status,
+        answer.msg,
+        stringOrNull(answer.body.field),
+        stringOrNull(answer.body.reason),
+      );
+    }
+    return answer;
+  }
+}

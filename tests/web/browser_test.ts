@@ -1,0 +1,384 @@
+/**
+ * The chat page in real Chromium (Debian's /usr/bin/chromium, driven by playwright-core): two
+ * people sign up, chat both ways, see presence, get what was sent while they were away, and see
+ * markup shown as text. Screenshots go to test-output/.
+ *
+ * Without /usr/bin/chromium (or CHROMIUM_PATH) these tests are skipped with a note, unless
+ * REQUIRE_BROWSER=1 (as in CI), where they fail instead.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { api, registerAndLogin, startTestServer } from "../support/server.ts";
+
+/** Debian's Chromium; CHROMIUM_PATH points elsewhere (e.g. to check the skip). */
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const REQUIRED = Deno.env.get("REQUIRE_BROWSER") === "1";
+const AVAILABLE = existsSync(CHROMIUM);
+const OUTPUT = new URL("../../test-output/", import.meta.url);
+/** How long a step waits for the page before failing. */
+const STEP_MS = 10_000;
+
+if (!AVAILABLE && !REQUIRED) {
+  console.log(
+    `note: ${CHROMIUM} is missing, so the browser tests are skipped ` +
+      "(apt-get install chromium; REQUIRE_BROWSER=1 makes them fail instead)",
+  );
+}
+
+/** A browser test: skipped without Chromium unless REQUIRE_BROWSER=1; the browser is closed after. */
+function browserTest(name: string, fn: (browser: Browser) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: !AVAILABLE && !REQUIRED,
+    async fn() {
+      if (!AVAILABLE) {
+        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install chromium`);
+      }
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        // Without the networking switches Chromium stalls on start-up here.
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-sync",
+          "--disable-component-update",
+        ],
+      });
+      try {
+        await fn(browser);
+      } finally {
+        await browser.close();
+      }
+    },
+  });
+}
+
+/** What went wrong inside a page: console errors (CSP and Trusted Types violations among them), uncaught exceptions, dialogs. */
+interface Trouble {
+  readonly errors: string[];
+  readonly dialogs: string[];
+}
+
+async function newPage(context: BrowserContext, trouble: Trouble): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on("console", (message) => {
+    if (message.type() === "error") trouble.errors.push(message.text());
+  });
+  page.on("pageerror", (error) => trouble.errors.push(error.message));
+  page.on("dialog", (dialog) => {
+    trouble.dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return page;
+}
+
+async function signUp(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(baseUrl + "/");
+  await page.click("#tab-register");
+  await page.fill("#auth-username", name);
+  await page.fill("#auth-password", "password123");
+  await page.click("#auth-submit");
+  await page.locator("#chat-view").waitFor();
+  assert.equal(await page.textContent("#me-name"), name);
+}
+
+async function openChat(page: Page, peer: string): Promise<void> {
+  await page.fill("#peer-input", peer);
+  await page.press("#peer-input", "Enter");
+  await page.locator("#conversation").waitFor();
+  await page.locator('#connection[data-state="open"]').waitFor();
+}
+
+/** Types `text` and presses Enter; waits until the service has stored it. */
+async function send(page: Page, text: string): Promise<void> {
+  await page.fill("#composer-input", text);
+  await page.press("#composer-input", "Enter");
+  await mine(page, text).locator('xpath=ancestor::li[@data-state="stored"]').waitFor();
+}
+
+function mine(page: Page, text: string) {
+  return page.locator(".msg--mine .text").getByText(text, { exact: true });
+}
+
+function theirs(page: Page, text: string) {
+  return page.locator(".msg--theirs .text").getByText(text, { exact: true });
+}
+
+/** The texts of the conversation, top to bottom, with `>` for mine and `<` for the peer's. */
+function transcript(page: Page): Promise<string[]> {
+  return page.$$eval(
+    ".msg",
+    (items) =>
+      items.map((item) =>
+        `${item.classList.contains("msg--mine") ? ">" : "<"} ${
+          item.querySelector(".text")?.textContent
+        }`
+      ),
+  );
+}
+
+async function presence(page: Page, state: "online" | "offline"): Promise<void> {
+  await page.locator(`#peer-status[data-presence="${state}"]`).waitFor();
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(OUTPUT, { recursive: true });
+  await page.screenshot({ path: new URL(name, OUTPUT).pathname });
+}
+
+const INJECTION = "<img src=x onerror=alert(1)>";
+
+browserTest(
+  "two people chat in Chromium: both ways, presence, away messages, text only",
+  async (browser) => {
+    await using server = await startTestServer();
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    // Tom on a desktop, 小明 on a phone-sized screen.
+    const desktop = await browser.newContext({
+      viewport: { width: 1100, height: 720 },
+      locale: "zh-CN",
+    });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 760 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      locale: "zh-CN",
+    });
+    const tom = await newPage(desktop, trouble);
+    let ming = await newPage(phone, trouble);
+    await signUp(tom, server.baseUrl, "Tom");
+    await signUp(ming, server.baseUrl, "小明");
+
+    await openChat(tom, "小明");
+    await presence(tom, "offline");
+    await openChat(ming, "tom");
+    await presence(tom, "online");
+    await presence(ming, "online");
+    assert.equal(await ming.textContent("#peer-name"), "tom");
+
+    await send(tom, "你好，小明！今天下午三点开会，别忘了带上周的报告。");
+    await theirs(ming, "你好，小明！今天下午三点开会，别忘了带上周的报告。").waitFor();
+    // The page learns the peer's registered spelling from the conversation.
+    assert.equal(await ming.textContent("#peer-name"), "Tom");
+    await send(ming, "收到，我会准时到。");
+    await theirs(tom, "收到，我会准时到。").waitFor();
+
+    // Markup in a message is shown as the characters typed, never run.
+    await send(tom, INJECTION);
+    await theirs(ming, INJECTION).waitFor();
+    assert.equal(await theirs(ming, INJECTION).textContent(), INJECTION);
+    assert.equal(await ming.locator("#message-list img").count(), 0);
+    assert.equal(await tom.locator("#message-list img").count(), 0);
+
+    // Shift+Enter adds a line; Enter sends.
+    await ming.fill("#composer-input", "第一行");
+    await ming.press("#composer-input", "Shift+Enter");
+    await ming.type("#composer-input", "第二行");
+    assert.equal(await ming.inputValue("#composer-input"), "第一行\n第二行");
+    await ming.press("#composer-input", "Enter");
+    await theirs(tom, "第一行\n第二行").waitFor();
+    assert.equal(await ming.inputValue("#composer-input"), "");
+
+    // 小明 closes the tab: Tom sees 小明 go offline, and writes anyway.
+    await ming.close();
+    await presence(tom, "offline");
+    await send(tom, "你不在的时候我发了这条消息。");
+
+    // 小明 comes back: the message is there, once, and Tom sees 小明 online again.
+    ming = await newPage(phone, trouble);
+    await ming.goto(server.baseUrl + "/#/chat/Tom");
+    await theirs(ming, "你不在的时候我发了这条消息。").waitFor();
+    await presence(tom, "online");
+    await send(tom, "欢迎回来");
+    await theirs(ming, "欢迎回来").waitFor();
+    assert.deepEqual(await transcript(ming), [
+      "< 你好，小明！今天下午三点开会，别忘了带上周的报告。",
+      "> 收到，我会准时到。",
+      `< ${INJECTION}`,
+      "> 第一行\n第二行",
+      "< 你不在的时候我发了这条消息。",
+      "< 欢迎回来",
+    ]);
+    assert.deepEqual(await transcript(tom), [
+      "> 你好，小明！今天下午三点开会，别忘了带上周的报告。",
+      "< 收到，我会准时到。",
+      `> ${INJECTION}`,
+      "< 第一行\n第二行",
+      "> 你不在的时候我发了这条消息。",
+      "> 欢迎回来",
+    ]);
+    await send(ming, "谢谢！");
+    await theirs(tom, "谢谢！").waitFor();
+
+    await screenshot(tom, "chat-desktop.png");
+    await screenshot(ming, "chat-phone.png");
+    assert.deepEqual(trouble.dialogs, []);
+    assert.deepEqual(trouble.errors, []);
+  },
+);
+
+browserTest(
+  "errors read as sentences: an unknown peer, a wrong password, a revoked login",
+  async (browser) => {
+    await using server = await startTestServer();
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const context = await browser.newContext({ locale: "zh-CN" });
+    const page = await newPage(context, trouble);
+    await signUp(page, server.baseUrl, "Tom");
+
+    await page.fill("#peer-input", "Tony");
+    await page.press("#peer-input", "Enter");
+    await page.locator("#banner").waitFor();
+    assert.equal(await page.textContent("#banner-text"), "用户“Tony”不存在，请检查用户名。");
+    assert.equal(await page.isDisabled("#composer-input"), true);
+
+    // Logging out elsewhere (the same token revoked) brings the login back with a notice.
+    const token = await page.evaluate(() =>
+      JSON.parse(localStorage.getItem("chat.logins")!).tom.token
+    );
+    await api(server, "POST", "/v1/user", { body: { username: "Jack", password: "password123" } });
+    await page.fill("#peer-input", "Jack");
+    await page.press("#peer-input", "Enter");
+    await page.locator('#connection[data-state="open"]').waitFor();
+    assert.equal((await api(server, "DELETE", "/v1/user/token", { token })).httpStatus, 200);
+    await page.locator("#auth-view").waitFor();
+    assert.equal(await page.textContent("#auth-notice"), "登录已失效，请重新登录。");
+    assert.equal(await page.evaluate(() => localStorage.getItem("chat.logins")), "{}");
+
+    await page.fill("#auth-username", "Tom");
+    await page.fill("#auth-password", "wrong-password");
+    await page.click("#auth-submit");
+    await page.locator("#auth-error").waitFor();
+    assert.equal(await page.textContent("#auth-error"), "用户名或密码错误。");
+    assert.deepEqual(trouble.dialogs, []);
+    // Chromium itself logs the API's 404 (unknown peer) and 401 (wrong password); nothing else.
+    for (const error of trouble.errors) assert.match(error, /status of (404|401)\b/);
+  },
+);
+
+async function logIn(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(baseUrl + "/");
+  await page.fill("#auth-username", name);
+  await page.fill("#auth-password", "password123");
+  await page.click("#auth-submit");
+  await page.locator("#chat-view").waitFor();
+}
+
+browserTest(
+  "scrolling up loads older pages of history, in order, each message once",
+  async (browser) => {
+    await using server = await startTestServer();
+    await registerAndLogin(server, "Tom");
+    await registerAndLogin(server, "Jack");
+    const tom = (await server.repository.findUser("tom"))!;
+    const jack = (await server.repository.findUser("jack"))!;
+    const texts = Array.from({ length: 120 }, (_, i) => `第 ${i + 1} 条消息`);
+    for (const [i, msg] of texts.entries()) {
+      const [from, to] = i % 3 === 0 ? [jack, tom] : [tom, jack];
+      const sendTime = `2026-11-${String(20 + Math.floor(i / 40)).padStart(2, "0")} 09:${
+        String(i % 60).padStart(2, "0")
+      }:00`;
+      await server.repository.saveMessage({ from, to, msg, sendTime, sentAt: 0, clientId: null });
+    }
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const page = await newPage(await browser.newContext({ locale: "zh-CN" }), trouble);
+    await logIn(page, server.baseUrl, "Tom");
+    await openChat(page, "Jack");
+    await page.getByText("第 120 条消息", { exact: true }).waitFor();
+    assert.equal(await page.locator(".msg").count(), 50);
+    for (let shown = 50; shown < 120; shown = await page.locator(".msg").count()) {
+      await page.$eval("#messages", (scroller) => scroller.scrollTop = 0);
+      await page.locator(".msg").nth(shown).waitFor({ state: "attached" });
+    }
+    await page.locator("#history-status").getByText("没有更早的消息了").waitFor();
+    const expected = texts.map((text, i) => `${i % 3 === 0 ? "<" : ">"} ${text}`);
+    assert.deepEqual(await transcript(page), expected);
+    // One date line per day, before that day's first message.
+    assert.deepEqual(await page.locator(".day").allTextContents(), [
+      "2026-11-20",
+      "2026-11-21",
+      "2026-11-22",
+    ]);
+    assert.deepEqual(trouble.errors, []);
+  },
+);
+
+browserTest(
+  "the page rides out a service restart: it shows the drop, reconnects and sends what waited",
+  async (browser) => {
+    const dir = await Deno.makeTempDir({ prefix: "chat-browser-test-" });
+    try {
+      const dbPath = `${dir}/chat.db`;
+      await using first = await startTestServer({ dbPath });
+      await registerAndLogin(first, "Tom");
+      const jack = await registerAndLogin(first, "Jack");
+      const trouble: Trouble = { errors: [], dialogs: [] };
+      const page = await newPage(await browser.newContext({ locale: "zh-CN" }), trouble);
+      await logIn(page, first.baseUrl, "Tom");
+      await openChat(page, "Jack");
+      await first.close();
+      await page.locator('#connection[data-state="retrying"]').waitFor();
+      assert.match((await page.textContent("#connection-text"))!, /连接已断开/);
+      await page.fill("#composer-input", "服务器重启时写的消息");
+      await page.press("#composer-input", "Enter");
+      await page.locator('.msg--mine[data-state="sending"]').waitFor();
+      await using second = await startTestServer({ dbPath, env: { PORT: String(first.port) } });
+      await page.locator('#connection[data-state="open"]').waitFor({ timeout: 20_000 });
+      await page.locator('.msg--mine[data-state="stored"]').waitFor();
+      const history = await api(second, "GET", "/v1/chat/Tom/messages", { token: jack });
+      assert.deepEqual(
+        (history.json.body.messages as { msg: string }[]).map((m) => m.msg),
+        ["服务器重启时写的消息"],
+      );
+      // While the service was down Chromium logged the refused sockets; nothing else went wrong.
+      for (const error of trouble.errors) assert.match(error, /WebSocket/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+browserTest(
+  "two windows of one browser are two users: each keeps its own login and they chat",
+  async (browser) => {
+    await using server = await startTestServer();
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const context = await browser.newContext({ locale: "zh-CN" });
+    // Both windows are opened first, as a new user would; then each signs up.
+    const first = await newPage(context, trouble);
+    const second = await newPage(context, trouble);
+    await first.goto(server.baseUrl + "/");
+    await second.goto(server.baseUrl + "/");
+    await signUp(first, server.baseUrl, "Tom");
+    await signUp(second, server.baseUrl, "Jack");
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    await openChat(first, "Jack");
+    await openChat(second, "Tom");
+    await presence(first, "online");
+    await send(first, "同一个浏览器的两个窗口");
+    await theirs(second, "同一个浏览器的两个窗口").waitFor();
+    await send(second, "各是各的用户");
+    await theirs(first, "各是各的用户").waitFor();
+    // A reload keeps each window's user.
+    await first.reload();
+    await theirs(first, "各是各的用户").waitFor();
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    // Switching user leaves the login for others: Jack's window goes to the form, Tom stays.
+    await second.click("#switch-button");
+    await second.locator("#auth-view").waitFor();
+    await presence(first, "offline");
+    assert.equal(await first.textContent("#me-name"), "Tom");
+    // A new window starts as the user who logged in last.
+    const third = await newPage(context, trouble);
+    await third.goto(server.baseUrl + "/");
+    await third.locator("#chat-view").waitFor();
+    assert.equal(await third.textContent("#me-name"), "Jack");
+    assert.deepEqual(trouble.errors, []);
+  },
+);
