@@ -187,7 +187,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   closed(code: number): void {
-    this.#shutDown(code);
+    // Closed by the client: its close came after every frame queued before it.
+    this.#shutDown(code, this.#socket.bufferedAmount === 0);
   }
 
   // --- Endpoint ---
@@ -213,8 +214,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   terminate(frame: string | null, code: number, reason: string): void {
     if (this.#closed) return;
     if (frame !== null) this.#socket.send(frame);
+    // Read before closing: a closing socket reports 0 bytes buffered though the frames queued
+    // before the close are not yet sent; those must stay waiting.
+    const handedOver = this.#socket.bufferedAmount === 0;
     this.#socket.close(code, reason);
-    this.#shutDown(code);
+    this.#shutDown(code, handedOver);
   }
 
   /** Resolves once the session has closed. */
@@ -384,7 +388,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
   }
 
-  #shutDown(code: number): void {
+  #shutDown(code: number, handedOver: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
     // One line per admitted connection, whichever side closed it.
@@ -397,7 +401,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       });
     }
     // Handed to the network in full: delivered. Otherwise they stay waiting for the next socket.
-    if (!this.#receipts && this.#socket.bufferedAmount === 0) this.#confirmAll();
+    if (!this.#receipts && handedOver) this.#confirmAll();
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#drainTimer);
     this.#whenClosed.resolve();

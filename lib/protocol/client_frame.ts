@@ -76,6 +76,8 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
   if (typeof msg !== "string") return reject("msg_type", "msg must be a string");
   if (msg.trim() === "") return reject("msg_empty", "msg is empty");
   if (!msg.isWellFormed()) return reject("msg_encoding", "msg is not valid Unicode");
+  // No engine stores U+0000 in text faithfully (SQLite reads stop at it, PostgreSQL refuses it).
+  if (msg.includes("\u0000")) return reject("msg_encoding", "msg must not contain U+0000");
   // Cheap test first: a string never has more code points than UTF-16 units.
   if (msg.length > maxMessageChars && countCodePoints(msg) > maxMessageChars) {
     return reject("msg_too_long", `msg is longer than ${maxMessageChars} characters`);

@@ -158,3 +158,7 @@ Deno.test("a receipt names the message id it acknowledges up to", () => {
     assert.equal(rejection(bad), "ack must be a positive message_id");
   }
 });
+
+Deno.test("a msg holding U+0000 is rejected", () => {
+  assert.equal(rejection('{"msg":"a\\u0000b"}'), "msg must not contain U+0000");
+});
