@@ -10,6 +10,7 @@ import {
 } from "./protocol/frames.ts";
 import { checkUsername, usernameKey } from "./users/username.ts";
 import { errorMessage } from "./log.ts";
+import { isStorageUnavailable } from "./storage/errors.ts";
 import type { Accounts } from "./auth/accounts.ts";
 import type { AuthThrottle } from "./limits/auth_throttle.ts";
 import type { ConnectionCounter } from "./limits/connection_counter.ts";
@@ -276,7 +277,11 @@ export function createApp(
         path: url.pathname,
         error: errorMessage(error),
       });
-      response = envelope(500, API_STATUS.INTERNAL_ERROR, "Internal server error");
+      response = isStorageUnavailable(error)
+        ? envelope(503, API_STATUS.UNAVAILABLE, "Storage busy, try again", {}, {
+          "retry-after": "1",
+        })
+        : envelope(500, API_STATUS.INTERNAL_ERROR, "Internal server error");
     }
     // A 101 switching to WebSocket carries Deno's headers only.
     if (response.status !== 101) {

@@ -67,6 +67,13 @@ Deno.test("a locked database answers 30011, delivers nothing, and a retry stores
     );
     assert.equal(toJack.socket.readyState, WebSocket.OPEN);
     assert.equal(await healthStatus(server), 200);
+    // A login needs a write too: it is answered 503 with Retry-After, not 500.
+    const loginWhileLocked = await api(server, "POST", "/v1/user/token", {
+      body: { username: "Tom", password: "password123" },
+    });
+    assert.equal(loginWhileLocked.httpStatus, 503);
+    assert.equal(loginWhileLocked.json.status, 10011);
+    assert.equal(loginWhileLocked.headers.get("retry-after"), "1");
   }
 
   // The lock is gone: the same id is stored now, once, and reaches the peer.
