@@ -53,6 +53,8 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
   if (typeof msg !== "string") return reject("msg must be a string");
   if (msg.trim() === "") return reject("msg is empty");
   if (!msg.isWellFormed()) return reject("msg is not valid Unicode");
+  // PostgreSQL text cannot hold U+0000; refusing it everywhere keeps every backend alike.
+  if (msg.includes("\0")) return reject("msg must not contain NUL characters");
   // Cheap test first: a string never has more code points than UTF-16 units.
   if (msg.length > maxMessageChars && countCodePoints(msg) > maxMessageChars) {
     return reject(`msg is longer than ${maxMessageChars} characters`);
@@ -61,6 +63,7 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
   if (Object.hasOwn(frame, "id") && frame.id !== null) {
     if (typeof frame.id !== "string") return reject("id must be a string");
     if (!frame.id.isWellFormed()) return reject("id is not valid Unicode");
+    if (frame.id.includes("\0")) return reject("id must not contain NUL characters");
     if (frame.id.length === 0 || countCodePoints(frame.id) > MAX_CLIENT_ID_CHARS) {
       return reject(`id must be 1 to ${MAX_CLIENT_ID_CHARS} characters`);
     }

@@ -254,6 +254,12 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  ping(): Promise<void> {
+    return this.#attempt(() => {
+      this.#db.prepare("SELECT 1").get();
+    });
+  }
+
   close(): Promise<void> {
     return this.#attempt(() => {
       if (this.#db.isOpen) this.#db.close();

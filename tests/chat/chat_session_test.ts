@@ -38,6 +38,7 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
+    ping: () => base.ping(),
     close: () => base.close(),
     ...overrides,
   };
