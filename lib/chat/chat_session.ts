@@ -70,8 +70,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #context: ChatContext;
   #closed = false;
   #joined = false;
-  // While waiting messages are being sent, live ones are held here so that order holds.
-  #held: StoredMessage[] | null = [];
+  // Until the waiting messages are sent, what the hub hands over (live messages, presence
+  // frames) is held here, so that the socket sees its own 30098 first, then the waiting
+  // messages, then the rest in the order it came.
+  #held: (StoredMessage | string)[] | null = [];
   #lastSentId = 0;
   #inbox: Promise<void> = Promise.resolve();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -133,7 +135,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   // --- Endpoint ---
 
   send(frame: string): void {
-    if (!this.#closed) this.#socket.send(frame);
+    if (this.#closed) return;
+    if (this.#held !== null) {
+      this.#held.push(frame);
+      return;
+    }
+    this.#socket.send(frame);
   }
 
   deliver(message: StoredMessage, frame: string): void {
@@ -197,7 +204,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     }
     const held = this.#held ?? [];
     this.#held = null;
-    for (const message of held) this.#write(message, chatMessageFrame(message));
+    for (const item of held) {
+      if (typeof item === "string") this.#socket.send(item);
+      else this.#write(item, chatMessageFrame(item));
+    }
   }
 
   #write(message: StoredMessage, frame: string): void {
@@ -233,8 +243,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       return;
     }
     const { message, duplicate } = saved;
-    if (id !== null) this.send(storedFrame(id, message.messageId, message.sendTime));
+    // Acknowledged once handed to the hub: a message the client sends after this 30010, from
+    // any socket on any node, then reaches the peer after this one.
     if (!duplicate) await this.#context.hub.publish(message, this.user.id, this.peer.id);
+    if (id !== null) this.send(storedFrame(id, message.messageId, message.sendTime));
   }
 
   #armExpiry(expiresAt: number): void {
