@@ -14,7 +14,7 @@ import {
 import { CLOSE_CODE } from "../protocol/status.ts";
 import { type Clock, formatLocalTime } from "../time.ts";
 import { errorMessage, type Logger } from "../log.ts";
-import type { Endpoint, Hub } from "../hub/hub.ts";
+import { type Endpoint, type Hub, HubUnavailableError } from "../hub/hub.ts";
 import type { Repository, Session, StoredMessage, UserRef } from "../storage/repository.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
@@ -259,7 +259,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   #fail(event: string, error: unknown): void {
     this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
+    if (error instanceof HubUnavailableError) {
+      this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Try again later");
+    } else {
+      this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
+    }
   }
 
   #shutDown(code: number): void {

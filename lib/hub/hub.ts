@@ -52,3 +52,11 @@ export interface Hub {
   /** Terminates every endpoint with `code` and stops. */
   close(code: number, reason: string): Promise<void>;
 }
+
+/** The hub cannot reach what it depends on (Redis); the client should try again later. */
+export class HubUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HubUnavailableError";
+  }
+}

@@ -52,4 +52,6 @@ export const CLOSE_CODE = {
   MESSAGE_TOO_BIG: 1009,
   /** An unexpected server error. */
   INTERNAL_ERROR: 1011,
+  /** The node lost Redis (cluster mode); reconnect later, nothing stored is lost. */
+  TRY_AGAIN_LATER: 1013,
 } as const;
