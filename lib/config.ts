@@ -179,3 +179,8 @@ export function parseConfig(env: Env): Config {
     presenceTtlMs: duration(env, "PRESENCE_TTL", 1000, 10 * UNIT_MS.m),
   };
 }
+
+/** Where the data lives, for the `listening` log line: the SQLite path or the redacted URL. */
+export function describeDatabase(config: Config): string {
+  return config.databaseUrl === null ? config.dbPath : redactUrl(config.databaseUrl);
+}

@@ -208,12 +208,14 @@ export class RedisHub implements Hub {
 
   async publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> {
     this.#local.deliver(message, fromUserId, toUserId);
+    if (this.#mode === "closed") return; // Stopping: the peers elsewhere read it from storage.
     const event: Event = { o: this.nodeId, k: "m", f: fromUserId, t: toUserId, m: message };
     await this.#script("PUBLISH", [String(fromUserId), String(toUserId), JSON.stringify(event)]);
   }
 
   async revokeToken(tokenHash: string): Promise<void> {
     this.#local.revoke(tokenHash);
+    if (this.#mode === "closed") return;
     const event: Event = { o: this.nodeId, k: "r", h: tokenHash };
     await this.#command(this.#client.publish(`${this.#prefix}revoke`, JSON.stringify(event)));
   }

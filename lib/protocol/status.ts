@@ -36,6 +36,8 @@ export const API_STATUS = {
   NOT_FOUND: 10006,
   METHOD_NOT_ALLOWED: 10008,
   UPGRADE_REQUIRED: 10009,
+  /** `GET /readyz`: the database or the hub (Redis) cannot be reached. */
+  NOT_READY: 10010,
   INTERNAL_ERROR: 10099,
 } as const;
 
