@@ -5,6 +5,7 @@
  */
 import postgres from "postgres";
 import { migrate } from "./postgres_schema.ts";
+import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
   NewMessage,
@@ -29,24 +30,6 @@ export interface PostgresOptions {
   readonly poolSize?: number;
   /** Seconds to wait for a connection before a query fails. Default 10. */
   readonly connectTimeoutSeconds?: number;
-}
-
-interface MessageRow {
-  id: number;
-  from_user: string;
-  to_user: string;
-  msg: string;
-  send_time: string;
-}
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    messageId: row.id,
-    fromUser: row.from_user,
-    toUser: row.to_user,
-    msg: row.msg,
-    sendTime: row.send_time,
-  };
 }
 
 // int8 columns come back as strings by default; ids and times stay far below 2^53.

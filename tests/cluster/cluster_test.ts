@@ -10,6 +10,7 @@ import { type ChildDeno, type Listening, spawnDeno } from "../support/process.ts
 import {
   dropRedisPrefix,
   dropSchema,
+  freePort,
   servicesReachable,
   TEST_DATABASE_URL,
   TEST_REDIS_URL,
@@ -103,16 +104,39 @@ async function framesBefore(sender: ChatClient, receiver: ChatClient, marker: st
   }
 }
 
-clusterTest("users on two nodes chat both ways, with presence and offline delivery", async () => {
-  await using cluster = new Cluster();
-  const [a, b] = await cluster.startMany(2);
-  const tom = await registerAndLogin(a.server, "Tom");
-  const jack = await registerAndLogin(b.server, "Jack");
+/** Registers Tom through node `a` and Jack through node `b`; returns their tokens. */
+async function tomAndJack(a: Node, b: Node): Promise<{ tom: string; jack: string }> {
+  return {
+    tom: await registerAndLogin(a.server, "Tom"),
+    jack: await registerAndLogin(b.server, "Jack"),
+  };
+}
 
-  await using tomOnA = await ChatClient.connect(a.server.wsUrl, "Jack", tom);
+/** Opens Tom's socket on `a` and Jack's on `b`, and takes the 30098 each gets. */
+async function openPair(a: Node, b: Node, tom: string, jack: string) {
+  const tomOnA = await ChatClient.connect(a.server.wsUrl, "Jack", tom);
   const jackOnB = await ChatClient.connect(b.server.wsUrl, "Tom", jack);
   assert.deepEqual(await tomOnA.next(), login30098("Jack"));
   assert.deepEqual(await jackOnB.next(), login30098("Tom"));
+  return { tomOnA, jackOnB };
+}
+
+/** Closes the clients at the end of the scope (a no-op for those already closed). */
+function closing(...clients: ChatClient[]): AsyncDisposable {
+  return {
+    [Symbol.asyncDispose]: async () => {
+      await Promise.all(clients.map((client) => client.close()));
+    },
+  };
+}
+
+clusterTest("users on two nodes chat both ways, with presence and offline delivery", async () => {
+  await using cluster = new Cluster();
+  const [a, b] = await cluster.startMany(2);
+  const { tom, jack } = await tomAndJack(a, b);
+
+  const { tomOnA, jackOnB } = await openPair(a, b, tom, jack);
+  await using _ = closing(tomOnA, jackOnB);
 
   tomOnA.sendMessage("Hello Jack", "t1");
   const ack = await tomOnA.expect(30010);
@@ -210,12 +234,9 @@ clusterTest(
   async () => {
     await using cluster = new Cluster({ PRESENCE_TTL: `${SHORT_TTL_MS}ms` });
     const [a, b] = await cluster.startMany(2);
-    const tom = await registerAndLogin(a.server, "Tom");
-    const jack = await registerAndLogin(b.server, "Jack");
-    await using jackOnB = await ChatClient.connect(b.server.wsUrl, "Tom", jack);
-    const tomOnA = await ChatClient.connect(a.server.wsUrl, "Jack", tom);
-    await jackOnB.expect(30098);
-    await tomOnA.expect(30098);
+    const { tom, jack } = await tomAndJack(a, b);
+    const { tomOnA, jackOnB } = await openPair(a, b, tom, jack);
+    await using _ = closing(tomOnA, jackOnB);
     // Acknowledged on node A, then node A dies.
     for (let i = 1; i <= 10; i++) tomOnA.sendMessage(`before the crash ${i}`, `c${i}`);
     const acks: Frame[] = [];
@@ -251,8 +272,7 @@ clusterTest(
   async () => {
     await using cluster = new Cluster({ PRESENCE_TTL: `${SHORT_TTL_MS}ms` });
     const [a, b] = await cluster.startMany(2);
-    const tom = await registerAndLogin(a.server, "Tom");
-    const jack = await registerAndLogin(b.server, "Jack");
+    const { tom, jack } = await tomAndJack(a, b);
     const tomOnA = await ChatClient.connect(a.server.wsUrl, "Jack", tom);
     for (let i = 1; i <= 20; i++) tomOnA.sendMessage(`offline ${i}`, `o${i}`);
     for (let i = 1; i <= 20; i++) await tomOnA.expect(30010);
@@ -281,12 +301,9 @@ clusterTest(
 clusterTest("a restarted node says goodbye, comes back, and chats on the same data", async () => {
   await using cluster = new Cluster();
   const [a, b] = await cluster.startMany(2);
-  const tom = await registerAndLogin(a.server, "Tom");
-  const jack = await registerAndLogin(b.server, "Jack");
-  await using jackOnB = await ChatClient.connect(b.server.wsUrl, "Tom", jack);
-  const tomOnA = await ChatClient.connect(a.server.wsUrl, "Jack", tom);
-  await jackOnB.expect(30098);
-  await tomOnA.expect(30098);
+  const { tom, jack } = await tomAndJack(a, b);
+  const { tomOnA, jackOnB } = await openPair(a, b, tom, jack);
+  await using _ = closing(tomOnA, jackOnB);
   tomOnA.sendMessage("first life");
   assert.equal((await jackOnB.expect(30001)).body.msg, "first life");
 
@@ -327,9 +344,7 @@ clusterTest("every node answers /healthz and /readyz, and logs its database and 
 clusterTest(
   "a bad DATABASE_URL or an unreachable Redis stops start-up naming the setting",
   async () => {
-    const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = free.addr.port;
-    free.close();
+    const port = freePort();
     await using noDatabase = spawnDeno({
       env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test` },
     });

@@ -10,6 +10,7 @@ import { ChatClient, withTimeout } from "../support/ws_client.ts";
 import { spawnDeno } from "../support/process.ts";
 import {
   dropSchema,
+  freePort,
   SERVICES_REQUIRED,
   servicesReachable,
   TEST_DATABASE_URL,
@@ -100,13 +101,6 @@ class PrivateRedis implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.kill();
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
 }
 
 Deno.test({

@@ -9,6 +9,7 @@ import type { UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
 import {
   dropRedisPrefix,
+  freePort,
   servicesReachable,
   TEST_REDIS_URL,
   testRedisPrefix,
@@ -156,12 +157,9 @@ redisTest("ping answers while connected", async () => {
 });
 
 redisTest("an unreachable Redis fails open", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
   await assert.rejects(
     RedisHub.open({
-      url: `redis://127.0.0.1:${port}`,
+      url: `redis://127.0.0.1:${freePort()}`,
       prefix: testRedisPrefix(),
       log: silentLogger,
     }),

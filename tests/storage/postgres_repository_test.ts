@@ -7,6 +7,7 @@ import { repositoryContract } from "./repository_contract.ts";
 import { waitForAsync as waitFor } from "../support/wait.ts";
 import {
   dropSchema,
+  freePort,
   servicesReachable,
   TEST_DATABASE_URL,
   testSchema,
@@ -16,6 +17,19 @@ const reachable = await servicesReachable(["postgres"], "the PostgreSQL reposito
 
 function open(schema: string): Promise<PostgresRepository> {
   return PostgresRepository.open({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+}
+
+/** Stores a user named `name` under its lower-case key. */
+async function addUser(repo: PostgresRepository, name: string): Promise<UserRef> {
+  const user = await repo.createUser({
+    username: name,
+    usernameKey: name.toLowerCase(),
+    passwordHash: "h",
+    email: null,
+    createdAt: 1,
+  });
+  assert.ok(user !== null);
+  return user;
 }
 
 if (reachable) {
@@ -62,13 +76,7 @@ pgTest("nodes starting at once migrate the schema exactly once", async () => {
         Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
       );
       // They all work on the same tables: a user made by one is found by another.
-      const made = await repos[0].createUser({
-        username: "Tom",
-        usernameKey: "tom",
-        passwordHash: "h",
-        email: null,
-        createdAt: 1,
-      });
+      const made = await addUser(repos[0], "Tom");
       assert.equal((await repos[5].findUser("tom"))?.id, made?.id);
     } finally {
       await Promise.all(repos.map((repo) => repo.close()));
@@ -80,13 +88,7 @@ pgTest("the data lives in the configured schema, not in public", async () => {
   await withSchema(async (schema, admin) => {
     const repo = await open(schema);
     try {
-      await repo.createUser({
-        username: "Tom",
-        usernameKey: "tom",
-        passwordHash: "h",
-        email: null,
-        createdAt: 1,
-      });
+      await addUser(repo, "Tom");
     } finally {
       await repo.close();
     }
@@ -103,13 +105,7 @@ pgTest("reopening a schema keeps its data and applies nothing twice", async () =
   await withSchema(async (schema) => {
     const first = await open(schema);
     try {
-      await first.createUser({
-        username: "Tom",
-        usernameKey: "tom",
-        passwordHash: "h",
-        email: null,
-        createdAt: 1,
-      });
+      await addUser(first, "Tom");
     } finally {
       await first.close();
     }
@@ -140,16 +136,8 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
   await withSchema(async (schema, admin) => {
     const repo = await open(schema);
     try {
-      const add = async (name: string) =>
-        (await repo.createUser({
-          username: name,
-          usernameKey: name.toLowerCase(),
-          passwordHash: "h",
-          email: null,
-          createdAt: 1,
-        }))!;
-      const tom = await add("Tom");
-      const jack = await add("Jack");
+      const tom = await addUser(repo, "Tom");
+      const jack = await addUser(repo, "Jack");
       const save = (from: UserRef, to: UserRef, msg: string) =>
         repo.saveMessage({
           from,
@@ -202,12 +190,9 @@ pgTest("ping answers while open and fails after close", async () => {
 
 pgTest("an unreachable database fails open within the connect timeout", async () => {
   // A port nobody listens on: connection refused, reported as an error rather than a hang.
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
   await assert.rejects(
     PostgresRepository.open({
-      url: `postgres://postgres@127.0.0.1:${port}/test`,
+      url: `postgres://postgres@127.0.0.1:${freePort()}/test`,
       schema: testSchema(),
       connectTimeoutSeconds: 2,
     }),

@@ -123,3 +123,11 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
     await client.quit();
   }
 }
+
+/** A TCP port of 127.0.0.1 that nothing listens on (just now), for "unreachable" tests. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
