@@ -49,7 +49,8 @@ type ScriptName = keyof typeof scripts;
 type Event =
   | { o: string; k: "p"; s: number; u: number; p: number; on: 0 | 1 }
   | { o: string; k: "m"; f: number; t: number; m: StoredMessage }
-  | { o: string; k: "r"; h: string };
+  | { o: string; k: "r"; h: string }
+  | { o: string; k: "x"; n: string };
 
 type PresenceEvent = Extract<Event, { k: "p" }>;
 
@@ -93,6 +94,8 @@ export class RedisHub implements Hub {
   #timer: ReturnType<typeof setInterval> | undefined;
   #tick: Promise<void> = Promise.resolve();
   #ticking = false;
+  // Probes sent to this node's own channel, to see that the subscription is live again.
+  readonly #probes = new Map<string, () => void>();
 
   private constructor(options: RedisHubOptions, client: RedisClient, subscriber: RedisClient) {
     this.nodeId = options.nodeId ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
@@ -266,7 +269,9 @@ export class RedisHub implements Hub {
     this.#tick = (async () => {
       try {
         if (this.#mode === "down") {
-          // The client reconnects by itself; the 'ready' event starts the recovery.
+          // The clients reconnect by themselves and their 'ready' starts the recovery; this
+          // retries one that failed while the connections stayed up (a slow Redis).
+          this.#connectionBack();
           return;
         }
         if (this.#mode !== "ready") return;
@@ -303,6 +308,9 @@ export class RedisHub implements Hub {
         break;
       case "r":
         this.#local.revoke(event.h);
+        break;
+      case "x":
+        this.#probes.get(event.n)?.();
         break;
     }
   }
@@ -365,6 +373,7 @@ export class RedisHub implements Hub {
     (async () => {
       try {
         await this.#script("REAP_SELF", []);
+        await this.#subscriptionWorks();
         await this.#script("REGISTER", [String(this.#ttlMs)]);
         if (this.#mode !== "recovering") return;
         this.#mode = "ready";
@@ -374,6 +383,22 @@ export class RedisHub implements Hub {
         this.#log.error("hub.recover_failed", { node: this.nodeId, error: errorMessage(error) });
       }
     })();
+  }
+
+  /** Resolves once a probe published to this node's channel comes back on the subscription. */
+  async #subscriptionWorks(): Promise<void> {
+    const nonce = crypto.randomUUID();
+    const heard = Promise.withResolvers<void>();
+    this.#probes.set(nonce, heard.resolve);
+    try {
+      const probe: Event = { o: "probe", k: "x", n: nonce };
+      await this.#command(
+        this.#client.publish(`${this.#prefix}ch:${this.nodeId}`, JSON.stringify(probe)),
+      );
+      await withTimeout(heard.promise, this.#timeoutMs, "the subscription probe");
+    } finally {
+      this.#probes.delete(nonce);
+    }
   }
 
   /** Others reaped this node (it missed heartbeats): drop its sockets and register anew. */
