@@ -2,15 +2,22 @@
  * Composition root: settings -> repository + hub -> service -> signals. The only module that
  * reads the environment, opens the database and installs signal handlers.
  *
+ * The embedded default is SQLite and the in-process hub. PostgreSQL (`DATABASE_URL`) and
+ * Redis (`REDIS_URL`) are loaded with a dynamic `import()` only when set, so the default never
+ * loads their clients.
+ *
  *   main.ts                 run the service
  *   main.ts user add <name> add a user (prompts for the password)
  */
 import { dirname } from "node:path";
-import { type Config, ConfigError, parseConfig } from "./lib/config.ts";
-import { createLogger, errorMessage } from "./lib/log.ts";
+import { type Config, ConfigError, parseConfig, redactUrl } from "./lib/config.ts";
+import { createLogger, errorMessage, type Logger } from "./lib/log.ts";
 import { SqliteRepository } from "./lib/storage/sqlite_repository.ts";
+import type { Repository } from "./lib/storage/repository.ts";
 import { MemoryHub } from "./lib/hub/memory_hub.ts";
+import type { Hub } from "./lib/hub/hub.ts";
 import { startService } from "./lib/service.ts";
+import { CLOSE_CODE } from "./lib/protocol/status.ts";
 import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
 import { systemClock } from "./lib/time.ts";
@@ -22,9 +29,64 @@ const writeLine = (line: string, level: "info" | "warn" | "error") => {
 // Text until the settings are read; then in the format they ask for.
 let log = createLogger(writeLine);
 
-function openRepository(config: Config): SqliteRepository {
-  if (config.dbPath !== ":memory:") Deno.mkdirSync(dirname(config.dbPath), { recursive: true });
-  return new SqliteRepository(config.dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+/** Opens the repository the settings name; a failure message names the setting. */
+async function openRepository(config: Config, log: Logger): Promise<Repository> {
+  if (config.databaseUrl === null) {
+    try {
+      if (config.dbPath !== ":memory:") {
+        Deno.mkdirSync(dirname(config.dbPath), { recursive: true });
+      }
+      return new SqliteRepository(config.dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+    } catch (error) {
+      throw new Error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);
+    }
+  }
+  try {
+    const { PostgresRepository } = await import("./lib/storage/postgres_repository.ts");
+    const repository = await PostgresRepository.open({
+      url: config.databaseUrl,
+      schema: config.databaseSchema,
+      poolSize: config.databasePoolSize,
+    });
+    log.info("database", {
+      engine: "postgresql",
+      url: redactUrl(config.databaseUrl),
+      schema: config.databaseSchema,
+      pool: config.databasePoolSize,
+    });
+    return repository;
+  } catch (error) {
+    throw new Error(
+      `Cannot open database DATABASE_URL=${redactUrl(config.databaseUrl)} ` +
+        `(DATABASE_SCHEMA=${config.databaseSchema}): ${errorMessage(error)}`,
+    );
+  }
+}
+
+/** Opens the hub the settings name; a failure message names the setting. */
+async function openHub(config: Config, log: Logger): Promise<Hub> {
+  if (config.redisUrl === null) return new MemoryHub();
+  try {
+    const { RedisHub } = await import("./lib/hub/redis_hub.ts");
+    const hub = await RedisHub.open({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      presenceTtlMs: config.presenceTtlMs,
+      log,
+    });
+    log.info("hub", {
+      engine: "redis",
+      url: redactUrl(config.redisUrl),
+      prefix: config.redisPrefix,
+      node: hub.nodeId,
+      presence_ttl_ms: config.presenceTtlMs,
+    });
+    return hub;
+  } catch (error) {
+    throw new Error(
+      `Cannot connect to Redis REDIS_URL=${redactUrl(config.redisUrl)}: ${errorMessage(error)}`,
+    );
+  }
 }
 
 async function main(args: readonly string[]): Promise<number> {
@@ -38,19 +100,19 @@ async function main(args: readonly string[]): Promise<number> {
   }
   log = createLogger(writeLine, config.logFormat);
 
-  let repository: SqliteRepository;
+  let repository: Repository;
   try {
-    repository = openRepository(config);
+    repository = await openRepository(config, log);
   } catch (error) {
-    console.error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);
+    console.error(errorMessage(error));
     return 1;
   }
-  const hub = new MemoryHub();
 
   if (args[0] === "user") {
+    // Adding a user touches only the database: no hub, no Redis.
     const accounts = new Accounts({
       repository,
-      hub,
+      hub: new MemoryHub(),
       clock: systemClock,
       tokenTtlMs: config.tokenTtlMs,
     });
@@ -77,6 +139,15 @@ async function main(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 
+  let hub: Hub;
+  try {
+    hub = await openHub(config, log);
+  } catch (error) {
+    console.error(errorMessage(error));
+    await repository.close();
+    return 1;
+  }
+
   let service;
   try {
     service = await startService({ config, repository, hub, log });
@@ -84,6 +155,7 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(
       `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,
     );
+    await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
     await repository.close();
     return 1;
   }

@@ -131,6 +131,36 @@ async function admit(context: AppContext, url: URL, peerName: string): Promise<A
   };
 }
 
+/** How long `/readyz` waits for each dependency to answer. */
+export const READY_TIMEOUT_MS = 2000;
+
+/** Resolves with "up" when `check` settles in time and well, "down" otherwise. */
+async function probe(check: () => Promise<void>): Promise<"up" | "down"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"down">((resolve) => {
+    timer = setTimeout(() => resolve("down"), READY_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([check().then(() => "up" as const), timeout]);
+  } catch {
+    return "down";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. */
+async function readiness(context: AppContext): Promise<Response> {
+  const [database, hub] = await Promise.all([
+    probe(() => context.repository.ping()),
+    probe(() => context.hub.ping()),
+  ]);
+  const body = { database, hub };
+  const down = Object.entries(body).filter(([, state]) => state === "down").map(([name]) => name);
+  if (down.length === 0) return envelope(200, API_STATUS.OK, "Ready", body);
+  return envelope(503, API_STATUS.UNAVAILABLE, `Not ready: ${down.join(" and ")} down`, body);
+}
+
 /** Builds the service's `fetch`-style handler. */
 export function createApp(
   context: AppContext,
@@ -226,6 +256,7 @@ export function createApp(
       segments: ["", "healthz"],
       methods: { GET: () => Promise.resolve(envelope(200, API_STATUS.OK, "OK")) },
     },
+    { segments: ["", "readyz"], methods: { GET: () => readiness(context) } },
     {
       segments: ["", "metrics"],
       methods: {

@@ -29,6 +29,18 @@ export interface Config {
   readonly logFormat: "text" | "json";
   /** How long a write waits for a locked SQLite database, in ms (`SQLITE_BUSY_TIMEOUT`). */
   readonly sqliteBusyTimeoutMs: number;
+  /** PostgreSQL connection URL (`DATABASE_URL`); `null` keeps the embedded SQLite file. */
+  readonly databaseUrl: string | null;
+  /** PostgreSQL schema holding the tables (`DATABASE_SCHEMA`, default `public`). */
+  readonly databaseSchema: string;
+  /** Most PostgreSQL connections one node opens (`DATABASE_POOL_SIZE`, default 10). */
+  readonly databasePoolSize: number;
+  /** Redis connection URL (`REDIS_URL`); `null` keeps the in-process hub. */
+  readonly redisUrl: string | null;
+  /** Prefix of every Redis key and channel (`REDIS_PREFIX`, default `chat:`). */
+  readonly redisPrefix: string;
+  /** How long a node's presence outlives its last heartbeat, in ms (`PRESENCE_TTL`, default 15 s). */
+  readonly presenceTtlMs: number;
 }
 
 /** Limits against floods and slow or greedy clients. */
@@ -88,6 +100,12 @@ export const DEFAULTS = {
   TRUST_PROXY: "false",
   LOG_FORMAT: "text",
   SQLITE_BUSY_TIMEOUT: "5s",
+  DATABASE_URL: "",
+  DATABASE_SCHEMA: "public",
+  DATABASE_POOL_SIZE: "10",
+  REDIS_URL: "",
+  REDIS_PREFIX: "chat:",
+  PRESENCE_TTL: "15s",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -121,6 +139,43 @@ function duration(env: Env, key: keyof typeof DEFAULTS, minMs: number, maxMs: nu
   return ms;
 }
 
+/** A connection URL with one of `protocols`, or `null` when the setting is empty. */
+function connectionUrl(
+  env: Env,
+  key: keyof typeof DEFAULTS,
+  protocols: readonly string[],
+): string | null {
+  const text = read(env, key);
+  if (text === "") return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(key, `not a URL, got "${redactUrl(text)}"`);
+  }
+  if (!protocols.includes(url.protocol) || url.hostname === "") {
+    throw new ConfigError(
+      key,
+      `expected a ${protocols.map((p) => `${p}//`).join(" or ")} URL with a host, got "${
+        redactUrl(text)
+      }"`,
+    );
+  }
+  return text;
+}
+
+/** A URL with its password replaced by `***`, for logs and error messages. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== "") url.password = "***";
+    return url.toString();
+  } catch {
+    // Not a URL: show nothing after a possible `user:password@`.
+    return text.replace(/\/\/[^@/]*@/, "//***@");
+  }
+}
+
 /** Resolves settings from an environment map. */
 export function parseConfig(env: Env): Config {
   const host = read(env, "HOST");
@@ -135,6 +190,28 @@ export function parseConfig(env: Env): Config {
     );
   }
   const sqliteBusyTimeoutMs = duration(env, "SQLITE_BUSY_TIMEOUT", 0, 600_000);
+  const databaseUrl = connectionUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
+  const redisUrl = connectionUrl(env, "REDIS_URL", ["redis:", "rediss:"]);
+  if (redisUrl !== null && databaseUrl === null) {
+    throw new ConfigError(
+      "REDIS_URL",
+      "needs DATABASE_URL too: the nodes of a cluster share one PostgreSQL database",
+    );
+  }
+  const databaseSchema = read(env, "DATABASE_SCHEMA");
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
+    throw new ConfigError(
+      "DATABASE_SCHEMA",
+      `expected a lower-case SQL name (a-z, 0-9, _; at most 63), got "${databaseSchema}"`,
+    );
+  }
+  const redisPrefix = read(env, "REDIS_PREFIX");
+  if (!/^[\w:.\-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError(
+      "REDIS_PREFIX",
+      `expected 1 to 64 of a-z, A-Z, 0-9, _ : . -, got "${redisPrefix}"`,
+    );
+  }
   return {
     port: integer(env, "PORT", 0, 65535),
     host,
@@ -159,6 +236,12 @@ export function parseConfig(env: Env): Config {
     trustProxy: boolean(env, "TRUST_PROXY"),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
     sqliteBusyTimeoutMs,
+    databaseUrl,
+    databaseSchema,
+    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 1, 1000),
+    redisUrl,
+    redisPrefix,
+    presenceTtlMs: duration(env, "PRESENCE_TTL", 1000, 10 * UNIT_MS.m),
   };
 }
 
@@ -197,4 +280,9 @@ function origins(env: Env): ReadonlySet<string> | null {
     }
   }
   return new Set(list);
+}
+
+/** Where the data lives, for the `listening` log line: the SQLite path or the redacted URL. */
+export function describeDatabase(config: Config): string {
+  return config.databaseUrl === null ? config.dbPath : redactUrl(config.databaseUrl);
 }

@@ -9,7 +9,7 @@ import { ASSETS } from "./web/assets.ts";
 import type { ChatSession } from "./chat/chat_session.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
 import { CLOSE_CODE } from "./protocol/status.ts";
-import type { Config } from "./config.ts";
+import { type Config, describeDatabase } from "./config.ts";
 import type { Hub } from "./hub/hub.ts";
 import type { Repository } from "./storage/repository.ts";
 import { errorMessage, type Logger } from "./log.ts";
@@ -106,7 +106,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
           log.info("listening", {
             address: address.hostname,
             port: address.port,
-            database: config.dbPath,
+            database: describeDatabase(config),
           });
           resolve({
             port: address.port,
@@ -119,8 +119,9 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
               for (const session of [...sessions]) {
                 session.terminate(null, CLOSE_CODE.GOING_AWAY, "Server shutting down");
               }
-              await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+              // Frames in hand are stored and published before the hub lets go of Redis.
               await Promise.all([...sessions].map((session) => session.settled()));
+              await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
               await finished;
               await deliveries.flush();
             },

@@ -1,6 +1,6 @@
 /** Settings: defaults, accepted values, and a `ConfigError` naming each bad key. */
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULTS, parseConfig } from "../lib/config.ts";
+import { ConfigError, DEFAULTS, parseConfig, redactUrl } from "../lib/config.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -47,6 +47,12 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     trustProxy: false,
     logFormat: "text",
     sqliteBusyTimeoutMs: 5000,
+    databaseUrl: null,
+    databaseSchema: "public",
+    databasePoolSize: 10,
+    redisUrl: null,
+    redisPrefix: "chat:",
+    presenceTtlMs: 15 * SECOND,
   });
   assert.deepEqual(parseConfig({}), parseConfig({ ...DEFAULTS }));
 });
@@ -79,6 +85,12 @@ Deno.test("every setting is read from the environment", () => {
       TRUST_PROXY: "yes",
       LOG_FORMAT: "json",
       SQLITE_BUSY_TIMEOUT: "250ms",
+      DATABASE_URL: "postgres://chat:secret@db.example:5432/chat",
+      DATABASE_SCHEMA: "chat_eu",
+      DATABASE_POOL_SIZE: "25",
+      REDIS_URL: "redis://cache.example:6379/2",
+      REDIS_PREFIX: "chat-eu:",
+      PRESENCE_TTL: "20s",
     }),
     {
       port: 8080,
@@ -104,6 +116,12 @@ Deno.test("every setting is read from the environment", () => {
       trustProxy: true,
       logFormat: "json",
       sqliteBusyTimeoutMs: 250,
+      databaseUrl: "postgres://chat:secret@db.example:5432/chat",
+      databaseSchema: "chat_eu",
+      databasePoolSize: 25,
+      redisUrl: "redis://cache.example:6379/2",
+      redisPrefix: "chat-eu:",
+      presenceTtlMs: 20 * SECOND,
     },
   );
 });
@@ -202,4 +220,60 @@ Deno.test("the new limit settings refuse bad values naming the key", () => {
       return true;
     }, `${key}=${value} is refused`);
   }
+});
+
+Deno.test("DATABASE_URL takes postgres:// or postgresql:// URLs; a bad one is refused", () => {
+  assert.equal(
+    parseConfig({ DATABASE_URL: "postgresql://localhost/chat" }).databaseUrl,
+    "postgresql://localhost/chat",
+  );
+  for (const value of ["localhost:5432", "mysql://localhost/chat", "postgres://", "not a url"]) {
+    assertRefused("DATABASE_URL", value);
+  }
+});
+
+Deno.test("a refused DATABASE_URL does not echo its password", () => {
+  assert.throws(
+    () => parseConfig({ DATABASE_URL: "mysql://chat:hunter2@localhost/chat" }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.key === "DATABASE_URL" &&
+      !error.message.includes("hunter2") && error.message.includes("***"),
+  );
+  assert.equal(
+    redactUrl("postgres://chat:hunter2@db:5432/chat"),
+    "postgres://chat:***@db:5432/chat",
+  );
+  assert.equal(redactUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+});
+
+Deno.test("REDIS_URL takes redis:// or rediss:// URLs and needs DATABASE_URL", () => {
+  const db = { DATABASE_URL: "postgres://localhost/chat" };
+  assert.equal(
+    parseConfig({ ...db, REDIS_URL: "rediss://cache:6380" }).redisUrl,
+    "rediss://cache:6380",
+  );
+  for (const value of ["cache:6379", "http://cache:6379", "redis://"]) {
+    assert.throws(
+      () => parseConfig({ ...db, REDIS_URL: value }),
+      (error: unknown) => error instanceof ConfigError && error.key === "REDIS_URL",
+      value,
+    );
+  }
+  assert.throws(
+    () => parseConfig({ REDIS_URL: "redis://cache:6379" }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.key === "REDIS_URL" &&
+      /DATABASE_URL/.test(error.message),
+  );
+});
+
+Deno.test("DATABASE_SCHEMA, DATABASE_POOL_SIZE, REDIS_PREFIX and PRESENCE_TTL are checked", () => {
+  for (const value of ["Chat", "1chat", "chat-eu", "a".repeat(64), 'x"; drop']) {
+    assertRefused("DATABASE_SCHEMA", value);
+  }
+  for (const value of ["0", "1001", "ten"]) assertRefused("DATABASE_POOL_SIZE", value);
+  for (const value of ["a b", "x".repeat(65), "chat*"]) assertRefused("REDIS_PREFIX", value);
+  for (const value of ["500ms", "11m", "soon"]) assertRefused("PRESENCE_TTL", value);
+  assert.equal(parseConfig({ PRESENCE_TTL: "1s" }).presenceTtlMs, SECOND);
+  assert.equal(parseConfig({ PRESENCE_TTL: "10m" }).presenceTtlMs, 10 * MINUTE);
 });

@@ -19,7 +19,7 @@ import { errorMessage, type Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
-import type { Endpoint, Hub } from "../hub/hub.ts";
+import { type Endpoint, type Hub, HubUnavailableError } from "../hub/hub.ts";
 import type { Repository, Session, StoredMessage, UserRef } from "../storage/repository.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
@@ -98,8 +98,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #bucket: TokenBucket;
   #closed = false;
   #joined = false;
-  // While waiting messages are being sent, live ones are held here so that order holds.
-  #held: StoredMessage[] | null = [];
+  // Until the waiting messages are sent, what the hub hands over (live messages, presence
+  // frames) is held here, so that the socket sees its own 30098 first, then the waiting
+  // messages, then the rest in the order it came.
+  #held: (StoredMessage | string)[] | null = [];
   #lastSentId = 0;
   // Ids written to the socket but not yet confirmed: by the client's receipt in receipt mode,
   // else by the socket's buffer draining. Unconfirmed messages stay waiting if the socket dies.
@@ -194,7 +196,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   // --- Endpoint ---
 
   send(frame: string): void {
-    if (!this.#closed) this.#socket.send(frame);
+    if (this.#closed) return;
+    if (this.#held !== null) {
+      this.#held.push(frame);
+      return;
+    }
+    this.#socket.send(frame);
   }
 
   deliver(message: StoredMessage, frame: string): void {
@@ -269,7 +276,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     }
     const held = this.#held ?? [];
     this.#held = null;
-    for (const message of held) this.#write(message, chatMessageFrame(message));
+    for (const item of held) {
+      if (typeof item === "string") this.#socket.send(item);
+      else this.#write(item, chatMessageFrame(item));
+    }
   }
 
   /** Waits until the socket can take another frame; `false` when it closed or stalled. */
@@ -310,14 +320,16 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (!this.#receipts) this.#armDrainCheck();
   }
 
-  #armDrainCheck(): void {
+  // A healthy socket hands its frames to the network by the next turn of the event loop, so
+  // the first look comes at once; a backed-up one is looked at again every POLL_MS.
+  #armDrainCheck(delayMs = 0): void {
     if (this.#drainTimer !== undefined) return;
     this.#drainTimer = setTimeout(() => {
       this.#drainTimer = undefined;
       if (this.#closed || this.#unconfirmed.length === 0) return;
       if (this.#socket.bufferedAmount === 0) this.#confirmAll();
-      else this.#armDrainCheck();
-    }, POLL_MS);
+      else this.#armDrainCheck(POLL_MS);
+    }, delayMs);
   }
 
   #confirmAll(): void {
@@ -368,11 +380,14 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       return;
     }
     const { message, duplicate } = saved;
+    // Acknowledged once handed to the hub: a message the client sends after this 30010, from
+    // any socket on any node, then reaches the peer after this one.
+    if (!duplicate) {
+      metrics.messagesStored.inc();
+      metrics.markReceived(message, receivedAt);
+      await hub.publish(message, this.user.id, this.peer.id);
+    }
     if (id !== null) this.send(storedFrame(id, message.messageId, message.sendTime));
-    if (duplicate) return;
-    metrics.messagesStored.inc();
-    metrics.markReceived(message, receivedAt);
-    await hub.publish(message, this.user.id, this.peer.id);
   }
 
   #armExpiry(expiresAt: number): void {
@@ -385,7 +400,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   #fail(event: string, error: unknown): void {
     this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
+    if (error instanceof HubUnavailableError) {
+      this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Try again later");
+    } else {
+      this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
+    }
   }
 
   #shutDown(code: number, handedOver: boolean): void {

@@ -1,8 +1,8 @@
 /**
  * The presence and fan-out seam. A connection belongs to the pair (user -> peer); the peer is
  * online when it holds a connection on (peer -> user). Presence counts users, not sockets.
- * The embedded implementation is `MemoryHub`; every implementation passes
- * `tests/hub/hub_contract.ts`.
+ * The embedded implementation is `MemoryHub`, the clustered one `RedisHub`; every
+ * implementation passes `tests/hub/hub_contract.ts`.
  */
 import type { StoredMessage, UserRef } from "../storage/repository.ts";
 
@@ -45,8 +45,18 @@ export interface Hub {
   publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
   /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
   revokeToken(tokenHash: string): Promise<void>;
+  /** Resolves when the hub can reach what it depends on; rejects when it cannot. */
+  ping(): Promise<void>;
   /** How many endpoints are open here. */
   readonly size: number;
   /** Terminates every endpoint with `code` and stops. */
   close(code: number, reason: string): Promise<void>;
+}
+
+/** The hub cannot reach what it depends on (Redis); the client should try again later. */
+export class HubUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HubUnavailableError";
+  }
 }

@@ -86,6 +86,7 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
   if (Object.hasOwn(frame, "id") && frame.id !== null) {
     if (typeof frame.id !== "string") return reject("id_type", "id must be a string");
     if (!frame.id.isWellFormed()) return reject("id_encoding", "id is not valid Unicode");
+    if (frame.id.includes("\u0000")) return reject("id_encoding", "id must not contain U+0000");
     if (frame.id.length === 0 || countCodePoints(frame.id) > MAX_CLIENT_ID_CHARS) {
       return reject("id_length", `id must be 1 to ${MAX_CLIENT_ID_CHARS} characters`);
     }

@@ -1,7 +1,7 @@
 /**
  * The storage seam: users, tokens, messages and their delivery state. The embedded
- * implementation is `SqliteRepository`; every implementation passes
- * `tests/storage/repository_contract.ts`.
+ * implementation is `SqliteRepository`, the clustered one `PostgresRepository`; every
+ * implementation passes `tests/storage/repository_contract.ts`.
  *
  * Times are milliseconds since the epoch. Usernames are looked up by their key
  * (`usernameKey()`), computed by the caller, so that every engine matches them alike.
@@ -106,6 +106,8 @@ export interface Repository {
   ): Promise<StoredMessage[]>;
   /** The conversation between two users in both directions, newest first. */
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]>;
+  /** Resolves when the storage answers a trivial query; rejects when it cannot be reached. */
+  ping(): Promise<void>;
   /** Releases the storage; later calls fail. */
   close(): Promise<void>;
 }

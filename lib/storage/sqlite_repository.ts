@@ -1,6 +1,7 @@
 /** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
+import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
   NewMessage,
@@ -22,27 +23,9 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number;
 }
 
-interface MessageRow {
-  id: number;
-  from_user: string;
-  to_user: string;
-  msg: string;
-  send_time: string;
-}
-
 const MESSAGE_COLUMNS =
   "m.id AS id, f.username AS from_user, t.username AS to_user, m.msg AS msg, m.send_time AS send_time";
 const MESSAGE_JOINS = "JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id";
-
-function toMessage(row: MessageRow): StoredMessage {
-  return {
-    messageId: row.id,
-    fromUser: row.from_user,
-    toUser: row.to_user,
-    msg: row.msg,
-    sendTime: row.send_time,
-  };
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
@@ -259,6 +242,12 @@ export class SqliteRepository implements Repository {
         ? this.#selectOwnHistory.all(userId, before, query.limit)
         : this.#selectHistory.all(userId, peerId, before, query.limit);
       return (rows as unknown as MessageRow[]).map(toMessage);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.#attempt(() => {
+      this.#db.prepare("SELECT 1").get();
     });
   }
 

@@ -39,6 +39,7 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
+    ping: () => base.ping(),
     close: () => base.close(),
     ...overrides,
   };
@@ -164,6 +165,63 @@ Deno.test("a message both waiting and held during connect is sent once", async (
     assert.deepEqual(jackSocket.messages(), ["first", "second"]);
     tomSession.closed(1000);
     jackSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("a presence frame that arrives while the socket starts comes after its own 30098", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const tomSocket = new FakeSocket();
+    const tomSession = session(tomSocket, tom, jack, base);
+    tomSession.opened();
+    await tomSession.settled();
+
+    // Jack joins and the hub finds Tom online; Tom leaves before Jack's session has sent its
+    // own 30098 (it is still re-checking the token).
+    const gate = Promise.withResolvers<void>();
+    const reached = Promise.withResolvers<void>();
+    const slowCheck = delegate(base, {
+      findSession: async (...args) => {
+        reached.resolve();
+        await gate.promise;
+        return base.findSession(...args);
+      },
+    });
+    const jackSocket = new FakeSocket();
+    const jackSession = session(jackSocket, jack, tom, slowCheck);
+    jackSession.opened();
+    await reached.promise;
+    tomSession.closed(1000);
+    gate.resolve();
+    await jackSession.settled();
+    assert.deepEqual(jackSocket.sent.map((frame) => JSON.parse(frame).status), [30098, 30099]);
+    jackSession.closed(1000);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("a message is acknowledged after it was handed to the hub", async () => {
+  const { base, tom, jack, hub, session } = await fixture();
+  try {
+    const order: string[] = [];
+    const publish = hub.publish.bind(hub);
+    hub.publish = async (...args) => {
+      order.push("published");
+      await publish(...args);
+    };
+    const socket = new FakeSocket();
+    socket.send = (frame: string) => {
+      if (JSON.parse(frame).status === 30010) order.push("acknowledged");
+    };
+    const tomSession = session(socket, tom, jack, base);
+    tomSession.opened();
+    tomSession.received(JSON.stringify({ msg: "hello", id: "a1" }));
+    await tomSession.settled();
+    assert.deepEqual(order, ["published", "acknowledged"]);
+    tomSession.closed(1000);
   } finally {
     await base.close();
   }

@@ -71,6 +71,7 @@ Deno.test("a wrong method is 405 with an Allow header listing the right ones", a
     ["POST", "/v1/chat/tom/messages", ["GET"]],
     ["POST", "/v1/chat/tom", ["GET"]],
     ["DELETE", "/healthz", ["GET"]],
+    ["POST", "/readyz", ["GET"]],
   ];
   for (const [method, path, allowed] of cases) {
     const raw = await send(server, method, path);
@@ -139,6 +140,24 @@ Deno.test("a body that is not JSON, not an object or not UTF-8 is 400 naming the
 
 Deno.test("GET /healthz is 200 with the envelope", async () => {
   await using server = await startTestServer();
+  assertEnvelope(await send(server, "GET", "/healthz"), 200, 10001);
+});
+
+Deno.test("GET /readyz is 200 when the database and the hub answer", async () => {
+  await using server = await startTestServer();
+  const json = assertEnvelope(await send(server, "GET", "/readyz"), 200, 10001);
+  assert.equal(json.msg, "Ready");
+  assert.deepEqual(json.body, { database: "up", hub: "up" });
+});
+
+Deno.test("GET /readyz is 503 naming the database when it cannot be reached", async () => {
+  await using server = await startTestServer();
+  await server.repository.close();
+  const raw = await send(server, "GET", "/readyz");
+  const json = assertEnvelope(raw, 503, 10011);
+  assert.equal(json.msg, "Not ready: database down");
+  assert.equal(json.body.database, "down");
+  // The process is still up.
   assertEnvelope(await send(server, "GET", "/healthz"), 200, 10001);
 });
 

@@ -35,10 +35,14 @@ function storedMessage(
   };
 }
 
-/** Registers the hub conformance tests; `open` makes a fresh, empty hub for each. */
+/**
+ * Registers the hub conformance tests; `open` makes a fresh, empty hub for each. `openCluster`,
+ * for hubs that span nodes, makes two hubs of one fresh cluster, to run the cases across nodes.
+ */
 export function hubContract(
   name: string,
   open: () => Promise<{ hub: Hub; cleanup: () => Promise<void> }>,
+  openCluster?: () => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>,
 ): void {
   function contractTest(behaviour: string, body: (hub: Hub) => Promise<void>): void {
     Deno.test(`${name}: ${behaviour}`, async () => {
@@ -332,5 +336,140 @@ export function hubContract(
       await hub.leave(endpoint);
       assert.equal(hub.size, endpoints.length - index - 1);
     }
+  });
+
+  // The same behaviour across nodes, for hubs that can open two instances on one cluster.
+  if (openCluster === undefined) return;
+  const cluster = openCluster;
+
+  function clusterTest(behaviour: string, body: (a: Hub, b: Hub) => Promise<void>): void {
+    Deno.test(`${name} (two nodes): ${behaviour}`, async () => {
+      const { hubs: [a, b], cleanup } = await cluster();
+      try {
+        await body(a, b);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
+  clusterTest("presence spans nodes: 30098 both ways, 30099 on the last leave", async (a, b) => {
+    const tom = new FakeEndpoint(TOM, JACK);
+    assert.equal((await a.join(tom)).peerOnline, false);
+    const jack = new FakeEndpoint(JACK, TOM);
+    assert.equal((await b.join(jack)).peerOnline, true);
+    assert.equal(await tom.nextFrame(), peerLoginFrame("Jack"));
+
+    // A second socket of Jack, on the other node: nothing new for Tom.
+    const jackOnA = new FakeEndpoint(JACK, TOM);
+    assert.equal((await a.join(jackOnA)).peerOnline, true);
+    await b.leave(jack);
+    // Still online through node A; the next frame Tom gets is the logout of the last one.
+    await a.leave(jackOnA);
+    assert.equal(await tom.nextFrame(), peerLogoutFrame("Jack"));
+    assert.deepEqual(tom.frames.all, [peerLoginFrame("Jack"), peerLogoutFrame("Jack")]);
+    assert.deepEqual(jack.frames.all, []);
+  });
+
+  clusterTest("every peer endpoint on every node hears a first join, once", async (a, b) => {
+    const jackOnA = new FakeEndpoint(JACK, TOM);
+    const jackOnB = new FakeEndpoint(JACK, TOM);
+    await a.join(jackOnA);
+    await b.join(jackOnB);
+    const tom1 = new FakeEndpoint(TOM, JACK);
+    const tom2 = new FakeEndpoint(TOM, JACK);
+    await b.join(tom1);
+    await a.join(tom2);
+    for (const jack of [jackOnA, jackOnB]) {
+      assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+    }
+    await a.leave(tom2);
+    await b.leave(tom1);
+    for (const jack of [jackOnA, jackOnB]) {
+      assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+      assert.deepEqual(jack.frames.all, [peerLoginFrame("Tom"), peerLogoutFrame("Tom")]);
+    }
+  });
+
+  clusterTest(
+    "a message published on one node reaches the peer on every node, in order",
+    async (a, b) => {
+      const jackOnA = new FakeEndpoint(JACK, TOM);
+      const jackOnB = new FakeEndpoint(JACK, TOM);
+      const tom = new FakeEndpoint(TOM, JACK);
+      await a.join(jackOnA);
+      await b.join(jackOnB);
+      await a.join(tom);
+      const sent = Array.from({ length: 50 }, (_, i) => storedMessage(i + 1, TOM, JACK, `m${i}`));
+      for (const message of sent) await a.publish(message, TOM.id, JACK.id);
+      for (const jack of [jackOnA, jackOnB]) {
+        for (const message of sent) {
+          const delivery = await jack.nextDelivery();
+          assert.deepEqual(delivery.message, message);
+          assert.equal(delivery.frame, chatMessageFrame(message));
+        }
+      }
+      // Not echoed to the sender's own pair, and not twice: the reply is Tom's first delivery.
+      const reply = storedMessage(99, JACK, TOM, "reply");
+      await b.publish(reply, JACK.id, TOM.id);
+      assert.deepEqual((await tom.nextDelivery()).message, reply);
+      assert.equal(tom.deliveries.all.length, 1);
+      const marker = storedMessage(100, TOM, JACK, "marker");
+      await a.publish(marker, TOM.id, JACK.id);
+      assert.deepEqual((await jackOnB.nextDelivery()).message, marker);
+      assert.equal(jackOnB.deliveries.all.length, sent.length + 1);
+    },
+  );
+
+  clusterTest(
+    "revokeToken on one node terminates that token's endpoints on every node",
+    async (a, b) => {
+      const revoked = crypto.randomUUID();
+      const onA = new FakeEndpoint(TOM, JACK, { tokenHash: revoked });
+      const onB = new FakeEndpoint(TOM, ALICE, { tokenHash: revoked });
+      const kept = new FakeEndpoint(TOM, JACK);
+      await a.join(onA);
+      await b.join(onB);
+      await b.join(kept);
+      await a.revokeToken(revoked);
+      for (const endpoint of [onA, onB]) {
+        const termination = await endpoint.nextTermination();
+        assert.equal(termination.frame, TOKEN_FAILED_FRAME);
+        assert.equal(termination.code, CLOSE_CODE.POLICY_VIOLATION);
+      }
+      await b.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+      assert.equal((await kept.nextTermination()).code, CLOSE_CODE.GOING_AWAY);
+    },
+  );
+
+  clusterTest("a node that closes tells the peers on other nodes its users left", async (a, b) => {
+    const tom = new FakeEndpoint(TOM, JACK);
+    const jack = new FakeEndpoint(JACK, TOM);
+    await a.join(tom);
+    await b.join(jack);
+    assert.equal(await tom.nextFrame(), peerLoginFrame("Jack"));
+    await b.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+    assert.equal((await jack.nextTermination()).code, CLOSE_CODE.GOING_AWAY);
+    assert.equal(await tom.nextFrame(), peerLogoutFrame("Jack"));
+    // And Jack is offline for a newcomer too.
+    assert.equal((await a.join(new FakeEndpoint(ALICE, JACK))).peerOnline, false);
+    const tom2 = new FakeEndpoint(TOM, JACK);
+    assert.equal((await a.join(tom2)).peerOnline, false);
+  });
+
+  clusterTest("a note-to-self pair spans nodes without presence frames", async (a, b) => {
+    const selfA = new FakeEndpoint(TOM, TOM);
+    const selfB = new FakeEndpoint(TOM, TOM);
+    await a.join(selfA);
+    assert.equal((await b.join(selfB)).peerOnline, false);
+    const note = storedMessage(5, TOM, TOM, "note");
+    await a.publish(note, TOM.id, TOM.id);
+    for (const endpoint of [selfA, selfB]) {
+      assert.deepEqual((await endpoint.nextDelivery()).message, note);
+    }
+    await b.leave(selfB);
+    await a.leave(selfA);
+    assert.deepEqual(selfA.frames.all, []);
+    assert.deepEqual(selfB.frames.all, []);
   });
 }

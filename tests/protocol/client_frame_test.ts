@@ -117,6 +117,11 @@ Deno.test("an id of 64 characters is accepted and one of 65 rejected", () => {
   assert.equal(rejection(`{"msg":"hi","id":"${emoji}😀"}`), "id must be 1 to 64 characters");
 });
 
+Deno.test("a msg or id holding a NUL character is rejected", () => {
+  assert.equal(rejection('{"msg":"a\\u0000b"}'), "msg must not contain U+0000");
+  assert.equal(rejection('{"msg":"hi","id":"c\\u0000"}'), "id must not contain U+0000");
+});
+
 Deno.test("an id with a lone surrogate is rejected", () => {
   assert.equal(rejection('{"msg":"hi","id":"c\\ud800"}'), "id is not valid Unicode");
 });

@@ -1,5 +1,8 @@
-/** Starts a real service on port 0 with a temporary SQLite file, and clients to talk to it. */
-import { parseConfig } from "../../lib/config.ts";
+/**
+ * Starts a real service on port 0 with a temporary SQLite file, or a two-node cluster on
+ * PostgreSQL and Redis (`CHAT_TEST_BACKEND=cluster`), and clients to talk to it.
+ */
+import { describeDatabase, parseConfig } from "../../lib/config.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import type { Hub } from "../../lib/hub/hub.ts";
@@ -33,8 +36,22 @@ export interface TestServerOptions {
   readonly metrics?: Metrics;
 }
 
-/** Starts a service on a free port of 127.0.0.1. */
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+/**
+ * Which backend `startTestServer` runs on: `embedded` (SQLite + in-process hub, the default)
+ * or `cluster` (set `CHAT_TEST_BACKEND=cluster`): two nodes in this process sharing a fresh
+ * PostgreSQL schema and Redis key prefix, each with its own pool and `RedisHub`. The cluster
+ * server hands out its nodes' URLs in turn, so the clients of one test land on both nodes.
+ */
+export const TEST_BACKEND = Deno.env.get("CHAT_TEST_BACKEND") === "cluster"
+  ? "cluster"
+  : "embedded";
+
+/** Starts a service on a free port of 127.0.0.1 (two, on the cluster backend). */
+export function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  return TEST_BACKEND === "cluster" ? startClusterServer(options) : startEmbeddedServer(options);
+}
+
+async function startEmbeddedServer(options: TestServerOptions): Promise<TestServer> {
   const dir = options.dbPath === undefined
     ? await Deno.makeTempDir({ prefix: "chat-test-" })
     : null;
@@ -74,6 +91,88 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dbPath,
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** How many nodes the cluster test server runs. */
+export const CLUSTER_TEST_NODES = 2;
+
+async function startClusterServer(options: TestServerOptions): Promise<TestServer> {
+  if (options.hub !== undefined || options.dbPath !== undefined) {
+    throw new Error("The cluster test server makes its own hubs and database");
+  }
+  // Loaded only here, so the embedded run never loads the PostgreSQL or Redis client.
+  const [{ PostgresRepository }, { RedisHub }, services] = await Promise.all([
+    import("../../lib/storage/postgres_repository.ts"),
+    import("../../lib/hub/redis_hub.ts"),
+    import("./services.ts"),
+  ]);
+  const schema = services.testSchema();
+  const prefix = services.testRedisPrefix();
+  const config = parseConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: services.TEST_DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    REDIS_URL: services.TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    ...options.env,
+  });
+  const log = options.log ?? silentLogger;
+  const nodes: { repository: Repository; stop: () => Promise<void>; port: number }[] = [];
+  const close = async () => {
+    for (const node of nodes.splice(0)) {
+      await node.stop();
+      await node.repository.close();
+    }
+    await services.dropSchema(schema);
+    await services.dropRedisPrefix(prefix);
+  };
+  try {
+    for (let i = 0; i < CLUSTER_TEST_NODES; i++) {
+      const repository = await PostgresRepository.open({
+        url: config.databaseUrl!,
+        schema,
+        poolSize: 4,
+      });
+      let hub;
+      try {
+        hub = await RedisHub.open({
+          url: config.redisUrl!,
+          prefix,
+          presenceTtlMs: config.presenceTtlMs,
+          log,
+        });
+      } catch (error) {
+        await repository.close();
+        throw error;
+      }
+      const service = await startService({ config, repository, hub, log, clock: options.clock });
+      nodes.push({ repository, stop: () => service.stop(), port: service.port });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const ports = nodes.map((node) => node.port);
+  let turn = 0;
+  const nextPort = () => ports[turn++ % ports.length];
+  let closing: Promise<void> | undefined;
+  const closeOnce = () => closing ??= close();
+  return {
+    get port() {
+      return nextPort();
+    },
+    get baseUrl() {
+      return `http://127.0.0.1:${nextPort()}`;
+    },
+    get wsUrl() {
+      return `ws://127.0.0.1:${nextPort()}`;
+    },
+    repository: nodes[0].repository,
+    dbPath: describeDatabase(config),
+    close: closeOnce,
+    [Symbol.asyncDispose]: closeOnce,
   };
 }
 

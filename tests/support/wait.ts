@@ -37,3 +37,18 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** Resolves once the async `predicate` holds, checking every 20 ms; rejects after `timeoutMs`. */
+export async function waitForAsync(
+  predicate: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number = DEFAULT_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() >= deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

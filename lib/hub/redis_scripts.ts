@@ -1,0 +1,153 @@
+/**
+ * The Lua scripts of `RedisHub`. Each runs atomically in Redis, so presence counts, the event
+ * sequence and the publishes they decide on never interleave with another node's.
+ *
+ * Keys and channels, under the prefix `P` (`REDIS_PREFIX`):
+ *
+ *   P seq                  counter; every join and every presence event takes the next value
+ *   P nodes                set of the ids of registered nodes
+ *   P node:<id>            heartbeat, expires after PRESENCE_TTL unless refreshed
+ *   P node:<id>:pairs      set of "<u>:<p>" pairs on which node <id> holds endpoints
+ *   P pair:<u>:<p>         hash <node id> -> how many endpoints user <u> holds on (u -> p) there
+ *   P ch:<id>              channel of node <id>: messages and presence events for its endpoints
+ *   P revoke               channel of every node: revoked token hashes
+ *
+ * The scripts name keys they build themselves, so they need one Redis server (or a
+ * primary with replicas), not Redis Cluster.
+ *
+ * Events are JSON: a presence event `{"o":origin,"k":"p","s":seq,"u":user,"p":peer,"on":0|1}`
+ * tells the endpoints on (peer -> user) that `user` came online (1) or went offline (0).
+ */
+
+const PRELUDE = `
+local P = ARGV[1]
+local function pairKey(u, p) return P .. 'pair:' .. u .. ':' .. p end
+
+-- Tells every node holding endpoints on (p -> u), except \`except\`, that u came online (1)
+-- or went offline (0) on (u -> p); returns the event's sequence number.
+local function announce(u, p, online, origin, except)
+  local seq = redis.call('INCR', P .. 'seq')
+  local event = '{"o":"' .. origin .. '","k":"p","s":' .. seq .. ',"u":' .. u .. ',"p":' .. p ..
+    ',"on":' .. online .. '}'
+  for _, node in ipairs(redis.call('HKEYS', pairKey(p, u))) do
+    if node ~= except then redis.call('PUBLISH', P .. 'ch:' .. node, event) end
+  end
+  return seq
+end
+
+-- Removes every presence entry of node \`dead\`, announcing each user that thereby went
+-- offline; returns how many did.
+local function reap(dead)
+  local pairsKey = P .. 'node:' .. dead .. ':pairs'
+  local gone = 0
+  for _, pair in ipairs(redis.call('SMEMBERS', pairsKey)) do
+    local sep = string.find(pair, ':', 1, true)
+    local u, p = string.sub(pair, 1, sep - 1), string.sub(pair, sep + 1)
+    local own = pairKey(u, p)
+    redis.call('HDEL', own, dead)
+    if u ~= p and redis.call('EXISTS', own) == 0 then
+      announce(u, p, 0, dead, dead)
+      gone = gone + 1
+    end
+  end
+  redis.call('DEL', pairsKey, P .. 'node:' .. dead)
+  redis.call('SREM', P .. 'nodes', dead)
+  return gone
+end
+`;
+
+/** ARGV: prefix, node, ttl ms. Registers the node and starts its heartbeat. */
+export const REGISTER = `${PRELUDE}
+redis.call('SADD', P .. 'nodes', ARGV[2])
+redis.call('SET', P .. 'node:' .. ARGV[2], '1', 'PX', ARGV[3])
+return 1
+`;
+
+/**
+ * ARGV: prefix, node, ttl ms. Refreshes the heartbeat; 0 when the node was reaped meanwhile
+ * (others took it for dead), and then it must drop its endpoints and register again.
+ */
+export const HEARTBEAT = `${PRELUDE}
+if redis.call('SISMEMBER', P .. 'nodes', ARGV[2]) == 0 then return 0 end
+redis.call('SET', P .. 'node:' .. ARGV[2], '1', 'PX', ARGV[3])
+return 1
+`;
+
+/**
+ * ARGV: prefix, node, user, peer. Counts one more endpoint of user on (user -> peer) at node.
+ * Returns {seq, first, peerOnline}: `first` when it is the user's first endpoint on the pair
+ * in the whole cluster (then the peer's endpoints are told, if the peer is online), `seq` the
+ * point in the event sequence the endpoint starts from. {-1, 0, 0} when the node is not
+ * registered (it was reaped).
+ */
+export const JOIN = `${PRELUDE}
+local node, u, p = ARGV[2], ARGV[3], ARGV[4]
+if redis.call('SISMEMBER', P .. 'nodes', node) == 0 then return {-1, 0, 0} end
+local own = pairKey(u, p)
+local first = redis.call('EXISTS', own) == 0
+redis.call('HINCRBY', own, node, 1)
+redis.call('SADD', P .. 'node:' .. node .. ':pairs', u .. ':' .. p)
+if u == p then return {0, 0, 0} end
+local peerOnline = redis.call('EXISTS', pairKey(p, u))
+local seq
+if first and peerOnline == 1 then
+  seq = announce(u, p, 1, node, node)
+else
+  seq = redis.call('INCR', P .. 'seq')
+end
+return {seq, first and 1 or 0, peerOnline}
+`;
+
+/**
+ * ARGV: prefix, node, user, peer. Counts one endpoint less. Returns {seq, 1} when it was the
+ * user's last on the pair in the cluster (the peer's endpoints on other nodes are told; the
+ * caller tells its own), else {0, 0}.
+ */
+export const LEAVE = `${PRELUDE}
+local node, u, p = ARGV[2], ARGV[3], ARGV[4]
+local own = pairKey(u, p)
+local count = tonumber(redis.call('HGET', own, node) or '0')
+if count <= 0 then return {0, 0} end
+if count == 1 then
+  redis.call('HDEL', own, node)
+  redis.call('SREM', P .. 'node:' .. node .. ':pairs', u .. ':' .. p)
+else
+  redis.call('HSET', own, node, count - 1)
+end
+if u == p or redis.call('EXISTS', own) == 1 then return {0, 0} end
+return {announce(u, p, 0, node, node), 1}
+`;
+
+/**
+ * ARGV: prefix, node, from, to, event. Publishes a message event to every other node holding
+ * endpoints on (to -> from); returns how many nodes.
+ */
+export const PUBLISH = `${PRELUDE}
+local sent = 0
+for _, node in ipairs(redis.call('HKEYS', pairKey(ARGV[4], ARGV[3]))) do
+  if node ~= ARGV[2] then
+    redis.call('PUBLISH', P .. 'ch:' .. node, ARGV[5])
+    sent = sent + 1
+  end
+end
+return sent
+`;
+
+/**
+ * ARGV: prefix, node. Reaps every other registered node whose heartbeat expired; returns how
+ * many users thereby went offline.
+ */
+export const REAP_EXPIRED = `${PRELUDE}
+local gone = 0
+for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
+  if node ~= ARGV[2] and redis.call('EXISTS', P .. 'node:' .. node) == 0 then
+    gone = gone + reap(node)
+  end
+end
+return gone
+`;
+
+/** ARGV: prefix, node. Removes the node's own entries, e.g. when it stops or reconnects. */
+export const REAP_SELF = `${PRELUDE}
+return reap(ARGV[2])
+`;

@@ -1,0 +1,252 @@
+/**
+ * The clustered repository: PostgreSQL through `npm:postgres`, shared by every node. Loaded by
+ * `main.ts` with a dynamic `import()` only when `DATABASE_URL` is set, so the embedded default
+ * never loads the client.
+ */
+import postgres from "postgres";
+import { migrate } from "./postgres_schema.ts";
+import { type MessageRow, toMessage } from "./message_row.ts";
+import type {
+  HistoryQuery,
+  NewMessage,
+  NewToken,
+  NewUser,
+  Repository,
+  SaveResult,
+  Session,
+  StoredMessage,
+  UserRecord,
+  UserRef,
+} from "./repository.ts";
+import { LOCK_CLASS } from "./postgres_schema.ts";
+
+/** Options of the PostgreSQL repository. */
+export interface PostgresOptions {
+  /** `postgres://user:password@host:port/database`. */
+  readonly url: string;
+  /** Schema holding the tables; created when missing. Default `public`. */
+  readonly schema?: string;
+  /** Most connections in the pool. Default 10. */
+  readonly poolSize?: number;
+  /** Seconds to wait for a connection before a query fails. Default 10. */
+  readonly connectTimeoutSeconds?: number;
+}
+
+// int8 columns come back as strings by default; ids and times stay far below 2^53.
+const INT8_AS_NUMBER = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (value: string) => Number(value),
+};
+
+/** A `Repository` on a PostgreSQL database shared by every node of a cluster. */
+export class PostgresRepository implements Repository {
+  readonly #sql: postgres.Sql<{ int8: number }>;
+  #closed = false;
+
+  private constructor(sql: postgres.Sql<{ int8: number }>) {
+    this.#sql = sql;
+  }
+
+  /** Connects, creates or migrates the schema, and returns the repository. */
+  static async open(options: PostgresOptions): Promise<PostgresRepository> {
+    const schema = options.schema ?? "public";
+    const sql = postgres(options.url, {
+      max: options.poolSize ?? 10,
+      connect_timeout: options.connectTimeoutSeconds ?? 10,
+      idle_timeout: 60,
+      onnotice: () => {},
+      types: { int8: INT8_AS_NUMBER },
+      connection: { search_path: schema, application_name: "chat" },
+    });
+    try {
+      await migrate(sql, schema);
+    } catch (error) {
+      await sql.end({ timeout: 1 });
+      throw error;
+    }
+    return new PostgresRepository(sql);
+  }
+
+  async createUser(user: NewUser): Promise<UserRef | null> {
+    const rows = await this.#run((sql) =>
+      sql<{ id: number }[]>`
+        INSERT INTO users (username, username_key, password_hash, email, created_at)
+        VALUES (${user.username}, ${user.usernameKey}, ${user.passwordHash}, ${user.email},
+                ${user.createdAt})
+        ON CONFLICT (username_key) DO NOTHING
+        RETURNING id`
+    );
+    return rows.length === 0 ? null : { id: rows[0].id, username: user.username };
+  }
+
+  async findUser(usernameKey: string): Promise<UserRecord | null> {
+    const rows = await this.#run((sql) =>
+      sql<
+        {
+          id: number;
+          username: string;
+          password_hash: string;
+          email: string | null;
+          created_at: number;
+        }[]
+      >`
+        SELECT id, username, password_hash, email, created_at
+        FROM users WHERE username_key = ${usernameKey}`
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return {
+      id: row.id,
+      username: row.username,
+      passwordHash: row.password_hash,
+      email: row.email,
+      createdAt: row.created_at,
+    };
+  }
+
+  async createToken(token: NewToken): Promise<void> {
+    await this.#run((sql) =>
+      sql`
+        INSERT INTO tokens (token_hash, user_id, created_at, expires_at)
+        VALUES (${token.tokenHash}, ${token.userId}, ${token.createdAt}, ${token.expiresAt})`
+    );
+  }
+
+  async findSession(tokenHash: string, now: number): Promise<Session | null> {
+    const rows = await this.#run((sql) =>
+      sql<{ token_hash: string; expires_at: number; id: number; username: string }[]>`
+        SELECT t.token_hash, t.expires_at, u.id, u.username
+        FROM tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = ${tokenHash} AND t.expires_at > ${now}`
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return {
+      tokenHash: row.token_hash,
+      expiresAt: row.expires_at,
+      user: { id: row.id, username: row.username },
+    };
+  }
+
+  async deleteToken(tokenHash: string): Promise<boolean> {
+    const result = await this.#run((sql) =>
+      sql`DELETE FROM tokens WHERE token_hash = ${tokenHash}`
+    );
+    return result.count > 0;
+  }
+
+  async deleteExpiredTokens(now: number): Promise<number> {
+    const result = await this.#run((sql) => sql`DELETE FROM tokens WHERE expires_at <= ${now}`);
+    return result.count;
+  }
+
+  async saveMessage(message: NewMessage): Promise<SaveResult> {
+    const { from, to } = message;
+    // One statement, one transaction. The advisory lock on the (from, to) direction is taken
+    // before the identity is drawn and held until commit, so on each direction ids commit in
+    // increasing order even when two of the sender's sockets, on two nodes, send at once: a
+    // reader that sees id N also sees every smaller id of that direction.
+    const inserted = await this.#run((sql) =>
+      sql<{ id: number }[]>`
+        INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
+        SELECT ${from.id}, ${to.id}, ${message.msg}, ${message.sendTime}, ${message.sentAt},
+               ${message.clientId}
+        FROM (SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${from.id}>${to.id}`})))
+          AS direction_lock
+        ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL
+          DO NOTHING
+        RETURNING id`
+    );
+    if (inserted.length > 0) {
+      return {
+        duplicate: false,
+        message: {
+          messageId: inserted[0].id,
+          fromUser: from.username,
+          toUser: to.username,
+          msg: message.msg,
+          sendTime: message.sendTime,
+        },
+      };
+    }
+    // Only a client id conflict skips the insert: return what was stored under it.
+    const rows = await this.#run((sql) =>
+      sql<MessageRow[]>`
+        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+        FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
+        WHERE m.from_user_id = ${from.id} AND m.to_user_id = ${to.id}
+          AND m.client_id = ${message.clientId}`
+    );
+    if (rows.length === 0) throw new Error("Message insert returned no row");
+    return { duplicate: true, message: toMessage(rows[0]) };
+  }
+
+  async markDelivered(messageIds: readonly number[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await this.#run((sql) =>
+      sql`UPDATE messages SET delivered = true
+          WHERE id = ANY(${sql.array([...messageIds], 20)}) AND NOT delivered`
+    );
+  }
+
+  async waitingMessages(
+    toUserId: number,
+    fromUserId: number,
+    afterId: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const rows = await this.#run((sql) =>
+      sql<MessageRow[]>`
+        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+        FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
+        WHERE m.to_user_id = ${toUserId} AND m.from_user_id = ${fromUserId}
+          AND NOT m.delivered AND m.id > ${afterId}
+        ORDER BY m.id LIMIT ${limit}`
+    );
+    return rows.map(toMessage);
+  }
+
+  async history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
+    const limit = query.limit;
+    // Two index range scans merged, as in SQLite; a conversation with oneself is one scan.
+    const rows = await this.#run((sql) =>
+      userId === peerId
+        ? sql<MessageRow[]>`
+          SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
+          FROM messages m JOIN users u ON u.id = m.from_user_id
+          WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
+          ORDER BY m.id DESC LIMIT ${limit}`
+        : sql<MessageRow[]>`
+          SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+          FROM (
+            (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
+               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
+            UNION ALL
+            (SELECT * FROM messages WHERE from_user_id = ${peerId} AND to_user_id = ${userId}
+               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
+          ) m
+          JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
+          ORDER BY m.id DESC LIMIT ${limit}`
+    );
+    return rows.map(toMessage);
+  }
+
+  async ping(): Promise<void> {
+    await this.#run((sql) => sql`SELECT 1`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#sql.end({ timeout: 5 });
+  }
+
+  // The pool would reconnect after `end()`; a closed repository fails instead, like SQLite's.
+  #run<T>(query: (sql: postgres.Sql<{ int8: number }>) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("Repository is closed"));
+    return query(this.#sql);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The PostgreSQL schema as numbered migrations, applied at start-up. Several nodes may start
+ * at once: each takes a transaction-scoped advisory lock on the schema first, so exactly one
+ * applies a migration and the others then find it recorded in `schema_migrations`.
+ */
+import type postgres from "postgres";
+
+/** Each migration is a list of statements, run in order inside the migration transaction. */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  // 1: users, tokens, messages.
+  [
+    `CREATE TABLE users (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      username text NOT NULL,
+      username_key text NOT NULL UNIQUE,
+      password_hash text NOT NULL,
+      email text,
+      created_at bigint NOT NULL
+    )`,
+    `CREATE TABLE tokens (
+      token_hash text PRIMARY KEY,
+      user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+      created_at bigint NOT NULL,
+      expires_at bigint NOT NULL
+    )`,
+    `CREATE INDEX tokens_by_expiry ON tokens (expires_at)`,
+    `CREATE INDEX tokens_by_user ON tokens (user_id)`,
+    // An identity never hands out the same value twice, so clients may dedupe by id forever.
+    `CREATE TABLE messages (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      from_user_id bigint NOT NULL REFERENCES users(id),
+      to_user_id bigint NOT NULL REFERENCES users(id),
+      msg text NOT NULL,
+      send_time text NOT NULL,
+      sent_at bigint NOT NULL,
+      client_id text,
+      delivered boolean NOT NULL DEFAULT false
+    )`,
+    `CREATE INDEX messages_by_pair ON messages (from_user_id, to_user_id, id)`,
+    `CREATE UNIQUE INDEX messages_by_client_id
+      ON messages (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL`,
+    `CREATE INDEX messages_waiting ON messages (to_user_id, from_user_id, id) WHERE NOT delivered`,
+  ],
+];
+
+/** The schema version this code writes. */
+export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** First key of every advisory lock this service takes ("CHAT" in ASCII). */
+export const LOCK_CLASS = 0x43484154;
+
+/**
+ * Creates `schema` if needed and brings it up to `PG_SCHEMA_VERSION` in one transaction;
+ * refuses a schema written by newer code. `sql` must have `schema` on its search path.
+ */
+export async function migrate(sql: postgres.Sql, schema: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    // Held until commit: a second node starting now waits here, then finds the work done.
+    await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${schema}))`;
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
+    await tx.unsafe(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const [{ version }] = await tx<{ version: number }[]>`
+      SELECT coalesce(max(version), 0)::integer AS version FROM schema_migrations`;
+    if (version > PG_SCHEMA_VERSION) {
+      throw new RangeError(
+        `Database schema "${schema}" is at version ${version}, newer than this server's ${PG_SCHEMA_VERSION}`,
+      );
+    }
+    for (let next = version + 1; next <= PG_SCHEMA_VERSION; next++) {
+      for (const statement of MIGRATIONS[next - 1]) await tx.unsafe(statement);
+      await tx`INSERT INTO schema_migrations (version) VALUES (${next})`;
+    }
+  });
+}

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { createClient } from "@redis/client";
+import { RedisHub } from "../../lib/hub/redis_hub.ts";
+import * as scripts from "../../lib/hub/redis_scripts.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { peerLoginFrame, peerLogoutFrame } from "../../lib/protocol/frames.ts";
+import { CLOSE_CODE } from "../../lib/protocol/status.ts";
+import type { UserRef } from "../../lib/storage/repository.ts";
+import { FakeEndpoint } from "../support/fake_endpoint.ts";
+import {
+  dropRedisPrefix,
+  freePort,
+  servicesReachable,
+  TEST_REDIS_URL,
+  testRedisPrefix,
+} from "../support/services.ts";
+import { hubContract } from "./hub_contract.ts";
+
+const reachable = await servicesReachable(["redis"], "the Redis hub tests");
+
+const TOM: UserRef = { id: 1, username: "Tom" };
+const JACK: UserRef = { id: 2, username: "Jack" };
+
+function openHub(prefix: string, presenceTtlMs = 5000): Promise<RedisHub> {
+  return RedisHub.open({ url: TEST_REDIS_URL, prefix, presenceTtlMs, log: silentLogger });
+}
+
+async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
+  await Promise.all(hubs.map((hub) => hub.close(CLOSE_CODE.GOING_AWAY, "Test over")));
+  await dropRedisPrefix(prefix);
+}
+
+if (reachable) {
+  hubContract(
+    "RedisHub",
+    async () => {
+      const prefix = testRedisPrefix();
+      const hub = await openHub(prefix);
+      return { hub, cleanup: () => closeAll([hub], prefix) };
+    },
+    async () => {
+      const prefix = testRedisPrefix();
+      const a = await openHub(prefix);
+      const b = await openHub(prefix);
+      return { hubs: [a, b], cleanup: () => closeAll([a, b], prefix) };
+    },
+  );
+}
+
+function redisTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name: `RedisHub: ${name}`, ignore: !reachable, fn });
+}
+
+/** A raw Redis connection for arranging what a test needs. */
+async function rawClient() {
+  const client = createClient({ url: TEST_REDIS_URL });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}
+
+/** Runs one of the hub's scripts as node `node` would. */
+function runScript(
+  client: Awaited<ReturnType<typeof rawClient>>,
+  script: string,
+  args: string[],
+): Promise<unknown> {
+  return client.sendCommand(["EVAL", script, "0", ...args]);
+}
+
+redisTest("a node whose heartbeat stops is reaped and its users' peers get 30099", async () => {
+  const prefix = testRedisPrefix();
+  const hub = await openHub(prefix, 1000);
+  const raw = await rawClient();
+  try {
+    // A node that registers, joins Tom to (Tom -> Jack), then dies without a goodbye.
+    await runScript(raw, scripts.REGISTER, [prefix, "ghost", "1000"]);
+    await runScript(raw, scripts.JOIN, [prefix, "ghost", String(TOM.id), String(JACK.id)]);
+    const jack = new FakeEndpoint(JACK, TOM);
+    assert.equal((await hub.join(jack)).peerOnline, true);
+    const started = Date.now();
+    // Within TTL + TTL / 3 of the last heartbeat, plus a margin for the test machine.
+    assert.equal(await jack.nextFrame(2500), peerLogoutFrame("Tom"));
+    assert.ok(Date.now() - started >= 500, "not before the heartbeat could have expired");
+    assert.equal(await raw.sIsMember(`${prefix}nodes`, "ghost"), false);
+    assert.equal(await raw.exists(`${prefix}pair:${TOM.id}:${JACK.id}`), 0);
+    // Tom joining again is a login once more.
+    const tom = new FakeEndpoint(TOM, JACK);
+    assert.equal((await hub.join(tom)).peerOnline, true);
+    assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+  } finally {
+    await raw.quit();
+    await closeAll([hub], prefix);
+  }
+});
+
+redisTest("a presence event older than an endpoint's join is ignored", async () => {
+  const prefix = testRedisPrefix();
+  const hub = await openHub(prefix);
+  const raw = await rawClient();
+  try {
+    const jack = new FakeEndpoint(JACK, TOM);
+    await hub.join(jack);
+    // An event from before the join (sequence 0), delivered late: stale, not shown.
+    await raw.publish(
+      `${prefix}ch:${hub.nodeId}`,
+      JSON.stringify({ o: "elsewhere", k: "p", s: 0, u: TOM.id, p: JACK.id, on: 1 }),
+    );
+    // The next real event is the first frame Jack gets.
+    const tom = new FakeEndpoint(TOM, JACK);
+    await hub.join(tom);
+    assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+    assert.deepEqual(jack.frames.all, [peerLoginFrame("Tom")]);
+  } finally {
+    await raw.quit();
+    await closeAll([hub], prefix);
+  }
+});
+
+redisTest("a node taken for dead drops its sockets with 1013 and registers again", async () => {
+  const prefix = testRedisPrefix();
+  const hub = await openHub(prefix, 1000);
+  const raw = await rawClient();
+  try {
+    const tom = new FakeEndpoint(TOM, JACK);
+    await hub.join(tom);
+    // Another node reaped it (as after a long pause): its next heartbeat finds out.
+    await runScript(raw, scripts.REAP_SELF, [prefix, hub.nodeId]);
+    assert.equal((await tom.nextTermination(2000)).code, CLOSE_CODE.TRY_AGAIN_LATER);
+    // Registered again: new sockets join.
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      try {
+        await hub.join(new FakeEndpoint(TOM, JACK));
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    assert.equal(await raw.sIsMember(`${prefix}nodes`, hub.nodeId), true);
+  } finally {
+    await raw.quit();
+    await closeAll([hub], prefix);
+  }
+});
+
+redisTest("ping answers while connected", async () => {
+  const prefix = testRedisPrefix();
+  const hub = await openHub(prefix);
+  try {
+    await hub.ping();
+  } finally {
+    await closeAll([hub], prefix);
+  }
+  await assert.rejects(hub.ping());
+});
+
+redisTest("an unreachable Redis fails open", async () => {
+  await assert.rejects(
+    RedisHub.open({
+      url: `redis://127.0.0.1:${freePort()}`,
+      prefix: testRedisPrefix(),
+      log: silentLogger,
+    }),
+  );
+});

@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
+import { LOCK_CLASS, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
+import type { UserRef } from "../../lib/storage/repository.ts";
+import { repositoryContract } from "./repository_contract.ts";
+import { waitForAsync as waitFor } from "../support/wait.ts";
+import {
+  dropSchema,
+  freePort,
+  servicesReachable,
+  TEST_DATABASE_URL,
+  testSchema,
+} from "../support/services.ts";
+
+const reachable = await servicesReachable(["postgres"], "the PostgreSQL repository tests");
+
+function open(schema: string): Promise<PostgresRepository> {
+  return PostgresRepository.open({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+}
+
+/** Stores a user named `name` under its lower-case key. */
+async function addUser(repo: PostgresRepository, name: string): Promise<UserRef> {
+  const user = await repo.createUser({
+    username: name,
+    usernameKey: name.toLowerCase(),
+    passwordHash: "h",
+    email: null,
+    createdAt: 1,
+  });
+  assert.ok(user !== null);
+  return user;
+}
+
+if (reachable) {
+  repositoryContract("PostgresRepository", async () => {
+    const schema = testSchema();
+    const repo = await open(schema);
+    return {
+      repo,
+      cleanup: async () => {
+        await repo.close();
+        await dropSchema(schema);
+      },
+    };
+  });
+}
+
+function pgTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name: `PostgresRepository: ${name}`, ignore: !reachable, fn });
+}
+
+/** Runs `body` with an admin connection and a fresh schema name, dropping the schema after. */
+async function withSchema(
+  body: (schema: string, admin: postgres.Sql) => Promise<void>,
+): Promise<void> {
+  const schema = testSchema();
+  const admin = postgres(TEST_DATABASE_URL, { max: 2, onnotice: () => {} });
+  try {
+    await body(schema, admin);
+  } finally {
+    await admin.end({ timeout: 1 });
+    await dropSchema(schema);
+  }
+}
+
+pgTest("nodes starting at once migrate the schema exactly once", async () => {
+  await withSchema(async (schema, admin) => {
+    const repos = await Promise.all(Array.from({ length: 6 }, () => open(schema)));
+    try {
+      const versions = await admin.unsafe(
+        `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+      );
+      assert.deepEqual(
+        versions.map((row) => row.version),
+        Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1),
+      );
+      // They all work on the same tables: a user made by one is found by another.
+      const made = await addUser(repos[0], "Tom");
+      assert.equal((await repos[5].findUser("tom"))?.id, made?.id);
+    } finally {
+      await Promise.all(repos.map((repo) => repo.close()));
+    }
+  });
+});
+
+pgTest("the data lives in the configured schema, not in public", async () => {
+  await withSchema(async (schema, admin) => {
+    const repo = await open(schema);
+    try {
+      await addUser(repo, "Tom");
+    } finally {
+      await repo.close();
+    }
+    const rows = await admin`
+      SELECT table_schema FROM information_schema.tables
+      WHERE table_name = 'users' AND table_schema = ${schema}`;
+    assert.equal(rows.length, 1);
+    const [{ count }] = await admin.unsafe(`SELECT count(*)::int AS count FROM "${schema}".users`);
+    assert.equal(count, 1);
+  });
+});
+
+pgTest("reopening a schema keeps its data and applies nothing twice", async () => {
+  await withSchema(async (schema) => {
+    const first = await open(schema);
+    try {
+      await addUser(first, "Tom");
+    } finally {
+      await first.close();
+    }
+    const second = await open(schema);
+    try {
+      assert.equal((await second.findUser("tom"))?.username, "Tom");
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+pgTest("a schema written by a newer server is refused untouched", async () => {
+  await withSchema(async (schema, admin) => {
+    await (await open(schema)).close();
+    await admin.unsafe(
+      `INSERT INTO "${schema}".schema_migrations (version) VALUES (${PG_SCHEMA_VERSION + 1})`,
+    );
+    await assert.rejects(open(schema), /newer than this server/);
+    const [{ count }] = await admin.unsafe(
+      `SELECT count(*)::int AS count FROM "${schema}".schema_migrations`,
+    );
+    assert.equal(count, PG_SCHEMA_VERSION + 1);
+  });
+});
+
+pgTest("saves on one direction wait for each other's commit, so ids commit in order", async () => {
+  await withSchema(async (schema, admin) => {
+    const repo = await open(schema);
+    try {
+      const tom = await addUser(repo, "Tom");
+      const jack = await addUser(repo, "Jack");
+      const save = (from: UserRef, to: UserRef, msg: string) =>
+        repo.saveMessage({
+          from,
+          to,
+          msg,
+          sendTime: "2024-05-01 12:00:00",
+          sentAt: 1,
+          clientId: null,
+        });
+      // Another node's save of Tom -> Jack, still uncommitted, holds the direction's lock.
+      const held = Promise.withResolvers<void>();
+      const locked = Promise.withResolvers<void>();
+      const other = admin.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${tom.id}>${jack.id}`}))`;
+        locked.resolve();
+        await held.promise;
+      });
+      await locked.promise;
+      let saved = false;
+      const blocked = save(tom, jack, "waits").then((result) => {
+        saved = true;
+        return result;
+      });
+      // The other direction is not held up.
+      assert.equal((await save(jack, tom, "reply")).duplicate, false);
+      await waitFor(async () => {
+        const [{ waiting }] = await admin`
+          SELECT count(*)::int AS waiting FROM pg_locks
+          WHERE locktype = 'advisory' AND NOT granted`;
+        return waiting === 1;
+      }, "the save to wait for the lock");
+      assert.equal(saved, false);
+      held.resolve();
+      await other;
+      assert.equal((await blocked).message.msg, "waits");
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+pgTest("ping answers while open and fails after close", async () => {
+  await withSchema(async (schema) => {
+    const repo = await open(schema);
+    await repo.ping();
+    await repo.close();
+    await assert.rejects(repo.ping());
+  });
+});
+
+pgTest("an unreachable database fails open within the connect timeout", async () => {
+  // A port nobody listens on: connection refused, reported as an error rather than a hang.
+  await assert.rejects(
+    PostgresRepository.open({
+      url: `postgres://postgres@127.0.0.1:${freePort()}/test`,
+      schema: testSchema(),
+      connectTimeoutSeconds: 2,
+    }),
+  );
+});
