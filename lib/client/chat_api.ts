@@ -1,6 +1,9 @@
 /**
  * A typed helper for the service's HTTP API (register, log in, log out, history), for programs
- * in Deno and in browsers alike: it uses only `fetch`, never the DOM.
+ * in Deno and in browsers alike: it uses only `fetch`, never the DOM. An answer other than
+ * success throws an `ApiError`; an answer that asks to come back later (429: too many login or
+ * registration attempts, status 10007; 503: the database is busy, status 10011) throws its
+ * subclass `RetryLaterError`, which says how long to wait.
  */
 import { API_STATUS } from "../protocol/status.ts";
 
@@ -62,6 +65,44 @@ export class ApiError extends Error {
     this.field = field;
     this.reason = reason;
   }
+}
+
+/**
+ * HTTP 429 (status 10007, too many attempts) or 503 (status 10011, the service is busy): nothing
+ * was done, and the same request may work after `retryAfterMs`.
+ */
+export class RetryLaterError extends ApiError {
+  /** How long to wait before trying again, from `retry_after_ms` or the `Retry-After` header. */
+  readonly retryAfterMs: number;
+
+  constructor(httpStatus: number, status: number, message: string, retryAfterMs: number) {
+    super(httpStatus, status, message);
+    this.name = "RetryLaterError";
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The wait when a 429 or 503 names none. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/**
+ * The wait a 429 or 503 asks for: the body's `retry_after_ms` when there is one (it is the more
+ * precise), else `Retry-After` in seconds or as an HTTP date, else one second.
+ */
+export function retryAfterMs(
+  body: Record<string, unknown> | null,
+  header: string | null,
+  now: number = Date.now(),
+): number {
+  const fromBody = body?.retry_after_ms;
+  if (typeof fromBody === "number" && Number.isFinite(fromBody) && fromBody >= 0) {
+    return Math.ceil(fromBody);
+  }
+  const value = header?.trim() ?? "";
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = value === "" ? Number.NaN : Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - now);
+  return DEFAULT_RETRY_AFTER_MS;
 }
 
 interface Envelope {
@@ -158,6 +199,16 @@ export class ChatApi {
       answer = JSON.parse(text);
     } catch {
       answer = null;
+    }
+    const envelope = isEnvelope(answer) ? answer : null;
+    if (response.status === 429 || response.status === 503) {
+      // Also when a proxy in front answers without an envelope: its Retry-After still counts.
+      throw new RetryLaterError(
+        response.status,
+        envelope?.status ?? 0,
+        envelope?.msg ?? `Try ${method} ${path} again later`,
+        retryAfterMs(envelope?.body ?? null, response.headers.get("retry-after")),
+      );
     }
     if (!isEnvelope(answer)) {
       throw new ApiError(response.status, 0, `Unexpected answer from ${method} ${path}`);

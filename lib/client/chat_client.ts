@@ -1,9 +1,10 @@
 /**
  * A chat client for one pair (me -> peer), for programs in Deno and in browsers alike (no DOM):
  * it keeps the socket `/v1/chat/<peer>?token=` open, reconnecting with backoff after a drop;
- * sends each message with a client `id` and resolves when the service answers 30010; resends
- * what was not acknowledged after a reconnect (the service stores a repeated `id` once); fills a
- * gap left by a dropped socket from the history API; and hands each `message_id` on once.
+ * sends each message with a client `id`, one at a time and in order, and resolves when the
+ * service answers 30010; waits and resends after a 30005 (rate limit) without letting a later
+ * message overtake it; resends what was not acknowledged after a reconnect (the service stores a
+ * repeated `id` once); and hands each `message_id` on once, in order.
  *
  * ```ts
  * const chat = new ChatClient({ baseUrl: "http://127.0.0.1:7071", token, peer: "Tom" });
@@ -12,11 +13,40 @@
  * await chat.send("Hello Tom"); // resolves with { id, messageId, sendTime }
  * await chat.close();
  * ```
+ *
+ * Receiving uses delivery receipts (`&ack=1`, on unless `receipts: false`): the client sends
+ * `{"ack": <message_id>}` (cumulative, batched per turn of the event loop) once it has a message,
+ * and the service counts a message as delivered only then. Without receipts the service counts a
+ * message as delivered once it has handed it to the network, so a connection that dies with frames
+ * in flight loses them, and only the history API could fill the gap; with receipts the service
+ * itself sends every unacknowledged message again, in order, on the next socket, and a message seen
+ * before (acknowledged or not) is dropped by `message_id`. The history catch-up after a reconnect
+ * stays, as a second line, for what receipts cannot cover: the service marks a message delivered
+ * when any socket of mine acknowledges it, so a message that my other tab or device received while
+ * this socket was down never waits for this one. It reads back only what is newer than the newest
+ * message already handed on.
+ *
+ * Refusals: 30006 (the user holds `MAX_CONNECTIONS_PER_USER` sockets) is an `error` event and the
+ * client tries again with backoff, since a slot may free up. A socket refused so, or closed with
+ * 1008 or 1013 before it brought anything, does not count as a good connection: the backoff keeps
+ * growing instead of starting over at `initialMs`. After 1013 (too slow; the messages stay
+ * waiting on the service) the client reconnects with backoff and receives them then. An upgrade
+ * refused with an HTTP status (403, 429, 503) is, to a WebSocket, a connection that failed to
+ * open, retried with backoff likewise.
  */
-import { CHAT_STATUS } from "../protocol/status.ts";
+import { CHAT_STATUS, CLOSE_CODE } from "../protocol/status.ts";
 import { countCodePoints } from "../protocol/client_frame.ts";
 import { usernameKey } from "../users/username.ts";
 import { ChatApi, type FetchLike, type HistoryMessage, httpOrigin } from "./chat_api.ts";
+import {
+  SendError,
+  SendQueue,
+  type StoredMessage,
+  SYSTEM_TIMERS,
+  type Timers,
+} from "./send_queue.ts";
+
+export { SendError, type StoredMessage, type Timers };
 
 /** Where the client is: opening a socket, open, waiting to reconnect, or stopped for good. */
 export type ConnectionState = "connecting" | "open" | "retrying" | "closed";
@@ -24,7 +54,10 @@ export type ConnectionState = "connecting" | "open" | "retrying" | "closed";
 /** A `state` event. */
 export interface StateEvent {
   readonly state: ConnectionState;
-  /** Reconnect attempts since the socket was last open (0 on the first try). */
+  /**
+   * Reconnect attempts since a socket was last open and admitted (0 on the first try); a socket
+   * refused with 30006, or closed with 1008 or 1013 before it brought anything, does not reset it.
+   */
   readonly attempt: number;
   /** With `retrying`: milliseconds until the next attempt. */
   readonly retryInMs: number | null;
@@ -40,13 +73,6 @@ export interface ChatMessage {
   readonly sendTime: string;
 }
 
-/** What `send` resolves with: the service's 30010 answer. */
-export interface StoredMessage {
-  readonly id: string;
-  readonly messageId: number;
-  readonly sendTime: string;
-}
-
 /** A `presence` event: the peer is online (30098) or went offline (30099) on this pair. */
 export interface PresenceEvent {
   readonly online: boolean;
@@ -54,16 +80,24 @@ export interface PresenceEvent {
 
 /** An `error` event: an error frame from the service. */
 export interface ErrorEvent {
-  /** 30002 (token failed), 30003 (no such peer), 30004 (invalid message), 30011 (not stored). */
+  /**
+   * 30002 (token failed), 30003 (no such peer), 30004 (invalid message), 30005 (rate limit: the
+   * message is sent again by itself), 30006 (too many sockets of this user: the client tries
+   * again with backoff), 30011 (not stored).
+   */
   readonly status: number;
   /** The frame's `msg`, e.g. `Target user Tony does not exist`. */
   readonly message: string;
   /** With 30004: the service's reason, e.g. `msg is empty`. */
   readonly reason: string | null;
-  /** With 30004 and 30011: the `id` of the message that failed, when known. */
+  /** With 30004, 30005 and 30011: the `id` of the message concerned, when known. */
   readonly id: string | null;
   /** True for 30002 and 30003: the client has stopped and will not reconnect. */
   readonly fatal: boolean;
+  /** With 30005: milliseconds until the message is sent again. */
+  readonly retryAfterMs: number | null;
+  /** With 30006: how many sockets one user may hold (`MAX_CONNECTIONS_PER_USER`). */
+  readonly limit: number | null;
 }
 
 /** The events a `ChatClient` emits, by name. */
@@ -72,21 +106,6 @@ export interface ChatClientEvents {
   presence: PresenceEvent;
   message: ChatMessage;
   error: ErrorEvent;
-}
-
-/** Why `send` rejected. */
-export class SendError extends Error {
-  /** The service's status (30002, 30003, 30004, 30011), or null when the client refused itself. */
-  readonly status: number | null;
-  /** True when sending the same text again may work (30011, or the client was closed). */
-  readonly retryable: boolean;
-
-  constructor(message: string, status: number | null, retryable: boolean) {
-    super(message);
-    this.name = "SendError";
-    this.status = status;
-    this.retryable = retryable;
-  }
 }
 
 /** The parts of a WebSocket the client uses; the global `WebSocket` fits. */
@@ -102,12 +121,6 @@ export interface WebSocketLike {
 
 /** A WebSocket constructor; the global `WebSocket` fits. */
 export type WebSocketFactory = new (url: string) => WebSocketLike;
-
-/** Timer functions; the global ones fit. Tests may pass their own. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 /** Reconnect delays: `initialMs * factor^attempt`, at most `maxMs`, then 50-100 % of that. */
 export interface Backoff {
@@ -130,6 +143,8 @@ export interface ChatClientOptions {
   readonly backoff?: Partial<Backoff>;
   /** Longest message in characters, checked before sending (the service's MAX_MESSAGE_CHARS). */
   readonly maxMessageChars?: number;
+  /** Open the socket in receipt mode (`&ack=1`) and acknowledge each message (default true). */
+  readonly receipts?: boolean;
   /** Fill a gap from the history API after each reconnect (default true). */
   readonly catchUp?: boolean;
   /** Longest wait for the history API during a catch-up before giving up on it. */
@@ -141,23 +156,11 @@ export interface ChatClientOptions {
   readonly random?: () => number;
 }
 
-interface PendingSend {
-  readonly msg: string;
-  readonly promise: Promise<StoredMessage>;
-  readonly resolve: (stored: StoredMessage) => void;
-  readonly reject: (error: SendError) => void;
-}
-
 type Listeners = { [K in keyof ChatClientEvents]: Set<(event: ChatClientEvents[K]) => void> };
 
 const OPEN = 1;
 const HISTORY_PAGE = 100;
 const CATCH_UP_PAGES = 10;
-
-const systemTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** A random client `id`; `crypto.getRandomValues` works also on pages served over plain http. */
 export function newClientId(): string {
@@ -165,10 +168,22 @@ export function newClientId(): string {
   return "c-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The chat socket URL of `peer` on the service at `baseUrl`. */
-export function chatSocketUrl(baseUrl: string, peer: string, token: string): string {
+/** The chat socket URL of `peer` on the service at `baseUrl`; `receipts` adds `&ack=1`. */
+export function chatSocketUrl(
+  baseUrl: string,
+  peer: string,
+  token: string,
+  options: { readonly receipts?: boolean } = {},
+): string {
   const origin = httpOrigin(baseUrl).replace(/^http(s?):/i, "ws$1:");
-  return `${origin}/v1/chat/${encodeURIComponent(peer)}?token=${encodeURIComponent(token)}`;
+  const receipts = options.receipts === true ? "&ack=1" : "";
+  return `${origin}/v1/chat/${encodeURIComponent(peer)}?token=${
+    encodeURIComponent(token)
+  }${receipts}`;
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 function readMessage(body: Record<string, unknown>): ChatMessage | null {
@@ -186,11 +201,13 @@ export class ChatClient {
   readonly #token: string;
   readonly #backoff: Backoff;
   readonly #maxMessageChars: number;
+  readonly #receipts: boolean;
   readonly #catchUp: boolean;
   readonly #catchUpTimeoutMs: number;
   readonly #WebSocket: WebSocketFactory;
   readonly #timers: Timers;
   readonly #random: () => number;
+  readonly #queue: SendQueue;
   readonly #listeners: Listeners = {
     state: new Set(),
     presence: new Set(),
@@ -201,20 +218,29 @@ export class ChatClient {
   #state: ConnectionState | "idle" = "idle";
   #socket: WebSocketLike | null = null;
   #attempt = 0;
+  // #attempt as it was when the current socket opened, restored if that socket proves useless.
+  #attemptAtOpen = 0;
+  // The current socket was refused (30006), or has brought a message or an answer.
+  #refused = false;
+  #progressed = false;
   #everOpened = false;
   #retryTimer: unknown = null;
   #peerOnline: boolean | null = null;
-  // Messages not yet acknowledged, in the order they were sent (a Map keeps insertion order).
-  readonly #pending = new Map<string, PendingSend>();
-  // Ids sent on the current socket and not yet answered, oldest first: the service answers
-  // the frames of one socket in order, so a 30004 (which names no id) belongs to the oldest.
-  #inFlight: string[] = [];
   readonly #seen = new Set<number>();
   // The highest message_id received from the service as a message or marked seen: history
   // is complete up to it, so a catch-up pages back no further.
   #caughtUpTo = 0;
+  // Receipts on the current socket: the highest message_id it brought, and the highest acked.
+  #receivedUpTo = 0;
+  #ackedUpTo = 0;
+  #ackTimer: unknown = null;
   // While a catch-up runs, live messages wait here so that events stay in message_id order.
   #held: ChatMessage[] | null = null;
+  // A note to self comes back to the socket that sent it too, and the service may send that copy
+  // before the 30010 that names its message_id. So a message with the text of the frame in flight,
+  // and every message after it, waits here for that frame's answer, which tells an echo (dropped)
+  // from a message of my other socket (handed on).
+  #maybeEchoes: ChatMessage[] | null = null;
   #catchUpAbort: AbortController | null = null;
   #catchUpTask: Promise<void> = Promise.resolve();
   #socketClosed: Promise<void> = Promise.resolve();
@@ -222,15 +248,19 @@ export class ChatClient {
   constructor(options: ChatClientOptions) {
     this.peer = options.peer;
     this.#token = options.token;
-    this.#url = chatSocketUrl(options.baseUrl, options.peer, options.token);
+    this.#receipts = options.receipts ?? true;
+    this.#url = chatSocketUrl(options.baseUrl, options.peer, options.token, {
+      receipts: this.#receipts,
+    });
     this.#api = new ChatApi({ baseUrl: options.baseUrl, fetch: options.fetch });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#maxMessageChars = options.maxMessageChars ?? 4096;
     this.#catchUp = options.catchUp ?? true;
     this.#catchUpTimeoutMs = options.catchUpTimeoutMs ?? 10_000;
     this.#WebSocket = options.WebSocket ?? WebSocket;
-    this.#timers = options.timers ?? systemTimers;
+    this.#timers = options.timers ?? SYSTEM_TIMERS;
     this.#random = options.random ?? Math.random;
+    this.#queue = new SendQueue(this.#timers);
   }
 
   /** The connection state; `idle` before `connect()`. */
@@ -245,7 +275,7 @@ export class ChatClient {
 
   /** How many messages wait for their 30010. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#queue.size;
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -273,8 +303,10 @@ export class ChatClient {
   }
 
   /**
-   * Sends `msg`; resolves once the service has stored it (30010). While the socket is down the
-   * message waits and is sent on reconnect. Sending an `id` again returns the same promise.
+   * Sends `msg`; resolves once the service has stored it (30010). Messages go out one at a time,
+   * in the order of the calls; while the socket is down they wait and are sent on reconnect, and
+   * after a 30005 the same message is sent again when the service says. Sending an `id` that is
+   * still pending returns the same promise.
    */
   send(msg: string, options: { readonly id?: string } = {}): Promise<StoredMessage> {
     if (this.#state === "closed") {
@@ -286,16 +318,7 @@ export class ChatClient {
         new SendError(`msg is longer than ${this.#maxMessageChars} characters`, null, false),
       );
     }
-    const id = options.id ?? newClientId();
-    const existing = this.#pending.get(id);
-    if (existing !== undefined) return existing.promise;
-    const { promise, resolve, reject } = Promise.withResolvers<StoredMessage>();
-    // A send nobody awaits must not crash the program when close() or an error frame rejects
-    // it; whoever awaits the promise still sees the rejection.
-    promise.catch(() => {});
-    this.#pending.set(id, { msg, promise, resolve, reject });
-    if (this.#state === "open") this.#transmit(id);
-    return promise;
+    return this.#queue.add(options.id ?? newClientId(), msg);
   }
 
   /**
@@ -321,6 +344,11 @@ export class ChatClient {
     await this.#catchUpTask;
   }
 
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   // --- internals ---
 
   #emit<K extends keyof ChatClientEvents>(type: K, event: ChatClientEvents[K]): void {
@@ -332,6 +360,22 @@ export class ChatClient {
         reportError(error);
       }
     }
+  }
+
+  #emitError(
+    status: number,
+    message: string,
+    details: Partial<Pick<ErrorEvent, "reason" | "id" | "fatal" | "retryAfterMs" | "limit">>,
+  ): void {
+    this.#emit("error", {
+      status,
+      message,
+      reason: details.reason ?? null,
+      id: details.id ?? null,
+      fatal: details.fatal ?? false,
+      retryAfterMs: details.retryAfterMs ?? null,
+      limit: details.limit ?? null,
+    });
   }
 
   #setState(state: ConnectionState, retryInMs: number | null, closeCode: number | null): void {
@@ -360,7 +404,7 @@ export class ChatClient {
     const closed = Promise.withResolvers<void>();
     this.#socketClosed = closed.promise;
     socket.onopen = () => {
-      if (socket === this.#socket) this.#opened();
+      if (socket === this.#socket) this.#opened(socket);
     };
     socket.onmessage = (event) => {
       if (socket === this.#socket && typeof event.data === "string") this.#received(event.data);
@@ -373,24 +417,23 @@ export class ChatClient {
     socket.onerror = () => {};
   }
 
-  #opened(): void {
+  #opened(socket: WebSocketLike): void {
     const reconnect = this.#everOpened;
     this.#everOpened = true;
+    this.#attemptAtOpen = this.#attempt;
     this.#attempt = 0;
-    this.#inFlight = [];
+    this.#refused = false;
+    this.#progressed = false;
+    this.#resetReceipts();
     this.#setState("open", null, null);
     // The service announces an online peer right away (30098); until then, assume offline.
     this.#setPresence(false);
     if (reconnect && this.#catchUp) this.#startCatchUp();
-    for (const id of this.#pending.keys()) this.#transmit(id);
-  }
-
-  #transmit(id: string): void {
-    const pending = this.#pending.get(id);
-    const socket = this.#socket;
-    if (pending === undefined || socket === null || socket.readyState !== OPEN) return;
-    socket.send(JSON.stringify({ msg: pending.msg, id }));
-    this.#inFlight.push(id);
+    this.#queue.attach((id, msg) => {
+      if (socket !== this.#socket || socket.readyState !== OPEN) return false;
+      socket.send(JSON.stringify({ msg, id }));
+      return true;
+    });
   }
 
   #received(data: string): void {
@@ -407,13 +450,20 @@ export class ChatClient {
       unknown
     >;
     const message = typeof msg === "string" ? msg : "";
+    const bodyId = typeof body.id === "string" ? body.id : null;
     switch (status) {
       case CHAT_STATUS.MESSAGE: {
         const chatMessage = readMessage(body);
-        if (chatMessage !== null) this.#incoming(chatMessage);
+        if (chatMessage === null) return;
+        this.#progressed = true;
+        if (this.#maybeEchoes !== null || chatMessage.msg === this.#queue.inFlightText) {
+          (this.#maybeEchoes ??= []).push(chatMessage);
+        } else this.#incoming(chatMessage);
+        this.#acknowledge(chatMessage.messageId);
         return;
       }
       case CHAT_STATUS.STORED:
+        this.#progressed = true;
         this.#stored(body);
         return;
       case CHAT_STATUS.PEER_LOGIN:
@@ -423,22 +473,40 @@ export class ChatClient {
         this.#setPresence(false);
         return;
       case CHAT_STATUS.INVALID_MESSAGE: {
-        const id = this.#inFlight.shift() ?? null;
+        // A 30004 names no id: it answers the one frame in flight.
         const reason = typeof body.reason === "string" ? body.reason : message;
-        this.#fail(id, new SendError(reason, CHAT_STATUS.INVALID_MESSAGE, false));
-        this.#emit("error", { status, message, reason, id, fatal: false });
+        const error = new SendError(reason, CHAT_STATUS.INVALID_MESSAGE, false);
+        this.#releaseEchoes();
+        const id = this.#queue.failed(null, error);
+        this.#emitError(status, message, { reason, id });
         return;
       }
+      case CHAT_STATUS.RATE_LIMITED: {
+        // The message stays first in line and is answered again: possible echoes wait on.
+        const retryAfterMs = numberOrNull(body.retry_after_ms);
+        const id = this.#queue.rateLimited(bodyId, retryAfterMs ?? Number.NaN);
+        this.#emitError(status, message, { id, retryAfterMs });
+        return;
+      }
+      case CHAT_STATUS.TOO_MANY_CONNECTIONS:
+        // The service closes this socket (1008); the close schedules the next attempt. Nothing
+        // more is sent on it: it would be ignored.
+        this.#refused = true;
+        this.#queue.detach();
+        this.#emitError(status, message, { limit: numberOrNull(body.limit) });
+        return;
       case CHAT_STATUS.NOT_STORED: {
-        const id = typeof body.id === "string" ? body.id : this.#inFlight[0] ?? null;
-        this.#answered(id);
-        this.#fail(id, new SendError(message, CHAT_STATUS.NOT_STORED, true));
-        this.#emit("error", { status, message, reason: null, id, fatal: false });
+        this.#releaseEchoes();
+        const id = this.#queue.failed(
+          bodyId,
+          new SendError(message, CHAT_STATUS.NOT_STORED, true),
+        );
+        this.#emitError(status, message, { id });
         return;
       }
       case CHAT_STATUS.TOKEN_FAILED:
       case CHAT_STATUS.TARGET_NOT_FOUND:
-        this.#emit("error", { status, message, reason: null, id: null, fatal: true });
+        this.#emitError(status, message, { fatal: true });
         this.#stop(null, new SendError(message, status, false));
         return;
       default:
@@ -459,33 +527,64 @@ export class ChatClient {
     if (typeof id !== "string" || typeof messageId !== "number" || typeof sendTime !== "string") {
       return;
     }
-    this.#answered(id);
     // Our own message: never hand it on as a message (a note to self echoes it back).
     this.#seen.add(messageId);
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return;
-    this.#pending.delete(id);
-    pending.resolve({ id, messageId, sendTime });
+    this.#releaseEchoes();
+    this.#queue.stored(id, messageId, sendTime);
   }
 
-  #answered(id: string | null): void {
-    const index = id === null ? -1 : this.#inFlight.indexOf(id);
-    if (index >= 0) this.#inFlight.splice(index, 1);
+  /** The frame in flight was answered (or the client stopped): hand on what waited for that. */
+  #releaseEchoes(): void {
+    const waiting = this.#maybeEchoes;
+    this.#maybeEchoes = null;
+    for (const message of waiting ?? []) this.#incoming(message);
   }
 
-  #fail(id: string | null, error: SendError): void {
-    const pending = id === null ? undefined : this.#pending.get(id);
-    if (id === null || pending === undefined) return;
-    this.#pending.delete(id);
-    pending.reject(error);
+  // --- receipts ---
+
+  /**
+   * A 30001 came on this socket: acknowledge it. The client has it by now, handed on or (during a
+   * catch-up) held to be handed on in order; a message seen before is acknowledged too. Acks are
+   * cumulative, so one frame per turn of the event loop covers a burst.
+   */
+  #acknowledge(messageId: number): void {
+    if (!this.#receipts) return;
+    this.#receivedUpTo = Math.max(this.#receivedUpTo, messageId);
+    if (this.#ackTimer !== null) return;
+    this.#ackTimer = this.#timers.setTimeout(() => {
+      this.#ackTimer = null;
+      const socket = this.#socket;
+      if (socket === null || socket.readyState !== OPEN) return;
+      if (this.#receivedUpTo <= this.#ackedUpTo) return;
+      socket.send(JSON.stringify({ ack: this.#receivedUpTo }));
+      this.#ackedUpTo = this.#receivedUpTo;
+    }, 0);
   }
+
+  #resetReceipts(): void {
+    if (this.#ackTimer !== null) this.#timers.clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    this.#receivedUpTo = 0;
+    this.#ackedUpTo = 0;
+  }
+
+  // --- drops, retries, stop ---
 
   #dropped(closeCode: number): void {
     this.#socket = null;
-    this.#inFlight = [];
+    // Possible echoes keep waiting: the frame in flight goes first on the next socket, and the
+    // service answers its repeated id with the same message_id.
+    this.#queue.detach();
+    this.#resetReceipts();
     this.#setPresence(null);
     this.#endCatchUp();
     if (this.#state === "closed") return;
+    // Refused, or closed as a policy breach or as too slow before it brought anything: that
+    // socket was no good connection, so the backoff goes on growing rather than start over.
+    const useless = this.#refused ||
+      (!this.#progressed &&
+        (closeCode === CLOSE_CODE.POLICY_VIOLATION || closeCode === CLOSE_CODE.TRY_AGAIN_LATER));
+    if (this.#state === "open" && useless) this.#attempt = this.#attemptAtOpen;
     this.#scheduleRetry(closeCode);
   }
 
@@ -502,14 +601,14 @@ export class ChatClient {
     this.#state = "closed";
     if (this.#retryTimer !== null) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
+    this.#releaseEchoes();
     this.#endCatchUp();
+    this.#resetReceipts();
     const socket = this.#socket;
     this.#socket = null;
     this.#setPresence(null);
     if (socket !== null) socket.close(1000, "Client closed");
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const send of pending) send.reject(error);
+    this.#queue.rejectAll(error);
     this.#setState("closed", null, closeCode);
   }
 

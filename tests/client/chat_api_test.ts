@@ -1,6 +1,13 @@
 /** The HTTP helper of the client module against a real service. */
 import assert from "node:assert/strict";
-import { ApiError, ChatApi, httpOrigin } from "../../lib/client/chat_api.ts";
+import { DatabaseSync } from "node:sqlite";
+import {
+  ApiError,
+  ChatApi,
+  httpOrigin,
+  retryAfterMs,
+  RetryLaterError,
+} from "../../lib/client/chat_api.ts";
 import { startTestServer } from "../support/server.ts";
 
 Deno.test("register, login, history and logout work through the helper", async () => {
@@ -79,4 +86,71 @@ Deno.test("a ws:// or wss:// base URL is turned into its http origin", () => {
   assert.equal(httpOrigin("ws://127.0.0.1:7071/"), "http://127.0.0.1:7071");
   assert.equal(httpOrigin("wss://chat.example"), "https://chat.example");
   assert.equal(httpOrigin("http://h:1"), "http://h:1");
+});
+
+Deno.test("too many failed logins is a RetryLaterError: 429, status 10007, with the wait", async () => {
+  await using server = await startTestServer({ env: { AUTH_MAX_PER_USER: "2" } });
+  const chat = new ChatApi({ baseUrl: server.baseUrl });
+  await chat.register("Tom", "password123");
+  for (let i = 0; i < 2; i++) {
+    const wrong = await chat.login("Tom", "wrong-password").catch((e) => e);
+    assert.ok(wrong instanceof ApiError && !(wrong instanceof RetryLaterError));
+  }
+  const limited = await chat.login("Tom", "password123").catch((e) => e);
+  assert.ok(limited instanceof RetryLaterError);
+  assert.ok(limited instanceof ApiError, "a RetryLaterError is an ApiError");
+  assert.equal(limited.httpStatus, 429);
+  assert.equal(limited.status, 10007);
+  assert.equal(limited.message, "Too many attempts, try again later");
+  // The body's retry_after_ms: at most the window (1 minute by default), more than nothing.
+  assert.ok(limited.retryAfterMs > 0 && limited.retryAfterMs <= 60_000, `${limited.retryAfterMs}`);
+});
+
+Deno.test("a busy database is a RetryLaterError: 503, status 10011, Retry-After in ms", async () => {
+  await using server = await startTestServer({ env: { SQLITE_BUSY_TIMEOUT: "100ms" } });
+  const chat = new ChatApi({ baseUrl: server.baseUrl });
+  await chat.register("Tom", "password123");
+  // Another connection holds the database's write lock; a login needs a write.
+  const lock = new DatabaseSync(server.dbPath);
+  try {
+    lock.exec("BEGIN EXCLUSIVE");
+    const busy = await chat.login("Tom", "password123").catch((e) => e);
+    assert.ok(busy instanceof RetryLaterError);
+    assert.equal(busy.httpStatus, 503);
+    assert.equal(busy.status, 10011);
+    assert.equal(busy.retryAfterMs, 1000);
+  } finally {
+    if (lock.isTransaction) lock.exec("ROLLBACK");
+    lock.close();
+  }
+  // The lock is gone: the same request works.
+  assert.match((await chat.login("Tom", "password123")).token, /^[0-9a-f-]{36}$/);
+});
+
+Deno.test("a 503 from a proxy without an envelope is a RetryLaterError with status 0", async () => {
+  const chat = new ChatApi({
+    baseUrl: "http://proxy.invalid",
+    fetch: () =>
+      Promise.resolve(
+        new Response("<html>Service Unavailable</html>", {
+          status: 503,
+          headers: { "retry-after": "7" },
+        }),
+      ),
+  });
+  const error = await chat.history("t", "Jack").catch((e) => e);
+  assert.ok(error instanceof RetryLaterError);
+  assert.equal(error.status, 0);
+  assert.equal(error.retryAfterMs, 7000);
+});
+
+Deno.test("the wait comes from retry_after_ms, else Retry-After in seconds or as a date, else 1 s", () => {
+  const now = Date.parse("2026-11-25T10:00:00Z");
+  assert.equal(retryAfterMs({ retry_after_ms: 1234.5 }, "9", now), 1235);
+  assert.equal(retryAfterMs({}, "9", now), 9000);
+  assert.equal(retryAfterMs(null, " 0 ", now), 0);
+  assert.equal(retryAfterMs(null, "Wed, 25 Nov 2026 10:00:30 GMT", now), 30_000);
+  assert.equal(retryAfterMs(null, "Wed, 25 Nov 2026 09:00:00 GMT", now), 0);
+  assert.equal(retryAfterMs({ retry_after_ms: -1 }, "soon", now), 1000);
+  assert.equal(retryAfterMs(null, null, now), 1000);
 });

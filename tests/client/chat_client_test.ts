@@ -67,6 +67,10 @@ Deno.test("the socket URL carries the peer and the token, percent-encoded", () =
     "wss://chat.example/v1/chat/tom?token=t",
   );
   assert.equal(chatSocketUrl("ws://h:1", "tom", "t"), "ws://h:1/v1/chat/tom?token=t");
+  assert.equal(
+    chatSocketUrl("ws://h:1", "tom", "t", { receipts: true }),
+    "ws://h:1/v1/chat/tom?token=t&ack=1",
+  );
 });
 
 Deno.test("send resolves with the 30010 answer and the peer gets the message once", async () => {
@@ -298,6 +302,8 @@ Deno.test("a bad token (30002) stops the client: fatal error, closed, sends reje
     reason: null,
     id: null,
     fatal: true,
+    retryAfterMs: null,
+    limit: null,
   });
   await assert.rejects(sent, (e) => e instanceof SendError && e.status === 30002);
   assert.equal((await untilState(side, "closed")).state, "closed");

@@ -46,6 +46,13 @@ export const TEST_BACKEND = Deno.env.get("CHAT_TEST_BACKEND") === "cluster"
   ? "cluster"
   : "embedded";
 
+/** Tests of the protocol send in bursts; the limit tests set their own values. */
+const GENEROUS_LIMITS = {
+  MSG_RATE: "100000",
+  MSG_BURST: "100000",
+  AUTH_MAX_PER_IP: "100000",
+} as const;
+
 /** Starts a service on a free port of 127.0.0.1 (two, on the cluster backend). */
 export function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   return TEST_BACKEND === "cluster" ? startClusterServer(options) : startEmbeddedServer(options);
@@ -60,10 +67,7 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     PORT: "0",
     HOST: "127.0.0.1",
     DB_PATH: dbPath,
-    // Tests of the protocol send in bursts; the limit tests set their own values.
-    MSG_RATE: "100000",
-    MSG_BURST: "100000",
-    AUTH_MAX_PER_IP: "100000",
+    ...GENEROUS_LIMITS,
     ...options.env,
   });
   const repository = new SqliteRepository(dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
@@ -116,6 +120,7 @@ async function startClusterServer(options: TestServerOptions): Promise<TestServe
     DATABASE_SCHEMA: schema,
     REDIS_URL: services.TEST_REDIS_URL,
     REDIS_PREFIX: prefix,
+    ...GENEROUS_LIMITS,
     ...options.env,
   });
   const log = options.log ?? silentLogger;

@@ -8,8 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { type Browser, type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { DatabaseSync } from "node:sqlite";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type WebSocketRoute,
+} from "npm:playwright-core@1.65.1";
 import { api, registerAndLogin, startTestServer } from "../support/server.ts";
+import { ChatClient } from "../../lib/client/chat_client.ts";
+import { PAGE_TEXT } from "../../lib/web/page/i18n.ts";
 
 /** Debian's Chromium; CHROMIUM_PATH points elsewhere (e.g. to check the skip). */
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -380,5 +389,167 @@ browserTest(
     await third.locator("#chat-view").waitFor();
     assert.equal(await third.textContent("#me-name"), "Jack");
     assert.deepEqual(trouble.errors, []);
+  },
+);
+
+/**
+ * Records every text the connection badge (and its title) and the messages' states show from now
+ * on, so a test can check a text that is on screen for a moment only; returns a reader.
+ */
+async function recordTexts(page: Page): Promise<() => Promise<string[]>> {
+  await page.$eval("#conversation", (root) => {
+    const seen = new Set<string>();
+    (globalThis as unknown as { seenTexts: Set<string> }).seenTexts = seen;
+    const record = () => {
+      seen.add(root.querySelector("#connection-text")?.textContent ?? "");
+      seen.add(`title: ${root.querySelector("#connection")?.getAttribute("title") ?? ""}`);
+      for (const state of root.querySelectorAll(".msg .state")) seen.add(state.textContent ?? "");
+    };
+    // The page's own MutationObserver (Deno's type library has none).
+    const { MutationObserver } = globalThis as unknown as {
+      MutationObserver: new (callback: () => void) => {
+        observe(target: unknown, options: Record<string, boolean>): void;
+      };
+    };
+    new MutationObserver(record).observe(root, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+    });
+  });
+  return () =>
+    page.evaluate(() => [...(globalThis as unknown as { seenTexts: Set<string> }).seenTexts]);
+}
+
+/** Opens a plain chat socket and waits until it is open. */
+async function holdSocket(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  const open = Promise.withResolvers<void>();
+  socket.onopen = () => open.resolve();
+  socket.onerror = () => open.reject(new Error(`could not open ${url}`));
+  await open.promise;
+  return socket;
+}
+
+browserTest(
+  "limits on the socket read as words: too many windows (30006), too slow (1013), nothing lost",
+  async (browser) => {
+    await using server = await startTestServer({
+      env: { MAX_CONNECTIONS_PER_USER: "1", MAX_UNACKED: "2" },
+    });
+    const tomToken = await registerAndLogin(server, "Tom");
+    const jackToken = await registerAndLogin(server, "Jack");
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const page = await newPage(await browser.newContext({ locale: "zh-CN" }), trouble);
+    // Every chat socket of the page goes through here to the real service; the receipts of the
+    // socket named by `withhold` are lost on the way.
+    const routes: WebSocketRoute[] = [];
+    let withhold: WebSocketRoute | null = null;
+    await page.routeWebSocket(/\/v1\/chat\//, (ws) => {
+      routes.push(ws);
+      const service = ws.connectToServer();
+      ws.onMessage((message) => {
+        if (ws === withhold && String(message).startsWith('{"ack"')) return;
+        service.send(message);
+      });
+    });
+
+    // Tom's one socket is taken, say by a tab elsewhere: the page says so and keeps trying.
+    const elsewhere = await holdSocket(`${server.wsUrl}/v1/chat/Jack?token=${tomToken}`);
+    await logIn(page, server.baseUrl, "Tom");
+    await page.fill("#peer-input", "Jack");
+    await page.press("#peer-input", "Enter");
+    await page.locator("#banner").waitFor();
+    assert.equal(
+      await page.textContent("#banner-text"),
+      "这个账号打开的聊天窗口太多了（最多 1 个）。关掉其他标签页或设备上的聊天，这里会自动连上。",
+    );
+    const closed = Promise.withResolvers<void>();
+    elsewhere.onclose = () => closed.resolve();
+    elsewhere.close();
+    await closed.promise;
+    // The slot is free: the page gets in by itself, the sentence goes, the message is stored.
+    await send(page, "终于连上了");
+    assert.equal(await page.isHidden("#banner"), true);
+
+    // Jack writes while the page's receipts get lost: the service's window (2) fills up and it
+    // closes the socket with 1013. The page says the connection is paused, reconnects, and
+    // shows every message once.
+    const seen = await recordTexts(page);
+    withhold = routes.at(-1)!;
+    await using jack = new ChatClient({ baseUrl: server.baseUrl, token: jackToken, peer: "Tom" });
+    jack.connect();
+    for (const text of ["一", "二", "三"]) await jack.send(text);
+    await theirs(page, "三").waitFor();
+    await page.locator('#connection[data-state="open"]').waitFor();
+    assert.deepEqual(await transcript(page), ["> 终于连上了", "< 一", "< 二", "< 三"]);
+    const texts = await seen();
+    assert.ok(texts.includes("连接暂停，正在重连…"), texts.join(" | "));
+    assert.ok(texts.includes(`title: ${PAGE_TEXT.zh.laterExplained}`), texts.join(" | "));
+    assert.deepEqual(trouble.dialogs, []);
+    assert.deepEqual(trouble.errors, []);
+  },
+);
+
+browserTest(
+  "limits on requests read as words: too many attempts (429), a busy service (503), too fast (30005)",
+  async (browser) => {
+    await using server = await startTestServer({
+      env: {
+        AUTH_MAX_PER_USER: "2",
+        SQLITE_BUSY_TIMEOUT: "100ms",
+        MSG_RATE: "1",
+        MSG_BURST: "1",
+      },
+    });
+    await registerAndLogin(server, "Tom");
+    const jackToken = await registerAndLogin(server, "Jack");
+    const trouble: Trouble = { errors: [], dialogs: [] };
+    const page = await newPage(await browser.newContext({ locale: "zh-CN" }), trouble);
+    await page.goto(server.baseUrl + "/");
+
+    // Someone guesses Jack's password: after two failures the name is locked for a while.
+    const attempt = async (name: string, password: string) => {
+      await page.fill("#auth-username", name);
+      await page.fill("#auth-password", password);
+      await page.click("#auth-submit");
+      await page.locator("#auth-error").waitFor();
+      return await page.textContent("#auth-error");
+    };
+    assert.equal(await attempt("Jack", "wrong-password"), "用户名或密码错误。");
+    assert.equal(await attempt("Jack", "wrong-password"), "用户名或密码错误。");
+    assert.match((await attempt("Jack", "password123"))!, /^尝试次数太多，请 \d+ 秒后再试。$/);
+
+    // The database is locked by another program: a login cannot be written.
+    const lock = new DatabaseSync(server.dbPath);
+    try {
+      lock.exec("BEGIN EXCLUSIVE");
+      assert.equal(await attempt("Tom", "password123"), "服务器正忙，请 1 秒后再试。");
+    } finally {
+      if (lock.isTransaction) lock.exec("ROLLBACK");
+      lock.close();
+    }
+    await logIn(page, server.baseUrl, "Tom");
+    await openChat(page, "Jack");
+
+    // One message a second: the second one waits, says why, and goes by itself, in order.
+    const seen = await recordTexts(page);
+    await page.fill("#composer-input", "第一条");
+    await page.press("#composer-input", "Enter");
+    await page.fill("#composer-input", "第二条");
+    await page.press("#composer-input", "Enter");
+    await mine(page, "第二条").locator('xpath=ancestor::li[@data-state="stored"]').waitFor();
+    await mine(page, "第一条").locator('xpath=ancestor::li[@data-state="stored"]').waitFor();
+    assert.ok((await seen()).includes("发送太快，稍后自动重发"), (await seen()).join(" | "));
+    assert.deepEqual(await transcript(page), ["> 第一条", "> 第二条"]);
+    const history = await api(server, "GET", "/v1/chat/Tom/messages", { token: jackToken });
+    assert.deepEqual(
+      (history.json.body.messages as { msg: string }[]).map((m) => m.msg),
+      ["第二条", "第一条"],
+    );
+    assert.deepEqual(trouble.dialogs, []);
+    // Chromium itself logs the API's 401, 429 and 503 answers; nothing else.
+    for (const error of trouble.errors) assert.match(error, /status of (401|429|503)\b/);
   },
 );

@@ -3,16 +3,23 @@
  * The open conversation with one peer: history (older pages on scroll up), live and waiting
  * messages through the chat client, presence, connection state, errors, and the composer.
  * Messages are kept in `message_id` order, each once; mine wait at the end until stored.
+ *
+ * Limits read as words: a message the service rate-limited (30005) says it will be resent; too
+ * many sockets of this user (30006) puts a sentence above the conversation until a socket gets
+ * in; a socket closed with 1013 (too slow, or a cluster node that lost Redis) says so in the
+ * connection badge; a busy service (503)
+ * or a rate limit (429) on the history says the page will try again, and does.
  */
 import {
   ChatClient,
   type ChatMessage,
+  type ErrorEvent as ChatErrorEvent,
   newClientId,
   SendError,
   type StateEvent,
 } from "../../client/chat_client.ts";
-import { ApiError, type ChatApi } from "../../client/chat_api.ts";
-import { API_STATUS, CHAT_STATUS } from "../../protocol/status.ts";
+import { ApiError, type ChatApi, RetryLaterError } from "../../client/chat_api.ts";
+import { API_STATUS, CHAT_STATUS, CLOSE_CODE } from "../../protocol/status.ts";
 import { countCodePoints } from "../../protocol/client_frame.ts";
 import { usernameKey } from "../../users/username.ts";
 import { avatar, byId, el, show } from "./dom.ts";
@@ -23,6 +30,9 @@ export const MAX_MESSAGE_CHARS = 4096;
 const HISTORY_PAGE = 50;
 // How close to an edge (px) counts as "at" it: load older near the top, follow near the bottom.
 const EDGE_PX = 120;
+// Bounds of the wait before loading history again after a 429 or 503.
+const HISTORY_RETRY_MIN_MS = 500;
+const HISTORY_RETRY_MAX_MS = 30_000;
 
 /** What a conversation needs from the page. */
 export interface ConversationOptions {
@@ -77,6 +87,11 @@ export class Conversation {
   #closed = false;
   #unread = 0;
   #peerName: string;
+  // My messages not yet stored, by client id, so that an error naming an id finds its bubble.
+  readonly #sending = new Map<string, HTMLLIElement>();
+  // What the banner shows: a connection problem goes away by itself once a socket gets in.
+  #bannerKind: "connection" | "message" | null = null;
+  #historyRetry: ReturnType<typeof setTimeout> | undefined;
 
   readonly #list = byId<HTMLOListElement>("message-list");
   readonly #scroller = byId("messages");
@@ -121,6 +136,7 @@ export class Conversation {
   /** Stops listening and closes the socket. */
   close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#historyRetry);
     this.#listeners.abort();
     return this.#client.close();
   }
@@ -165,14 +181,21 @@ export class Conversation {
     const text = byId("connection-text");
     const t = this.#t;
     badge.dataset.state = event.state;
+    // Closed with 1013 (too slow, or a cluster node without Redis): say so, and that nothing is lost.
+    const later = event.state === "retrying" && event.closeCode === CLOSE_CODE.TRY_AGAIN_LATER;
+    badge.title = later ? t("laterExplained") : "";
     if (event.state === "connecting") text.textContent = t("connecting");
     else if (event.state === "open") text.textContent = t("connected");
     else if (event.state === "closed") text.textContent = t("disconnected");
     else if ((event.retryInMs ?? 0) >= 1500) {
-      text.textContent = t("retrying", { seconds: Math.round((event.retryInMs ?? 0) / 1000) });
-    } else text.textContent = t("retryingSoon");
+      const seconds = Math.round((event.retryInMs ?? 0) / 1000);
+      text.textContent = t(later ? "retryingLater" : "retrying", { seconds });
+    } else text.textContent = t(later ? "retryingLaterSoon" : "retryingSoon");
     show(byId("reconnect-button"), event.state === "retrying");
     if (event.state !== "open") this.#showPresence(null);
+    // A socket got in: a sentence about being refused (30006) no longer holds. If this one is
+    // refused too, its 30006 follows at once and puts the sentence back.
+    if (event.state === "open" && this.#bannerKind === "connection") this.#hideBanner();
   }
 
   #showPresence(online: boolean | null): void {
@@ -186,18 +209,37 @@ export class Conversation {
     status.textContent = online === null ? "" : this.#t(online ? "online" : "offline");
   }
 
-  #showBanner(text: string): void {
+  #showBanner(text: string, kind: "connection" | "message" = "message"): void {
     byId("banner-text").textContent = text;
+    this.#bannerKind = kind;
     show(this.#banner, true);
   }
 
-  #onError(status: number, reason: string | null): void {
+  #hideBanner(): void {
+    this.#bannerKind = null;
+    show(this.#banner, false);
+  }
+
+  #onError(event: ChatErrorEvent): void {
     const t = this.#t;
+    const { status, reason } = event;
     if (status === CHAT_STATUS.TOKEN_FAILED) this.#options.onSessionEnded();
     else if (status === CHAT_STATUS.TARGET_NOT_FOUND) this.#peerMissing();
     else if (status === CHAT_STATUS.INVALID_MESSAGE) {
       this.#showBanner(t("errInvalidMessage", { reason: this.#reason(reason ?? "") }));
     } else if (status === CHAT_STATUS.NOT_STORED) this.#showBanner(t("errNotStored"));
+    else if (status === CHAT_STATUS.RATE_LIMITED) {
+      // The client sends it again by itself; the bubble says so until it is stored.
+      const item = event.id === null ? undefined : this.#sending.get(event.id);
+      if (item !== undefined) this.#setItemState(item, "sending", { label: t("throttled") });
+    } else if (status === CHAT_STATUS.TOO_MANY_CONNECTIONS) {
+      this.#showBanner(
+        event.limit === null
+          ? t("errTooManyConnectionsAny")
+          : t("errTooManyConnections", { limit: event.limit }),
+        "connection",
+      );
+    }
   }
 
   #peerMissing(): void {
@@ -229,11 +271,11 @@ export class Conversation {
     client.on("message", (message) => {
       if (!this.#closed) this.#receive(message);
     });
-    client.on("error", ({ status, reason }) => {
-      if (!this.#closed) this.#onError(status, reason);
+    client.on("error", (event) => {
+      if (!this.#closed) this.#onError(event);
     });
     byId("reconnect-button").addEventListener("click", () => client.reconnectNow(), { signal });
-    byId("banner-close").addEventListener("click", () => show(this.#banner, false), { signal });
+    byId("banner-close").addEventListener("click", () => this.#hideBanner(), { signal });
     this.#newMessages.addEventListener("click", () => this.#scrollToBottom(), { signal });
     this.#scroller.addEventListener("scroll", () => {
       if (this.#scroller.scrollTop < EDGE_PX) void this.#loadOlder();
@@ -290,26 +332,29 @@ export class Conversation {
 
   #deliver(id: string, text: string, item: HTMLLIElement): void {
     this.#setItemState(item, "sending");
+    this.#sending.set(id, item);
     this.#client.send(text, { id }).then((stored) => {
+      this.#sending.delete(id);
       if (this.#closed) return;
+      this.#remove(item);
+      // Already shown (a note to self read back from history, say): keep that one.
+      if (this.#byId.has(stored.messageId)) return;
       this.#setItemState(item, "stored");
       this.#setTime(item, stored.sendTime);
-      this.#remove(item);
       this.#byId.set(stored.messageId, item);
       item.dataset.messageId = String(stored.messageId);
       this.#insert(stored.messageId, item, stored.sendTime);
     }, (error: unknown) => {
+      this.#sending.delete(id);
       if (this.#closed) return;
       const retryable = error instanceof SendError && error.retryable;
       const reason = error instanceof SendError && error.status === CHAT_STATUS.INVALID_MESSAGE
         ? this.#reason(error.message)
         : null;
-      this.#setItemState(
-        item,
-        "failed",
+      this.#setItemState(item, "failed", {
         reason,
-        retryable ? () => this.#deliver(id, text, item) : null,
-      );
+        retry: retryable ? () => this.#deliver(id, text, item) : null,
+      });
     });
   }
 
@@ -363,7 +408,15 @@ export class Conversation {
         : this.#t(page.nextBefore === null ? "noOlder" : "scrollForOlder");
     } catch (error) {
       if (this.#closed) return;
-      if (error instanceof ApiError && error.status === API_STATUS.TOKEN_FAILED) {
+      if (error instanceof RetryLaterError) {
+        this.#historyStatus.textContent = this.#t("historyBusy");
+        const wait = Math.min(
+          Math.max(error.retryAfterMs, HISTORY_RETRY_MIN_MS),
+          HISTORY_RETRY_MAX_MS,
+        );
+        clearTimeout(this.#historyRetry);
+        this.#historyRetry = setTimeout(() => void this.#loadOlder(), wait);
+      } else if (error instanceof ApiError && error.status === API_STATUS.TOKEN_FAILED) {
         this.#options.onSessionEnded();
       } else if (error instanceof ApiError && error.status === API_STATUS.NOT_FOUND) {
         this.#peerMissing();
@@ -416,19 +469,26 @@ export class Conversation {
     time.title = sendTime;
   }
 
+  /**
+   * Shows a message's state under it: `label` replaces the state's own word (e.g. why it is
+   * still sending), `reason` says why it failed, `retry` adds a retry button.
+   */
   #setItemState(
     item: HTMLLIElement,
     state: "sending" | "stored" | "failed",
-    reason: string | null = null,
-    retry: (() => void) | null = null,
+    options: {
+      readonly label?: string;
+      readonly reason?: string | null;
+      readonly retry?: (() => void) | null;
+    } = {},
   ): void {
+    const { reason = null, retry = null } = options;
     item.dataset.state = state;
     const meta = item.querySelector(".meta")!;
     meta.querySelector(".state")?.remove();
     meta.querySelector(".retry")?.remove();
-    const label = state === "failed" && reason !== null
-      ? `${this.#t("failed")}：${reason}`
-      : this.#t(state);
+    const label = options.label ??
+      (state === "failed" && reason !== null ? `${this.#t("failed")}：${reason}` : this.#t(state));
     meta.append(el("span", { className: "state", text: label }));
     if (retry !== null) {
       const button = el("button", {

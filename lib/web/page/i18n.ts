@@ -33,10 +33,15 @@ const ZH = {
   connected: "已连接",
   retrying: "连接已断开，{seconds} 秒后重连",
   retryingSoon: "连接已断开，正在重连…",
+  retryingLater: "连接暂停，{seconds} 秒后重连",
+  retryingLaterSoon: "连接暂停，正在重连…",
+  laterExplained:
+    "网络太慢，或服务器一时忙不过来，服务器先断开了这个连接。发给你的消息都还在服务器上，重连后送达。",
   reconnectNow: "立即重连",
   disconnected: "已断开",
   sending: "发送中…",
   stored: "已发送",
+  throttled: "发送太快，稍后自动重发",
   failed: "未发送",
   retry: "重试",
   loadingOlder: "正在加载更早的消息…",
@@ -44,6 +49,7 @@ const ZH = {
   noOlder: "没有更早的消息了",
   noMessages: "还没有消息，打个招呼吧。",
   historyFailed: "历史消息加载失败。",
+  historyBusy: "服务器正忙，稍后自动重新加载历史消息…",
   newMessages: "有新消息 ↓",
   dismiss: "关闭",
   today: "今天",
@@ -52,6 +58,12 @@ const ZH = {
   errPeerMissing: "用户“{name}”不存在，请检查用户名。",
   errInvalidMessage: "消息未发送：{reason}",
   errNotStored: "服务器暂时没能保存这条消息，请重试。",
+  errTooManyConnections:
+    "这个账号打开的聊天窗口太多了（最多 {limit} 个）。关掉其他标签页或设备上的聊天，这里会自动连上。",
+  errTooManyConnectionsAny:
+    "这个账号打开的聊天窗口太多了。关掉其他标签页或设备上的聊天，这里会自动连上。",
+  errTooManyAttempts: "尝试次数太多，请 {seconds} 秒后再试。",
+  errBusy: "服务器正忙，请 {seconds} 秒后再试。",
   errLogin: "用户名或密码错误。",
   errTaken: "这个用户名已被占用，换一个吧。",
   errNetwork: "无法连接服务器，请检查网络后重试。",
@@ -97,10 +109,15 @@ const EN: Record<MessageKey, string> = {
   connected: "Connected",
   retrying: "Connection lost, retrying in {seconds} s",
   retryingSoon: "Connection lost, reconnecting…",
+  retryingLater: "Paused, reconnecting in {seconds} s",
+  retryingLaterSoon: "Paused, reconnecting…",
+  laterExplained:
+    "The connection was too slow, or the server could not serve it for a moment, so the server closed it for now. Your messages wait on the server and arrive when it reconnects.",
   reconnectNow: "Reconnect now",
   disconnected: "Disconnected",
   sending: "Sending…",
   stored: "Sent",
+  throttled: "Sending too fast, will resend shortly",
   failed: "Not sent",
   retry: "Retry",
   loadingOlder: "Loading older messages…",
@@ -108,6 +125,7 @@ const EN: Record<MessageKey, string> = {
   noOlder: "No older messages",
   noMessages: "No messages yet. Say hello.",
   historyFailed: "Could not load the history.",
+  historyBusy: "The server is busy; the history will load again shortly…",
   newMessages: "New messages ↓",
   dismiss: "Dismiss",
   today: "Today",
@@ -116,6 +134,12 @@ const EN: Record<MessageKey, string> = {
   errPeerMissing: "There is no user “{name}”. Check the name.",
   errInvalidMessage: "Message not sent: {reason}",
   errNotStored: "The server could not store this message. Please retry.",
+  errTooManyConnections:
+    "Chat is open in too many tabs or devices for this account (at most {limit}). Close some and this one connects by itself.",
+  errTooManyConnectionsAny:
+    "Chat is open in too many tabs or devices for this account. Close some and this one connects by itself.",
+  errTooManyAttempts: "Too many attempts. Try again in {seconds} s.",
+  errBusy: "The server is busy. Try again in {seconds} s.",
   errLogin: "Wrong username or password.",
   errTaken: "This username is taken. Try another.",
   errNetwork: "Cannot reach the server. Check your connection and retry.",
@@ -158,4 +182,9 @@ export function translator(language: Language): Translate {
       const value = params[name];
       return value === undefined ? whole : String(value);
     });
+}
+
+/** Whole seconds to tell a person to wait for `ms` milliseconds: rounded up, at least 1. */
+export function waitSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -4,13 +4,13 @@
  * client module's (`lib/client/`); this file draws views and routes between them. The address
  * `#/chat/<peer>` opens a conversation, so reloads, the back button and links keep their place.
  */
-import { ApiError, ChatApi } from "../../client/chat_api.ts";
+import { ApiError, ChatApi, RetryLaterError } from "../../client/chat_api.ts";
 import { API_STATUS } from "../../protocol/status.ts";
 import { checkUsername, usernameKey } from "../../users/username.ts";
 import { countCodePoints } from "../../protocol/client_frame.ts";
 import { Conversation } from "./conversation.ts";
 import { avatar, byId, el, show } from "./dom.ts";
-import { type MessageKey, pickLanguage, translator } from "./i18n.ts";
+import { type MessageKey, pickLanguage, translator, waitSeconds } from "./i18n.ts";
 import { type SavedLogin, SavedState } from "./saved_state.ts";
 
 const language = pickLanguage(navigator.languages);
@@ -97,7 +97,14 @@ function checkAuthForm(username: string, password: string): boolean {
 }
 
 function explainAuthFailure(error: unknown): void {
-  if (!(error instanceof ApiError)) authError("auth-error", t("errNetwork"));
+  if (error instanceof RetryLaterError) {
+    // 429: too many attempts from here or at this name; 503: the service is busy.
+    const seconds = waitSeconds(error.retryAfterMs);
+    authError(
+      "auth-error",
+      t(error.httpStatus === 429 ? "errTooManyAttempts" : "errBusy", { seconds }),
+    );
+  } else if (!(error instanceof ApiError)) authError("auth-error", t("errNetwork"));
   else if (error.status === API_STATUS.LOGIN_FAILED) authError("auth-error", t("errLogin"));
   else if (error.status === API_STATUS.USERNAME_TAKEN) authError("username-error", t("errTaken"));
   else if (error.status === API_STATUS.INVALID_INPUT && error.field === "username") {
