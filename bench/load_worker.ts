@@ -264,6 +264,7 @@ class LoadWorker {
           this.#error(
             `${client.spec.user}->${client.spec.peer}: closed by server ${code} ${reason}`,
           );
+          this.#writeOff(client);
         }
         client.opened = false;
       },
@@ -399,7 +400,8 @@ class LoadWorker {
     if (timedOut) {
       this.#error(
         `send timed out after ${command.timeoutMs} ms: acked ${v.acked} of ${this.#expectedAcks}, ` +
-          `delivered ${v.delivered} of ${this.#expectedReceipts}`,
+          `delivered ${v.delivered} of ${this.#expectedReceipts}; ${this.#incomplete(senders)}`,
+        true,
       );
     }
     return this.#deliveryReply(startedAt, timedOut);
@@ -416,6 +418,7 @@ class LoadWorker {
       this.#error(
         `delivery timed out after ${command.timeoutMs} ms: delivered ${v.delivered} of ` +
           `${this.#expectedReceipts}`,
+        true,
       );
     }
     return this.#deliveryReply(startedAt, timedOut);
@@ -483,10 +486,25 @@ class LoadWorker {
     if (this.#waiter !== null && this.#waitDone !== null && this.#waitDone()) this.#waiter();
   }
 
-  #error(text: string): void {
+  /** Describes the first clients still short of acks or deliveries, for a time-out report. */
+  #incomplete(senders: readonly Client[]): string {
+    const short = senders.filter((c) =>
+      (!c.acksWrittenOff && c.ackCount < c.limit) ||
+      (!c.writtenOff && c.other.received < c.limit)
+    );
+    const described = short.slice(0, 5).map((c) =>
+      `${c.spec.user}->${c.spec.peer} sent ${c.next}/${c.limit} acked ${c.ackCount}, peer got ` +
+      `${c.other.received}, open ${c.opened}/${c.other.opened}`
+    );
+    return `${short.length} clients incomplete: ${described.join("; ")}`;
+  }
+
+  /** Records an error; `first` puts it ahead of the others (time-outs explain the rest). */
+  #error(text: string, first = false): void {
     const v = this.#verification;
     v.errorCount++;
-    if (v.errors.length < MAX_ERROR_TEXTS) v.errors.push(text);
+    if (first) v.errors.unshift(text);
+    else if (v.errors.length < MAX_ERROR_TEXTS) v.errors.push(text);
   }
 }
 
