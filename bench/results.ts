@@ -81,6 +81,8 @@ export interface WaitingFigures {
   readonly rssBeforeKiB: number;
   readonly rssPeakKiB: number;
   readonly rssDeltaKiB: number;
+  /** The same at twice the backlog, to see whether memory grows with it. */
+  readonly doubled: WaitingFigures | null;
   /** Other processes' CPU during the measured phase, in % of one core (the machine is shared). */
   readonly otherCpuPercent: number;
   readonly verification: Verification;
@@ -142,6 +144,9 @@ export interface DiskProbe {
   readonly commits: number;
   readonly fullCommitUs: number;
   readonly normalCommitUs: number;
+  /** Rows per transaction in the group-commit probe, and its cost per row with FULL. */
+  readonly groupRows: number;
+  readonly fullGroupRowUs: number;
 }
 
 /** A whole run. */
@@ -154,6 +159,8 @@ export interface BenchResult {
   readonly settings: {
     readonly workers: number;
     readonly client: ClientKind;
+    /** The service's entry point: `main.ts`, or a lever variant in `bench/`. */
+    readonly service: string;
     readonly window: number;
     readonly msgChars: number;
     readonly profile: boolean;

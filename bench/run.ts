@@ -15,6 +15,8 @@
  *   --out=PATH       result file
  *   --servers=a,b    measure only these: service, floor (default both)
  *   --pairs=PxM,...  replace the pairs scenarios' sizes, e.g. --pairs=100x1000
+ *   --service=normal run the service with synchronous=NORMAL (bench/service_variant.ts) to
+ *                    measure that lever; the default is main.ts as shipped
  *   --reuse-users    keep the users (database and tokens) in bench/results/cache/ and reuse them
  *                    for 12 hours, to skip the slow set-up when measuring levers again and again
  */
@@ -92,6 +94,9 @@ const QUICK: Sizes = {
   loginUsers: 40,
 };
 
+/** The service's entry point per `--service` variant. */
+const SERVICE_ENTRIES = { main: "main.ts", normal: "bench/service_variant.ts" } as const;
+
 const GROUPS = ["pairs", "sweep", "idle", "waiting", "login"] as const;
 const WINDOW = 32;
 const MSG_CHARS = 64;
@@ -109,6 +114,7 @@ interface Options {
   reuseUsers: boolean;
   client: ClientKind;
   servers: ServerKind[];
+  serviceVariant: "main" | "normal";
   pairs: { pairs: number; messages: number }[] | null;
 }
 
@@ -123,6 +129,7 @@ function parseOptions(args: readonly string[]): Options {
     reuseUsers: false,
     client: "raw",
     servers: ["floor", "service"],
+    serviceVariant: "main",
     pairs: null,
   };
   let docs: boolean | null = null;
@@ -148,6 +155,8 @@ function parseOptions(args: readonly string[]): Options {
         if (match === null) throw new RangeError(`Bad size "${size}"; expected PAIRSxMESSAGES`);
         return { pairs: Number(match[1]), messages: Number(match[2]) };
       });
+    } else if (key === "--service" && (value === "main" || value === "normal")) {
+      options.serviceVariant = value;
     } else if (key === "--client" && (value === "raw" || value === "websocket")) {
       options.client = value;
     } else if (key === "--only" && value) {
@@ -161,7 +170,7 @@ function parseOptions(args: readonly string[]): Options {
   }
   options.docs = docs ??
     (!options.quick && options.only.size === GROUPS.length && options.servers.length === 2 &&
-      options.pairs === null);
+      options.pairs === null && options.serviceVariant === "main");
   return options;
 }
 
@@ -216,7 +225,8 @@ async function main(): Promise<number> {
   const disk = probeDisk(tmp, DISK_PROBE_COMMITS);
   log(
     `disk: one SQLite commit costs ${disk.fullCommitUs} us with synchronous=FULL, ` +
-      `${disk.normalCommitUs} us with NORMAL (${machine.databaseFilesystem})`,
+      `${disk.normalCommitUs} us with NORMAL, ${disk.fullGroupRowUs} us a row with FULL and ` +
+      `${disk.groupRows} rows a commit (${machine.databaseFilesystem})`,
   );
 
   const generator = new LoadGenerator(options.workers, options.client);
@@ -252,7 +262,13 @@ async function main(): Promise<number> {
           await Deno.mkdir(profileDir, { recursive: true });
           profileDirs.set(scenario, profileDir);
         }
-        return await ServerProcess.start({ kind, dbPath, cores: serverCores, profileDir });
+        return await ServerProcess.start({
+          kind,
+          dbPath,
+          cores: serverCores,
+          profileDir,
+          serviceEntry: SERVICE_ENTRIES[options.serviceVariant],
+        });
       },
     };
 
@@ -318,6 +334,7 @@ async function main(): Promise<number> {
       settings: {
         workers: options.workers,
         client: options.client,
+        service: SERVICE_ENTRIES[options.serviceVariant],
         window: WINDOW,
         msgChars: MSG_CHARS,
         profile: options.profile,

@@ -337,7 +337,11 @@ export async function idleScenario(
   };
 }
 
-/** One user receives a backlog of stored messages on connect (service only). */
+/**
+ * One user receives a backlog of stored messages on connect (service only). Run at `messages`
+ * and again at twice that: if the service streams the backlog in pages, its memory growth does
+ * not double with it.
+ */
 export async function waitingScenario(
   context: BenchContext,
   messages: number,
@@ -348,78 +352,82 @@ export async function waitingScenario(
   if (!context.servers.includes("service")) {
     return { id, title: "", params: { messages }, service: null, floor: null, ok: true, failures };
   }
-  const service = await withServer(context, "service", id, async (server, sampler) => {
-    const { generator } = context;
-    await generator.assign(pairSpecs(context.users, plan, "service"), server, tag());
-    const foreign = await quietPhase(server);
-    // The sender alone: its peer is away, so every message waits.
-    await generator.open({
-      sides: "a",
-      waitPresence: false,
-      concurrency: 1,
-      timeoutMs: OPEN_TIMEOUT_MS,
+  const measure = (count: number) =>
+    withServer(context, "service", id, async (server, sampler) => {
+      const { generator } = context;
+      await generator.assign(pairSpecs(context.users, plan, "service"), server, tag());
+      const foreign = await quietPhase(server);
+      // The sender alone: its peer is away, so every message waits.
+      await generator.open({
+        sides: "a",
+        waitPresence: false,
+        concurrency: 1,
+        timeoutMs: OPEN_TIMEOUT_MS,
+      });
+      const stored = await generator.send({
+        senders: "a",
+        messages: count,
+        window: context.window,
+        msgChars: context.msgChars,
+        awaitDelivery: false,
+        timeoutMs: SEND_TIMEOUT_MS,
+      });
+      await delay(500);
+      const rssBeforeKiB = sampler.sample();
+      sampler.resetPeak();
+      const opened = await generator.open({
+        sides: "b",
+        waitPresence: false,
+        concurrency: 1,
+        timeoutMs: OPEN_TIMEOUT_MS,
+      });
+      const delivered = await generator.awaitDelivery({
+        sides: "b",
+        messages: count,
+        timeoutMs: SEND_TIMEOUT_MS,
+      });
+      await delay(200);
+      const rssPeakKiB = Math.max(sampler.peak, sampler.sample());
+      const verification = generator.verification();
+      await generator.close(CLOSE_TIMEOUT_MS);
+      const problems = failuresOf(
+        `service (${count})`,
+        verification,
+        stored.timedOut || delivered.timedOut,
+        server,
+      );
+      failures.push(...problems);
+      const storeMs = stored.lastAckAt - stored.startedAt;
+      const deliveryMs = delivered.lastReceiptAt - opened.startedAt;
+      const figures: WaitingFigures = {
+        messages: count,
+        storeMs: round(storeMs),
+        storedPerSec: round((count / storeMs) * 1000),
+        deliveryMs: round(deliveryMs),
+        firstMessageMs: round(delivered.firstReceiptAt - opened.startedAt),
+        deliveredPerSec: round((verification.delivered / deliveryMs) * 1000),
+        rssBeforeKiB,
+        rssPeakKiB,
+        rssDeltaKiB: rssPeakKiB - rssBeforeKiB,
+        otherCpuPercent: round(foreign.percent()),
+        verification,
+        ok: problems.length === 0,
+        doubled: null,
+      };
+      context.log(
+        `  service stored ${count} in ${figures.storeMs} ms; delivered on connect in ` +
+          `${figures.deliveryMs} ms (first after ${figures.firstMessageMs} ms), RSS +${figures.rssDeltaKiB} KiB` +
+          `${figures.ok ? "" : "  FAILED"}`,
+      );
+      return figures;
     });
-    const stored = await generator.send({
-      senders: "a",
-      messages,
-      window: context.window,
-      msgChars: context.msgChars,
-      awaitDelivery: false,
-      timeoutMs: SEND_TIMEOUT_MS,
-    });
-    await delay(500);
-    const rssBeforeKiB = sampler.sample();
-    sampler.resetPeak();
-    const opened = await generator.open({
-      sides: "b",
-      waitPresence: false,
-      concurrency: 1,
-      timeoutMs: OPEN_TIMEOUT_MS,
-    });
-    const delivered = await generator.awaitDelivery({
-      sides: "b",
-      messages,
-      timeoutMs: SEND_TIMEOUT_MS,
-    });
-    await delay(200);
-    const rssPeakKiB = Math.max(sampler.peak, sampler.sample());
-    const verification = generator.verification();
-    await generator.close(CLOSE_TIMEOUT_MS);
-    const problems = failuresOf(
-      "service",
-      verification,
-      stored.timedOut || delivered.timedOut,
-      server,
-    );
-    failures.push(...problems);
-    const storeMs = stored.lastAckAt - stored.startedAt;
-    const deliveryMs = delivered.lastReceiptAt - opened.startedAt;
-    const figures: WaitingFigures = {
-      messages,
-      storeMs: round(storeMs),
-      storedPerSec: round((messages / storeMs) * 1000),
-      deliveryMs: round(deliveryMs),
-      firstMessageMs: round(delivered.firstReceiptAt - opened.startedAt),
-      deliveredPerSec: round((verification.delivered / deliveryMs) * 1000),
-      rssBeforeKiB,
-      rssPeakKiB,
-      rssDeltaKiB: rssPeakKiB - rssBeforeKiB,
-      otherCpuPercent: round(foreign.percent()),
-      verification,
-      ok: problems.length === 0,
-    };
-    context.log(
-      `  service stored ${messages} in ${figures.storeMs} ms; delivered on connect in ` +
-        `${figures.deliveryMs} ms (first after ${figures.firstMessageMs} ms), RSS +${figures.rssDeltaKiB} KiB` +
-        `${figures.ok ? "" : "  FAILED"}`,
-    );
-    return figures;
-  });
+  const single = await measure(messages);
+  const doubled = await measure(messages * 2);
   return {
     id,
     title: `${messages} waiting messages delivered on connect`,
     params: { messages },
-    service,
+    service: { ...single, doubled },
     floor: null,
     ok: failures.length === 0,
     failures,

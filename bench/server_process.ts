@@ -21,6 +21,8 @@ export interface ServerOptions {
   readonly cores: string | null;
   /** Write a V8 CPU profile (`--cpu-prof`) of the server into this folder when it exits. */
   readonly profileDir?: string;
+  /** The service's entry point, relative to the repository root (`main.ts` by default). */
+  readonly serviceEntry?: string;
   /** Extra settings for the service, e.g. `{ WS_IDLE_TIMEOUT: "0" }`. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -71,8 +73,9 @@ export class ServerProcess {
     if (options.profileDir !== undefined) {
       denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.profileDir}`);
     }
-    if (options.kind === "service") denoArgs.push("--allow-read", "--allow-write", "main.ts");
-    else denoArgs.push("bench/floor_relay.ts");
+    if (options.kind === "service") {
+      denoArgs.push("--allow-read", "--allow-write", options.serviceEntry ?? "main.ts");
+    } else denoArgs.push("bench/floor_relay.ts");
     const [program, args] = options.cores === null
       ? [Deno.execPath(), denoArgs]
       : ["taskset", ["-c", options.cores, Deno.execPath(), ...denoArgs]];
