@@ -23,7 +23,7 @@ export interface Panel {
 
 const PANEL_W = 420;
 const PANEL_H = 300;
-const MARGIN = { left: 70, right: 20, top: 40, bottom: 50 };
+const MARGIN = { left: 70, right: 20, top: 56, bottom: 50 };
 
 function escape(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
@@ -133,13 +133,15 @@ function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): stri
       const [x, y] = point.split(",");
       out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${series.color}"/>`);
     }
-    const ly = MARGIN.top + 14 + index * 16;
+    // The legend sits in one row between the title and the plot.
+    const lx = left + index * 150;
+    const ly = 42;
     out.push(
-      `<line x1="${left + 10}" y1="${ly - 4}" x2="${left + 34}" y2="${
+      `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${
         ly - 4
       }" stroke="${series.color}" stroke-width="2"${dash}/>`,
     );
-    out.push(`<text x="${left + 40}" y="${ly}" font-size="11">${escape(series.label)}</text>`);
+    out.push(`<text x="${lx + 30}" y="${ly}" font-size="11">${escape(series.label)}</text>`);
   });
   return out.join("\n");
 }
