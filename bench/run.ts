@@ -76,7 +76,10 @@ const FULL: Sizes = {
   users: 1000,
   setupMeasured: 200,
   pairs: [{ pairs: 100, messages: 1000 }, { pairs: 1000, messages: 100 }],
-  sweep: [{ pairs: 10, messages: 1000 }, { pairs: 5000, messages: 10 }],
+  sweep: [{ pairs: 10, messages: 1000 }, { pairs: 50, messages: 1000 }, {
+    pairs: 5000,
+    messages: 10,
+  }],
   idlePairs: 5000,
   idleHoldMs: 5000,
   waitingMessages: 10_000,
@@ -251,6 +254,7 @@ async function main(): Promise<number> {
       msgChars: MSG_CHARS,
       connectConcurrency: CONNECT_CONCURRENCY,
       servers: options.servers,
+      quietWaitMs: options.quick ? 2000 : 10_000,
       log,
       async start(kind: ServerKind, scenario: string) {
         const run = ++serverRuns;
