@@ -37,6 +37,8 @@ export interface BenchContext {
   readonly connectConcurrency: number;
   /** The servers to measure (both, normally). */
   readonly servers: readonly ServerKind[];
+  /** Before a measured phase, wait up to this long for other processes to calm down. */
+  readonly quietWaitMs: number;
   /** Starts a fresh server of `kind` for `scenario`. */
   start(kind: ServerKind, scenario: string): Promise<ServerProcess>;
   log(text: string): void;
@@ -46,17 +48,8 @@ const OPEN_TIMEOUT_MS = 180_000;
 const SEND_TIMEOUT_MS = 180_000;
 const CLOSE_TIMEOUT_MS = 60_000;
 const RSS_SAMPLE_MS = 50;
-/** Before a measured phase, wait up to this long for other processes to calm down. */
-const QUIET_WAIT_MS = 10_000;
 /** "Quiet": other processes use less than this much of one core. */
 const QUIET_PERCENT = 15;
-
-/** Waits for a quiet machine, then starts counting other processes' CPU. */
-async function quietPhase(server: ServerProcess): Promise<ForeignLoad> {
-  const own = [server.pid, Deno.pid];
-  await waitForQuiet(own, QUIET_PERCENT, QUIET_WAIT_MS);
-  return new ForeignLoad(own);
-}
 
 /**
  * `count` distinct pairs of user indexes out of `userCount` users: disjoint pairs while there
@@ -92,6 +85,13 @@ function pairSpecs(
     ...(login && kind === "service" ? { password: me.password } : {}),
   });
   return plan.map(([a, b]) => ({ a: side(users[a], users[b]), b: side(users[b], users[a]) }));
+}
+
+/** Waits for a quiet machine, then starts counting other processes' CPU. */
+async function quietPhase(context: BenchContext, server: ServerProcess): Promise<ForeignLoad> {
+  const own = [server.pid, Deno.pid];
+  await waitForQuiet(own, QUIET_PERCENT, context.quietWaitMs);
+  return new ForeignLoad(own);
 }
 
 function tag(): string {
@@ -192,7 +192,7 @@ export async function pairsScenario(
         timeoutMs: OPEN_TIMEOUT_MS,
       });
       const rssReadyKiB = sampler.sample();
-      const foreign = await quietPhase(server);
+      const foreign = await quietPhase(context, server);
       const linesBefore = server.logLines.stdout + server.logLines.stderr;
       const serverCpu0 = server.cpuMs();
       const generatorCpu0 = cpuMs(Deno.pid) ?? NaN;
@@ -280,7 +280,7 @@ export async function idleScenario(
       const { generator } = context;
       // Let the fresh process settle so its start-up allocations are in the baseline.
       await delay(1000);
-      const foreign = await quietPhase(server);
+      const foreign = await quietPhase(context, server);
       const rssBeforeKiB = sampler.sample();
       sampler.resetPeak();
       await generator.assign(pairSpecs(context.users, plan, kind), server, tag());
@@ -356,7 +356,7 @@ export async function waitingScenario(
     withServer(context, "service", id, async (server, sampler) => {
       const { generator } = context;
       await generator.assign(pairSpecs(context.users, plan, "service"), server, tag());
-      const foreign = await quietPhase(server);
+      const foreign = await quietPhase(context, server);
       // The sender alone: its peer is away, so every message waits.
       await generator.open({
         sides: "a",
@@ -445,7 +445,7 @@ export async function loginScenario(
   const measure = (kind: ServerKind) =>
     withServer(context, kind, id, async (server, sampler) => {
       const { generator } = context;
-      const foreign = await quietPhase(server);
+      const foreign = await quietPhase(context, server);
       sampler.resetPeak();
       await generator.assign(pairSpecs(context.users, plan, kind, true), server, tag());
       const opened = await generator.open({
