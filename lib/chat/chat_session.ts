@@ -3,7 +3,7 @@
  * the user sends, and flow control towards a slow or non-acknowledging receiver. It sees a
  * `ChatSocket`, never Deno's WebSocket.
  */
-import { type ClientMessage, decodeClientFrame } from "../protocol/client_frame.ts";
+import { decodeClientFrame } from "../protocol/client_frame.ts";
 import {
   chatMessageFrame,
   invalidMessageFrame,
@@ -20,7 +20,14 @@ import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
 import { type Endpoint, type Hub, HubUnavailableError } from "../hub/hub.ts";
-import type { Repository, Session, StoredMessage, UserRef } from "../storage/repository.ts";
+import type {
+  NewMessage,
+  Repository,
+  SaveResult,
+  Session,
+  StoredMessage,
+  UserRef,
+} from "../storage/repository.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
 
@@ -34,6 +41,11 @@ export const STALL_TIMEOUT_MS = 30_000;
 const POLL_MS = 10;
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
+
+/** A frame waiting to be handled: a message to store, or an answer to send in turn. */
+type InboxItem =
+  | { readonly reply: string }
+  | { readonly message: NewMessage; readonly id: string | null; readonly receivedAt: number };
 
 /** What a chat session needs from the rest of the service. */
 export interface ChatContext {
@@ -107,7 +119,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   // else by the socket's buffer draining. Unconfirmed messages stay waiting if the socket dies.
   #unconfirmed: number[] = [];
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
-  #inbox: Promise<void> = Promise.resolve();
+  // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
+  #queue: InboxItem[] = [];
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
+  #started: Promise<void> = Promise.resolve();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #whenClosed = Promise.withResolvers<void>();
 
@@ -144,7 +160,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       receipts: this.#receipts || undefined,
     });
     this.#armExpiry(admission.session.expiresAt);
-    this.#inbox = this.#start().catch((error) => this.#fail("chat.start_failed", error));
+    this.#started = this.#start().catch((error) => this.#fail("chat.start_failed", error));
   }
 
   received(data: string | ArrayBuffer): void {
@@ -167,25 +183,32 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (retryAfterMs > 0) {
       metrics.framesRejected.inc({ reason: "rate_limited" });
       const id = decoded?.ok && decoded.kind === "message" ? decoded.message.id : null;
-      this.#reply(rateLimitedFrame(retryAfterMs, id));
+      this.#enqueue({ reply: rateLimitedFrame(retryAfterMs, id) });
     } else if (decoded === null) {
       metrics.framesRejected.inc({ reason: "binary" });
-      this.#reply(invalidMessageFrame("binary frames are not supported; send JSON text"));
+      this.#enqueue({
+        reply: invalidMessageFrame("binary frames are not supported; send JSON text"),
+      });
     } else if (!decoded.ok) {
       metrics.framesRejected.inc({ reason: decoded.code });
-      this.#reply(invalidMessageFrame(decoded.reason));
+      this.#enqueue({ reply: invalidMessageFrame(decoded.reason) });
     } else if (decoded.kind === "message") {
-      const message = decoded.message;
-      // Messages are stored one at a time, so a user's messages are stored in the order sent.
-      this.#inbox = this.#inbox.then(() => this.#store(message)).catch((error) =>
-        this.#fail("chat.frame_failed", error)
-      );
+      const { msg, id } = decoded.message;
+      // `send_time` is when the server received the frame.
+      const sentAt = this.#context.clock();
+      this.#enqueue({
+        message: {
+          from: this.user,
+          to: this.peer,
+          msg,
+          sendTime: formatLocalTime(sentAt),
+          sentAt,
+          clientId: id,
+        },
+        id,
+        receivedAt: performance.now(),
+      });
     }
-  }
-
-  /** Answers a frame in turn, after the answers to the frames before it. */
-  #reply(frame: string): void {
-    this.#inbox = this.#inbox.then(() => this.send(frame));
   }
 
   closed(code: number): void {
@@ -234,8 +257,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   /** Resolves when every frame received so far has been handled. */
-  settled(): Promise<void> {
-    return this.#inbox;
+  async settled(): Promise<void> {
+    await this.#started;
+    while (this.#draining) await this.#drained;
   }
 
   // --- internals ---
@@ -311,13 +335,18 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       this.#tooSlow(this.#receipts ? "unacknowledged" : "buffer");
       return;
     }
-    // An empty buffer means every earlier frame was handed to the network.
-    if (!this.#receipts && this.#socket.bufferedAmount === 0) this.#confirmAll();
+    // An empty buffer means every earlier frame was handed to the network, and this one goes
+    // straight out after them: without receipts that counts as delivered at once. Frames queued
+    // behind others wait until the buffer drains, so a receiver closed as too slow gets them
+    // again on its next socket.
+    const idle = this.#socket.bufferedAmount === 0;
     this.#socket.send(frame);
     this.#lastSentId = message.messageId;
     this.#unconfirmed.push(message.messageId);
     this.#context.metrics.observeDelivery(message);
-    if (!this.#receipts) this.#armDrainCheck();
+    if (this.#receipts) return;
+    if (idle) this.#confirmAll();
+    else this.#armDrainCheck();
   }
 
   // A healthy socket hands its frames to the network by the next turn of the event loop, so
@@ -358,36 +387,69 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Receiver too slow; messages kept waiting");
   }
 
+  #enqueue(item: InboxItem): void {
+    this.#queue.push(item);
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#drained = this.#drain();
+  }
+
   // Runs also after the socket closed: a frame received before the close is still stored.
-  async #store({ msg, id }: ClientMessage): Promise<void> {
-    const { repository, hub, metrics, clock } = this.#context;
-    const receivedAt = performance.now();
-    const sentAt = clock();
-    let saved;
+  async #drain(): Promise<void> {
     try {
-      saved = await repository.saveMessage({
-        from: this.user,
-        to: this.peer,
-        msg,
-        sendTime: formatLocalTime(sentAt),
-        sentAt,
-        clientId: id,
-      });
+      while (this.#queue.length > 0) {
+        const items = this.#queue;
+        this.#queue = [];
+        await this.#handle(items);
+      }
     } catch (error) {
-      metrics.storeFailures.inc();
-      this.#context.log.error("chat.store_failed", { conn: this.#id, error: errorMessage(error) });
-      this.send(notStoredFrame(id));
-      return;
+      this.#fail("chat.frame_failed", error);
+    } finally {
+      this.#draining = false;
     }
-    const { message, duplicate } = saved;
-    // Acknowledged once handed to the hub: a message the client sends after this 30010, from
-    // any socket on any node, then reaches the peer after this one.
-    if (!duplicate) {
-      metrics.messagesStored.inc();
-      metrics.markReceived(message, receivedAt);
-      await hub.publish(message, this.user.id, this.peer.id);
+  }
+
+  /**
+   * Handles the frames that arrived while the previous batch was being stored: their messages
+   * are stored together, in order (all or none), then each frame is answered in turn.
+   */
+  async #handle(items: readonly InboxItem[]): Promise<void> {
+    const { repository, hub, metrics, log } = this.#context;
+    const messages = items.flatMap((item) => "message" in item ? [item.message] : []);
+    let saved: SaveResult[] | null = null;
+    if (messages.length > 0) {
+      try {
+        saved = await repository.saveMessages(messages);
+      } catch (error) {
+        metrics.storeFailures.inc({}, messages.length);
+        log.error("chat.store_failed", {
+          conn: this.#id,
+          count: messages.length,
+          error: errorMessage(error),
+        });
+      }
     }
-    if (id !== null) this.send(storedFrame(id, message.messageId, message.sendTime));
+    let next = 0;
+    for (const item of items) {
+      if ("reply" in item) {
+        this.send(item.reply);
+        continue;
+      }
+      const result = saved?.[next++];
+      if (result === undefined) {
+        this.send(notStoredFrame(item.id));
+        continue;
+      }
+      const { message, duplicate } = result;
+      // Acknowledged once handed to the hub: a message the client sends after this 30010, from
+      // any socket on any node, then reaches the peer after this one.
+      if (!duplicate) {
+        metrics.messagesStored.inc();
+        metrics.markReceived(message, item.receivedAt);
+        await hub.publish(message, this.user.id, this.peer.id);
+      }
+      if (item.id !== null) this.send(storedFrame(item.id, message.messageId, message.sendTime));
+    }
   }
 
   #armExpiry(expiresAt: number): void {

@@ -142,14 +142,33 @@ export class PostgresRepository implements Repository {
     return result.count;
   }
 
-  async saveMessage(message: NewMessage): Promise<SaveResult> {
+  saveMessage(message: NewMessage): Promise<SaveResult> {
+    return this.#run((sql) => this.#save(sql, message));
+  }
+
+  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
+    if (messages.length === 0) return Promise.resolve([]);
+    if (messages.length === 1) return this.saveMessage(messages[0]).then((saved) => [saved]);
+    // One transaction, in order: all are stored or none is.
+    return this.#run((sql) =>
+      sql.begin(async (tx) => {
+        const saved: SaveResult[] = [];
+        for (const message of messages) saved.push(await this.#save(tx, message));
+        return saved;
+      }) as Promise<SaveResult[]>
+    );
+  }
+
+  async #save(
+    sql: postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>,
+    message: NewMessage,
+  ): Promise<SaveResult> {
     const { from, to } = message;
     // One statement, one transaction. The advisory lock on the (from, to) direction is taken
     // before the identity is drawn and held until commit, so on each direction ids commit in
     // increasing order even when two of the sender's sockets, on two nodes, send at once: a
     // reader that sees id N also sees every smaller id of that direction.
-    const inserted = await this.#run((sql) =>
-      sql<{ id: number }[]>`
+    const inserted = await sql<{ id: number }[]>`
         INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
         SELECT ${from.id}, ${to.id}, ${message.msg}, ${message.sendTime}, ${message.sentAt},
                ${message.clientId}
@@ -157,8 +176,7 @@ export class PostgresRepository implements Repository {
           AS direction_lock
         ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL
           DO NOTHING
-        RETURNING id`
-    );
+        RETURNING id`;
     if (inserted.length > 0) {
       return {
         duplicate: false,
@@ -172,13 +190,11 @@ export class PostgresRepository implements Repository {
       };
     }
     // Only a client id conflict skips the insert: return what was stored under it.
-    const rows = await this.#run((sql) =>
-      sql<MessageRow[]>`
+    const rows = await sql<MessageRow[]>`
         SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
         FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
         WHERE m.from_user_id = ${from.id} AND m.to_user_id = ${to.id}
-          AND m.client_id = ${message.clientId}`
-    );
+          AND m.client_id = ${message.clientId}`;
     if (rows.length === 0) throw new Error("Message insert returned no row");
     return { duplicate: true, message: toMessage(rows[0]) };
   }

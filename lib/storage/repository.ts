@@ -92,6 +92,12 @@ export interface Repository {
   deleteExpiredTokens(now: number): Promise<number>;
   /** Stores a message, or returns the one stored before under the same client id. */
   saveMessage(message: NewMessage): Promise<SaveResult>;
+  /**
+   * Stores messages in the order given, in one transaction: all or none. Results are in the
+   * same order. A sender's frames are stored this way so that they keep their order on every
+   * engine while several are in flight.
+   */
+  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]>;
   /** Marks messages as delivered. */
   markDelivered(messageIds: readonly number[]): Promise<void>;
   /**

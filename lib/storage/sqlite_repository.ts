@@ -216,6 +216,11 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
+    // Queued in order into the same group commit: all are stored or none is.
+    return Promise.all(messages.map((message) => this.saveMessage(message)));
+  }
+
   markDelivered(messageIds: readonly number[]): Promise<void> {
     if (messageIds.length === 0) return Promise.resolve();
     return this.#write(() => {

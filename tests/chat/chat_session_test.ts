@@ -36,6 +36,7 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     deleteToken: (...args) => base.deleteToken(...args),
     deleteExpiredTokens: (...args) => base.deleteExpiredTokens(...args),
     saveMessage: (...args) => base.saveMessage(...args),
+    saveMessages: (...args) => base.saveMessages(...args),
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
@@ -250,7 +251,7 @@ Deno.test("a storage failure answers 30011 with the id, stores nothing, and keep
   const { base, tom, jack, session } = await fixture();
   try {
     const failing = delegate(base, {
-      saveMessage: () => Promise.reject(new Error("disk I/O error")),
+      saveMessages: () => Promise.reject(new Error("disk I/O error")),
     });
     const socket = new FakeSocket();
     const tomSession = session(socket, tom, jack, failing);

@@ -280,6 +280,30 @@ export function repositoryContract(
     }
   });
 
+  contractTest("a batch is stored in the order given, results in the same order", async (repo) => {
+    const tom = await addUser(repo, "Tom");
+    const jack = await addUser(repo, "Jack");
+    const batch = Array.from({ length: 20 }, (_, i) => ({
+      ...newMessage(tom, jack, `m${i}`),
+      clientId: i === 7 ? "dup" : null,
+    }));
+    // A repeated client id inside the batch is a duplicate of the earlier one.
+    batch.push({ ...newMessage(tom, jack, "m7 again"), clientId: "dup" });
+    const saved = await repo.saveMessages(batch);
+    assert.deepEqual(saved.map((s) => s.message.msg), [
+      ...batch.slice(0, 20).map((m) => m.msg),
+      "m7",
+    ]);
+    assert.deepEqual(saved.map((s) => s.duplicate), [...Array(20).fill(false), true]);
+    const ids = saved.slice(0, 20).map((s) => s.message.messageId);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.equal(new Set(ids).size, 20);
+    assert.equal(saved[20].message.messageId, ids[7]);
+    const waiting = await repo.waitingMessages(jack.id, tom.id, 0, 100);
+    assert.deepEqual(waiting.map((m) => m.msg), batch.slice(0, 20).map((m) => m.msg));
+    assert.deepEqual(await repo.saveMessages([]), []);
+  });
+
   contractTest("a resend with the same client id returns the original message", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
