@@ -36,7 +36,10 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
       if (config.dbPath !== ":memory:") {
         Deno.mkdirSync(dirname(config.dbPath), { recursive: true });
       }
-      return new SqliteRepository(config.dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+      return new SqliteRepository(config.dbPath, {
+        busyTimeoutMs: config.sqliteBusyTimeoutMs,
+        synchronous: config.sqliteSynchronous,
+      });
     } catch (error) {
       throw new Error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);
     }

@@ -22,7 +22,8 @@ export interface ServerOptions {
   /** Write a V8 CPU profile (`--cpu-prof`) of the server into this folder when it exits. */
   readonly profileDir?: string;
   /** The service's entry point, relative to the repository root (`main.ts` by default). */
-  readonly serviceEntry?: string;
+  /** Extra settings for the service (e.g. `SQLITE_SYNCHRONOUS`). */
+  readonly serviceEnv?: Readonly<Record<string, string>>;
   /** Extra settings for the service, e.g. `{ WS_IDLE_TIMEOUT: "0" }`. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -74,7 +75,7 @@ export class ServerProcess {
       denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.profileDir}`);
     }
     if (options.kind === "service") {
-      denoArgs.push("--allow-read", "--allow-write", options.serviceEntry ?? "main.ts");
+      denoArgs.push("--allow-read", "--allow-write", "main.ts");
     } else denoArgs.push("bench/floor_relay.ts");
     const [program, args] = options.cores === null
       ? [Deno.execPath(), denoArgs]
@@ -98,6 +99,7 @@ export class ServerProcess {
         MAX_CONNECTIONS: "1000000",
         MAX_CONNECTIONS_PER_IP: "1000000",
         NO_COLOR: "1",
+        ...(options.kind === "service" ? options.serviceEnv : {}),
         ...options.env,
       },
       stdin: "null",

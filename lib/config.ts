@@ -29,6 +29,11 @@ export interface Config {
   readonly logFormat: "text" | "json";
   /** How long a write waits for a locked SQLite database, in ms (`SQLITE_BUSY_TIMEOUT`). */
   readonly sqliteBusyTimeoutMs: number;
+  /**
+   * `FULL` (default): every commit reaches the disk before a message is acknowledged.
+   * `NORMAL`: commits survive a crash of the process, not of the machine (`SQLITE_SYNCHRONOUS`).
+   */
+  readonly sqliteSynchronous: "FULL" | "NORMAL";
   /** PostgreSQL connection URL (`DATABASE_URL`); `null` keeps the embedded SQLite file. */
   readonly databaseUrl: string | null;
   /** PostgreSQL schema holding the tables (`DATABASE_SCHEMA`, default `public`). */
@@ -100,6 +105,7 @@ export const DEFAULTS = {
   TRUST_PROXY: "false",
   LOG_FORMAT: "text",
   SQLITE_BUSY_TIMEOUT: "5s",
+  SQLITE_SYNCHRONOUS: "FULL",
   DATABASE_URL: "",
   DATABASE_SCHEMA: "public",
   DATABASE_POOL_SIZE: "10",
@@ -236,6 +242,7 @@ export function parseConfig(env: Env): Config {
     trustProxy: boolean(env, "TRUST_PROXY"),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
     sqliteBusyTimeoutMs,
+    sqliteSynchronous: oneOf(env, "SQLITE_SYNCHRONOUS", ["FULL", "NORMAL"] as const),
     databaseUrl,
     databaseSchema,
     databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 1, 1000),

@@ -47,6 +47,7 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     trustProxy: false,
     logFormat: "text",
     sqliteBusyTimeoutMs: 5000,
+    sqliteSynchronous: "FULL",
     databaseUrl: null,
     databaseSchema: "public",
     databasePoolSize: 10,
@@ -85,6 +86,7 @@ Deno.test("every setting is read from the environment", () => {
       TRUST_PROXY: "yes",
       LOG_FORMAT: "json",
       SQLITE_BUSY_TIMEOUT: "250ms",
+      SQLITE_SYNCHRONOUS: "NORMAL",
       DATABASE_URL: "postgres://chat:secret@db.example:5432/chat",
       DATABASE_SCHEMA: "chat_eu",
       DATABASE_POOL_SIZE: "25",
@@ -116,6 +118,7 @@ Deno.test("every setting is read from the environment", () => {
       trustProxy: true,
       logFormat: "json",
       sqliteBusyTimeoutMs: 250,
+      sqliteSynchronous: "NORMAL",
       databaseUrl: "postgres://chat:secret@db.example:5432/chat",
       databaseSchema: "chat_eu",
       databasePoolSize: 25,
@@ -211,6 +214,7 @@ Deno.test("the new limit settings refuse bad values naming the key", () => {
       ["TRUST_PROXY", "maybe"],
       ["LOG_FORMAT", "xml"],
       ["SQLITE_BUSY_TIMEOUT", "-1"],
+      ["SQLITE_SYNCHRONOUS", "OFF"],
     ]
   ) {
     assert.throws(() => parseConfig({ [key]: value }), (error: Error) => {

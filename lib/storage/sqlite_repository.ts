@@ -97,7 +97,11 @@ export class SqliteRepository implements Repository {
       `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
        WHERE m.from_user_id = ? AND m.to_user_id = ? AND m.client_id = ?`,
     );
-    this.#markDelivered = db.prepare(`UPDATE messages SET delivered = 1 WHERE id = ?`);
+    // One statement for a whole batch of ids, passed as a JSON array.
+    this.#markDelivered = db.prepare(
+      `UPDATE messages SET delivered = 1
+       WHERE id IN (SELECT value FROM json_each(?)) AND delivered = 0`,
+    );
     this.#selectWaiting = db.prepare(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
        WHERE m.to_user_id = ? AND m.from_user_id = ? AND m.delivered = 0 AND m.id > ?
@@ -224,7 +228,7 @@ export class SqliteRepository implements Repository {
   markDelivered(messageIds: readonly number[]): Promise<void> {
     if (messageIds.length === 0) return Promise.resolve();
     return this.#write(() => {
-      for (const id of messageIds) this.#markDelivered.run(id);
+      this.#markDelivered.run(JSON.stringify(messageIds));
     });
   }
 
