@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { api, registerAndLogin, startTestServer, type TestServer } from "../support/server.ts";
+import {
+  historyTexts,
+  registerAndLogin,
+  startTestServer,
+  type TestServer,
+} from "../support/server.ts";
 import { ChatClient } from "../support/ws_client.ts";
 
 async function twoUsers(server: TestServer) {
@@ -7,11 +12,6 @@ async function twoUsers(server: TestServer) {
     tom: await registerAndLogin(server, "Tom"),
     jack: await registerAndLogin(server, "Jack"),
   };
-}
-
-async function historyTexts(server: TestServer, token: string, peer: string): Promise<string[]> {
-  const response = await api(server, "GET", `/v1/chat/${peer}/messages?limit=200`, { token });
-  return (response.json.body.messages as { msg: string }[]).map((m) => m.msg).reverse();
 }
 
 Deno.test("a socket over its message rate gets 30005 with retry_after_ms, and nothing is stored", async () => {

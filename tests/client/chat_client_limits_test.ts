@@ -4,58 +4,18 @@
  * frees, and in receipt mode nothing is shown twice or lost across a drop or a 1013.
  */
 import assert from "node:assert/strict";
-import {
-  ChatClient,
-  type ChatClientEvents,
-  type ChatClientOptions,
-  chatSocketUrl,
-} from "../../lib/client/chat_client.ts";
-import { api, registerAndLogin, startTestServer, type TestServer } from "../support/server.ts";
+import { chatSocketUrl } from "../../lib/client/chat_client.ts";
+import { historyTexts, registerAndLogin, startTestServer } from "../support/server.ts";
 import { EventLog } from "../support/fake_endpoint.ts";
+import { untilState, watch, type Watched } from "../support/watched_client.ts";
 import { ControlledSocket } from "../support/controlled_socket.ts";
 import type { WebSocketFactory } from "../../lib/client/chat_client.ts";
 import { withTimeout } from "../support/wait.ts";
-
-/** Fast reconnects, so that a test waits milliseconds for the next attempt. */
-const FAST = { initialMs: 10, maxMs: 80, factor: 2 } as const;
-
-interface Watched {
-  readonly client: ChatClient;
-  readonly events: { [K in keyof ChatClientEvents]: EventLog<ChatClientEvents[K]> };
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-function watch(options: ChatClientOptions): Watched {
-  const client = new ChatClient({ backoff: FAST, ...options });
-  const events = {
-    state: new EventLog<ChatClientEvents["state"]>(`a state event of -> ${options.peer}`),
-    presence: new EventLog<ChatClientEvents["presence"]>(`a presence event of -> ${options.peer}`),
-    message: new EventLog<ChatClientEvents["message"]>(`a message event of -> ${options.peer}`),
-    error: new EventLog<ChatClientEvents["error"]>(`an error event of -> ${options.peer}`),
-  };
-  client.on("state", (event) => events.state.push(event));
-  client.on("presence", (event) => events.presence.push(event));
-  client.on("message", (event) => events.message.push(event));
-  client.on("error", (event) => events.error.push(event));
-  return { client, events, [Symbol.asyncDispose]: () => client.close() };
-}
-
-async function untilState(watched: Watched, state: string) {
-  for (;;) {
-    const event = await watched.events.state.next();
-    if (event.state === state) return event;
-  }
-}
 
 async function messageTexts(watched: Watched, count: number): Promise<string[]> {
   const texts: string[] = [];
   while (texts.length < count) texts.push((await watched.events.message.next()).msg);
   return texts;
-}
-
-async function historyTexts(server: TestServer, token: string, peer: string): Promise<string[]> {
-  const response = await api(server, "GET", `/v1/chat/${peer}/messages?limit=200`, { token });
-  return (response.json.body.messages as { msg: string }[]).map((m) => m.msg).reverse();
 }
 
 /** A socket of the client that records the frames it receives and the receipts it sends. */

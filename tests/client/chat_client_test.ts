@@ -1,60 +1,22 @@
 /** The chat client module against a real service: send and ack, presence, reconnect, resend, dedupe. */
 import assert from "node:assert/strict";
+import { ChatClient, chatSocketUrl, SendError, type Timers } from "../../lib/client/chat_client.ts";
 import {
-  ChatClient,
-  type ChatClientEvents,
-  type ChatClientOptions,
-  chatSocketUrl,
-  SendError,
-  type Timers,
-} from "../../lib/client/chat_client.ts";
-import { api, registerAndLogin, startTestServer, type TestServer } from "../support/server.ts";
+  api,
+  historyTexts,
+  registerAndLogin,
+  startTestServer,
+  type TestServer,
+} from "../support/server.ts";
 import { EventLog } from "../support/fake_endpoint.ts";
+import { FAST_BACKOFF, untilState, watch } from "../support/watched_client.ts";
 import { controlledSockets, hideStatuses } from "../support/controlled_socket.ts";
-
-/** Fast reconnects, so that a test waits milliseconds for the next attempt. */
-const FAST = { initialMs: 10, maxMs: 50, factor: 2 } as const;
-
-/** A client and a log per event type, readable in order with `next()`. */
-interface Watched {
-  readonly client: ChatClient;
-  readonly events: { [K in keyof ChatClientEvents]: EventLog<ChatClientEvents[K]> };
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-function watch(options: ChatClientOptions): Watched {
-  const client = new ChatClient({ backoff: FAST, ...options });
-  const events = {
-    state: new EventLog<ChatClientEvents["state"]>(`a state event of -> ${options.peer}`),
-    presence: new EventLog<ChatClientEvents["presence"]>(`a presence event of -> ${options.peer}`),
-    message: new EventLog<ChatClientEvents["message"]>(`a message event of -> ${options.peer}`),
-    error: new EventLog<ChatClientEvents["error"]>(`an error event of -> ${options.peer}`),
-  };
-  client.on("state", (event) => events.state.push(event));
-  client.on("presence", (event) => events.presence.push(event));
-  client.on("message", (event) => events.message.push(event));
-  client.on("error", (event) => events.error.push(event));
-  return { client, events, [Symbol.asyncDispose]: () => client.close() };
-}
-
-/** Reads state events until `state` comes; returns it. */
-async function untilState(watched: Watched, state: string) {
-  for (;;) {
-    const event = await watched.events.state.next();
-    if (event.state === state) return event;
-  }
-}
 
 async function twoUsers(server: TestServer) {
   return {
     tom: await registerAndLogin(server, "Tom"),
     jack: await registerAndLogin(server, "Jack"),
   };
-}
-
-async function historyTexts(server: TestServer, token: string, peer: string): Promise<string[]> {
-  const response = await api(server, "GET", `/v1/chat/${peer}/messages?limit=200`, { token });
-  return (response.json.body.messages as { msg: string }[]).map((m) => m.msg).reverse();
 }
 
 Deno.test("the socket URL carries the peer and the token, percent-encoded", () => {
@@ -155,7 +117,7 @@ Deno.test("after a drop the client reconnects and resends what was not acknowled
   first.drop();
   const retrying = await untilState(tomSide, "retrying");
   assert.equal(retrying.closeCode, 4000);
-  assert.ok(retrying.retryInMs !== null && retrying.retryInMs <= FAST.initialMs);
+  assert.ok(retrying.retryInMs !== null && retrying.retryInMs <= FAST_BACKOFF.initialMs);
   const stored = await sent;
   assert.equal(stored.messageId, firstAck.body.message_id);
   assert.equal((await untilState(tomSide, "open")).attempt, 0);

@@ -233,3 +233,13 @@ export async function login(
   }
   return response.json.body.token as string;
 }
+
+/** The texts of the conversation with `peer`, oldest first (at most 200). */
+export async function historyTexts(
+  server: { baseUrl: string },
+  token: string,
+  peer: string,
+): Promise<string[]> {
+  const response = await api(server, "GET", `/v1/chat/${peer}/messages?limit=200`, { token });
+  return (response.json.body.messages as { msg: string }[]).map((m) => m.msg).reverse();
+}
