@@ -283,6 +283,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       return;
     }
     if (peerOnline) this.#socket.send(peerLoginFrame(this.peer.username));
+    // Deliveries this process has written but not yet marked must not count as waiting.
+    await this.#context.deliveries.flush();
     // Waiting messages first, oldest first, a page at a time so memory stays bounded.
     for (;;) {
       const page = await repository.waitingMessages(

@@ -1,6 +1,7 @@
 /**
- * Collects the ids of messages written to a socket and marks them delivered in one repository
- * call per microtask turn, so a fan-out to many sockets costs one write.
+ * Collects the ids of messages written to a socket and marks them delivered in as few repository
+ * calls as possible: one per microtask turn, and while one call is in flight, everything that
+ * arrives meanwhile waits for the next single call, so marks never queue up behind each other.
  */
 import type { Repository } from "../storage/repository.ts";
 import { errorMessage, type Logger } from "../log.ts";
@@ -10,7 +11,8 @@ export class DeliveryMarker {
   readonly #repository: Repository;
   readonly #log: Logger;
   #pending: number[] = [];
-  #inFlight: Promise<void> = Promise.resolve();
+  #scheduled = false;
+  #writing: Promise<void> | null = null;
 
   constructor(repository: Repository, log: Logger) {
     this.#repository = repository;
@@ -20,25 +22,38 @@ export class DeliveryMarker {
   /** Queues ids to mark delivered. */
   mark(messageIds: readonly number[]): void {
     if (messageIds.length === 0) return;
-    if (this.#pending.length === 0) queueMicrotask(() => this.#write());
     this.#pending.push(...messageIds);
+    if (this.#scheduled || this.#writing !== null) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
   }
 
-  /** Resolves when every queued id has been written (or its failure logged). */
+  /** Resolves when every id queued so far has been written (or its failure logged). */
   async flush(): Promise<void> {
-    if (this.#pending.length > 0) this.#write();
-    await this.#inFlight;
+    if (this.#writing === null) this.#start();
+    while (this.#writing !== null) await this.#writing;
   }
 
-  #write(): void {
-    const ids = this.#pending;
-    if (ids.length === 0) return;
-    this.#pending = [];
-    this.#inFlight = this.#inFlight.then(() =>
-      this.#repository.markDelivered(ids).catch((error) => {
+  #start(): void {
+    if (this.#writing !== null || this.#pending.length === 0) return;
+    this.#writing = this.#writeAll().finally(() => {
+      this.#writing = null;
+    });
+  }
+
+  async #writeAll(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const ids = this.#pending;
+      this.#pending = [];
+      try {
+        await this.#repository.markDelivered(ids);
+      } catch (error) {
         // Not fatal: the messages were sent, and stay waiting to be sent again on reconnect.
         this.#log.error("delivery.mark_failed", { count: ids.length, error: errorMessage(error) });
-      })
-    );
+      }
+    }
   }
 }
