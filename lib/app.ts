@@ -123,6 +123,15 @@ async function admit(context: AppContext, url: URL, peerName: string): Promise<A
       closeCode: CLOSE_CODE.POLICY_VIOLATION,
     };
   }
+  if (context.connections.userAtCap(String(session.user.id))) {
+    context.metrics.connectionsRefused.inc({ reason: "user" });
+    return {
+      admitted: false,
+      frame: tooManyConnectionsFrame(context.maxConnectionsPerUser),
+      reason: "Too many connections",
+      closeCode: CLOSE_CODE.POLICY_VIOLATION,
+    };
+  }
   return {
     admitted: true,
     session,
@@ -194,26 +203,11 @@ export function createApp(
           "retry-after": "5",
         });
     }
-    let admission = await admit(context, url, peerName);
-    let userKey: string | null = null;
-    if (admission.admitted) {
-      userKey = String(admission.session.user.id);
-      if (connections.userAtCap(userKey)) {
-        metrics.connectionsRefused.inc({ reason: "user" });
-        admission = {
-          admitted: false,
-          frame: tooManyConnectionsFrame(context.maxConnectionsPerUser),
-          reason: "Too many connections",
-          closeCode: CLOSE_CODE.POLICY_VIOLATION,
-        };
-        userKey = null;
-      }
-    }
-    let response: Response;
+    const admission = await admit(context, url, peerName);
+    const userKey = admission.admitted ? String(admission.session.user.id) : null;
     try {
-      const admitted = admission;
-      response = upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
-        const session = new ChatSession(socket, admitted, context);
+      return upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
+        const session = new ChatSession(socket, admission, context);
         // Counted from the upgrade, with no await since the check, so caps cannot be raced.
         const release = connections.open(address, userKey);
         session.whenClosed.then(release);
@@ -226,7 +220,6 @@ export function createApp(
         reason: errorMessage(error),
       });
     }
-    return response;
   };
 
   const asset: Handler = (request, { url }) => {

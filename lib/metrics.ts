@@ -21,11 +21,6 @@ export class Counter {
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
 
-  /** The current value for `labels` (for tests and the service's own use). */
-  value(labels: Labels = {}): number {
-    return this.#values.get(labelText(labels)) ?? 0;
-  }
-
   render(): string {
     let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
     if (this.#values.size === 0) text += `${this.name} 0\n`;
@@ -61,10 +56,6 @@ export class Histogram {
         break;
       }
     }
-  }
-
-  get count(): number {
-    return this.#count;
   }
 
   render(): string {

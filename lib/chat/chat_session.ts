@@ -42,6 +42,12 @@ const POLL_MS = 10;
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** A live message held while waiting ones are sent, with its frame encoded once by the hub. */
+interface HeldMessage {
+  readonly message: StoredMessage;
+  readonly frame: string;
+}
+
 /** A frame waiting to be handled: a message to store, or an answer to send in turn. */
 type InboxItem =
   | { readonly reply: string }
@@ -113,7 +119,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   // Until the waiting messages are sent, what the hub hands over (live messages, presence
   // frames) is held here, so that the socket sees its own 30098 first, then the waiting
   // messages, then the rest in the order it came.
-  #held: (StoredMessage | string)[] | null = [];
+  #held: (HeldMessage | string)[] | null = [];
   #lastSentId = 0;
   // Ids written to the socket but not yet confirmed: by the client's receipt in receipt mode,
   // else by the socket's buffer draining. Unconfirmed messages stay waiting if the socket dies.
@@ -235,7 +241,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
         this.#tooSlow("held");
         return;
       }
-      this.#held.push(message);
+      this.#held.push({ message, frame });
       return;
     }
     this.#write(message, frame);
@@ -294,7 +300,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
         WAITING_PAGE_SIZE,
       );
       for (const message of page) {
-        if (!(await this.#roomToSend())) return;
+        if (!this.#hasRoom(true) && !(await this.#roomToSend())) return;
         this.#write(message, chatMessageFrame(message));
       }
       if (this.#closed) return;
@@ -304,7 +310,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.#held = null;
     for (const item of held) {
       if (typeof item === "string") this.#socket.send(item);
-      else this.#write(item, chatMessageFrame(item));
+      else this.#write(item.message, item.frame);
     }
   }
 
