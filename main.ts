@@ -17,7 +17,7 @@ import type { Repository } from "./lib/storage/repository.ts";
 import { MemoryHub } from "./lib/hub/memory_hub.ts";
 import type { Hub } from "./lib/hub/hub.ts";
 import { startService } from "./lib/service.ts";
-import { CLOSE_CODE } from "./lib/protocol/status.ts";
+import { DISCONNECT } from "./lib/protocol/disconnect.ts";
 import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
 import { systemClock } from "./lib/time.ts";
@@ -158,7 +158,7 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(
       `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,
     );
-    await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+    await hub.close(DISCONNECT.GOING_AWAY);
     await repository.close();
     return 1;
   }

@@ -2,12 +2,8 @@
  * The request handler: the route table, the chat upgrade with its admission checks, and the one
  * error path that turns anything thrown into a 500 envelope.
  */
-import { API_STATUS, CLOSE_CODE } from "./protocol/status.ts";
-import {
-  targetNotFoundFrame,
-  TOKEN_FAILED_FRAME,
-  tooManyConnectionsFrame,
-} from "./protocol/frames.ts";
+import { API_STATUS } from "./protocol/status.ts";
+import { DISCONNECT } from "./protocol/disconnect.ts";
 import { checkUsername, usernameKey } from "./users/username.ts";
 import { errorMessage } from "./log.ts";
 import { isStorageUnavailable } from "./storage/errors.ts";
@@ -106,30 +102,18 @@ async function admit(context: AppContext, url: URL, peerName: string): Promise<A
   const session = await context.accounts.authenticate(url.searchParams.get("token"));
   if (session === null) {
     context.metrics.authFailures.inc({ kind: "token" });
-    return {
-      admitted: false,
-      frame: TOKEN_FAILED_FRAME,
-      reason: "Token authentication failed",
-      closeCode: CLOSE_CODE.POLICY_VIOLATION,
-    };
+    return { admitted: false, disconnect: DISCONNECT.TOKEN_FAILED };
   }
   const name = checkUsername(peerName);
   const peer = name.ok ? await context.repository.findUser(usernameKey(name.username)) : null;
   if (peer === null) {
-    return {
-      admitted: false,
-      frame: targetNotFoundFrame(peerName),
-      reason: "Target user does not exist",
-      closeCode: CLOSE_CODE.POLICY_VIOLATION,
-    };
+    return { admitted: false, disconnect: DISCONNECT.targetNotFound(peerName) };
   }
   if (context.connections.userAtCap(String(session.user.id))) {
     context.metrics.connectionsRefused.inc({ reason: "user" });
     return {
       admitted: false,
-      frame: tooManyConnectionsFrame(context.maxConnectionsPerUser),
-      reason: "Too many connections",
-      closeCode: CLOSE_CODE.POLICY_VIOLATION,
+      disconnect: DISCONNECT.tooManyConnections(context.maxConnectionsPerUser),
     };
   }
   return {

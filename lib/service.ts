@@ -8,7 +8,7 @@ import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
 import type { ChatSession } from "./chat/chat_session.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
-import { CLOSE_CODE } from "./protocol/status.ts";
+import { DISCONNECT } from "./protocol/disconnect.ts";
 import { type Config, describeDatabase } from "./config.ts";
 import type { Hub } from "./hub/hub.ts";
 import type { Repository } from "./storage/repository.ts";
@@ -117,11 +117,11 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
               const finished = server.shutdown();
               // Every session, also those still opening, then whatever the hub holds.
               for (const session of [...sessions]) {
-                session.terminate(null, CLOSE_CODE.GOING_AWAY, "Server shutting down");
+                session.terminate(DISCONNECT.GOING_AWAY);
               }
               // Frames in hand are stored and published before the hub lets go of Redis.
               await Promise.all([...sessions].map((session) => session.settled()));
-              await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+              await hub.close(DISCONNECT.GOING_AWAY);
               await finished;
               await deliveries.flush();
             },

@@ -2,7 +2,7 @@
 import { hashPassword, verifyPassword } from "./password.ts";
 import { hashToken, newToken } from "./token.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
-import { countCodePoints } from "../protocol/client_frame.ts";
+import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Clock } from "../time.ts";

@@ -4,6 +4,7 @@
  * `ChatSocket`, never Deno's WebSocket.
  */
 import { decodeClientFrame } from "../protocol/client_frame.ts";
+import { utf8LengthUpTo } from "../protocol/text.ts";
 import {
   chatMessageFrame,
   invalidMessageFrame,
@@ -11,9 +12,8 @@ import {
   peerLoginFrame,
   rateLimitedFrame,
   storedFrame,
-  TOKEN_FAILED_FRAME,
-} from "../protocol/frames.ts";
-import { CLOSE_CODE } from "../protocol/status.ts";
+} from "../protocol/server_frame.ts";
+import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { type Clock, formatLocalTime } from "../time.ts";
 import { errorMessage, type Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
@@ -78,28 +78,7 @@ export type Admission =
     /** Receipt mode (`ack=1`): a message counts as delivered only once the client acks it. */
     readonly receipts: boolean;
   }
-  | {
-    readonly admitted: false;
-    readonly frame: string;
-    readonly reason: string;
-    readonly closeCode: number;
-  };
-
-/** UTF-8 length of `text`, counting no further than `limit + 1` (enough to know it is over). */
-export function utf8LengthUpTo(text: string, limit: number): number {
-  if (text.length * 3 <= limit) return text.length; // Cannot be over: skip the count.
-  let bytes = 0;
-  for (let i = 0; i < text.length && bytes <= limit; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
+  | { readonly admitted: false; readonly disconnect: Disconnect };
 
 let nextConnectionId = 1;
 
@@ -155,8 +134,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (this.#closed) return;
     const admission = this.#admission;
     if (!admission.admitted) {
-      this.#context.log.info("chat.rejected", { conn: this.#id, reason: admission.reason });
-      this.terminate(admission.frame, admission.closeCode, admission.reason);
+      const { disconnect } = admission;
+      this.#context.log.info("chat.rejected", { conn: this.#id, reason: disconnect.reason });
+      this.terminate(disconnect);
       return;
     }
     this.#context.log.info("chat.open", {
@@ -176,7 +156,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (size > maxFrameBytes) {
       metrics.framesRejected.inc({ reason: "too_big" });
       this.#context.log.warn("chat.frame_too_big", { conn: this.#id, user: this.user.username });
-      this.terminate(null, CLOSE_CODE.MESSAGE_TOO_BIG, "Frame too big");
+      this.terminate(DISCONNECT.FRAME_TOO_BIG);
       return;
     }
     const decoded = typeof data === "string" ? decodeClientFrame(data, maxMessageChars) : null;
@@ -247,8 +227,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.#write(message, frame);
   }
 
-  terminate(frame: string | null, code: number, reason: string): void {
+  terminate(disconnect: Disconnect): void {
     if (this.#closed) return;
+    const { frame, code, reason } = disconnect;
     if (frame !== null) this.#socket.send(frame);
     // Read before closing: a closing socket reports 0 bytes buffered though the frames queued
     // before the close are not yet sent; those must stay waiting.
@@ -281,11 +262,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     }
     // A logout between admission and the join found no socket to close: check once more.
     if ((await repository.findSession(this.tokenHash, this.#context.clock())) === null) {
-      this.terminate(
-        TOKEN_FAILED_FRAME,
-        CLOSE_CODE.POLICY_VIOLATION,
-        "Token authentication failed",
-      );
+      this.terminate(DISCONNECT.TOKEN_FAILED);
       return;
     }
     if (peerOnline) this.#socket.send(peerLoginFrame(this.peer.username));
@@ -392,7 +369,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       cause,
       unconfirmed: this.#unconfirmed.length,
     });
-    this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Receiver too slow; messages kept waiting");
+    this.terminate(DISCONNECT.TOO_SLOW);
   }
 
   #enqueue(item: InboxItem): void {
@@ -464,17 +441,15 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     const delay = expiresAt - this.#context.clock();
     this.#expiryTimer = setTimeout(() => {
       if (delay > MAX_TIMER_MS) this.#armExpiry(expiresAt);
-      else this.terminate(TOKEN_FAILED_FRAME, CLOSE_CODE.POLICY_VIOLATION, "Token expired");
+      else this.terminate(DISCONNECT.TOKEN_EXPIRED);
     }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
   }
 
   #fail(event: string, error: unknown): void {
     this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    if (error instanceof HubUnavailableError) {
-      this.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Try again later");
-    } else {
-      this.terminate(null, CLOSE_CODE.INTERNAL_ERROR, "Internal error");
-    }
+    this.terminate(
+      error instanceof HubUnavailableError ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR,
+    );
   }
 
   #shutDown(code: number, handedOver: boolean): void {

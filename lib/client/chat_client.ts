@@ -35,7 +35,7 @@
  * open, retried with backoff likewise.
  */
 import { CHAT_STATUS, CLOSE_CODE } from "../protocol/status.ts";
-import { countCodePoints } from "../protocol/client_frame.ts";
+import { countCodePoints } from "../protocol/text.ts";
 import { usernameKey } from "../users/username.ts";
 import { ChatApi, type FetchLike, type HistoryMessage, httpOrigin } from "./chat_api.ts";
 import {

@@ -5,6 +5,7 @@
  * implementation passes `tests/hub/hub_contract.ts`.
  */
 import type { StoredMessage, UserRef } from "../storage/repository.ts";
+import type { Disconnect } from "../protocol/disconnect.ts";
 
 /** What the hub sees of one chat socket. */
 export interface Endpoint {
@@ -18,8 +19,8 @@ export interface Endpoint {
   send(frame: string): void;
   /** Offers a stored message from the peer; `frame` is its 30001 encoding, shared by all sockets. */
   deliver(message: StoredMessage, frame: string): void;
-  /** Sends `frame` (when given), then closes the socket with `code`. */
-  terminate(frame: string | null, code: number, reason: string): void;
+  /** Sends the disconnect's frame (when it has one), then closes the socket with its code. */
+  terminate(disconnect: Disconnect): void;
 }
 
 /** What `join` learned. */
@@ -49,8 +50,8 @@ export interface Hub {
   ping(): Promise<void>;
   /** How many endpoints are open here. */
   readonly size: number;
-  /** Terminates every endpoint with `code` and stops. */
-  close(code: number, reason: string): Promise<void>;
+  /** Terminates every endpoint with `disconnect` and stops. */
+  close(disconnect: Disconnect): Promise<void>;
 }
 
 /** The hub cannot reach what it depends on (Redis); the client should try again later. */

@@ -4,8 +4,8 @@
  * `MemoryHub` is this plus in-process presence; `RedisHub` is this plus Redis presence and
  * publish/subscribe between nodes.
  */
-import { chatMessageFrame, TOKEN_FAILED_FRAME } from "../protocol/frames.ts";
-import { CLOSE_CODE } from "../protocol/status.ts";
+import { chatMessageFrame } from "../protocol/server_frame.ts";
+import { DISCONNECT } from "../protocol/disconnect.ts";
 import type { StoredMessage } from "../storage/repository.ts";
 import type { Endpoint } from "./hub.ts";
 
@@ -82,13 +82,7 @@ export class LocalEndpoints {
   revoke(tokenHash: string): void {
     const endpoints = this.#byToken.get(tokenHash);
     if (endpoints === undefined) return;
-    for (const endpoint of [...endpoints]) {
-      endpoint.terminate(
-        TOKEN_FAILED_FRAME,
-        CLOSE_CODE.POLICY_VIOLATION,
-        "Token authentication failed",
-      );
-    }
+    for (const endpoint of [...endpoints]) endpoint.terminate(DISCONNECT.TOKEN_FAILED);
   }
 
   /** Forgets every endpoint and returns them, e.g. to terminate them. */

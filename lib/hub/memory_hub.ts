@@ -1,6 +1,7 @@
 /** The embedded hub: every connection of the service lives in this process. */
-import { peerLoginFrame, peerLogoutFrame } from "../protocol/frames.ts";
+import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
 import type { StoredMessage } from "../storage/repository.ts";
+import type { Disconnect } from "../protocol/disconnect.ts";
 import type { Endpoint, Hub, JoinResult } from "./hub.ts";
 import { LocalEndpoints } from "./local_endpoints.ts";
 
@@ -47,8 +48,8 @@ export class MemoryHub implements Hub {
     return Promise.resolve();
   }
 
-  close(code: number, reason: string): Promise<void> {
-    for (const endpoint of this.#local.all()) endpoint.terminate(null, code, reason);
+  close(disconnect: Disconnect): Promise<void> {
+    for (const endpoint of this.#local.all()) endpoint.terminate(disconnect);
     return Promise.resolve();
   }
 }

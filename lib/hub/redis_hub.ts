@@ -19,8 +19,8 @@
  *   later) and refuses new ones until Redis is back; then it clears its stale entries.
  */
 import { createClient } from "@redis/client";
-import { peerLoginFrame, peerLogoutFrame } from "../protocol/frames.ts";
-import { CLOSE_CODE } from "../protocol/status.ts";
+import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
+import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { errorMessage, type Logger } from "../log.ts";
 import type { StoredMessage } from "../storage/repository.ts";
 import { type Endpoint, type Hub, HubUnavailableError, type JoinResult } from "./hub.ts";
@@ -228,13 +228,13 @@ export class RedisHub implements Hub {
     await this.#command(this.#client.ping());
   }
 
-  async close(code: number, reason: string): Promise<void> {
+  async close(disconnect: Disconnect): Promise<void> {
     if (this.#mode === "closed") return;
     const wasReady = this.#mode === "ready";
     this.#mode = "closed";
     clearInterval(this.#timer);
     await this.#tick;
-    for (const endpoint of this.#dropAll()) endpoint.terminate(null, code, reason);
+    for (const endpoint of this.#dropAll()) endpoint.terminate(disconnect);
     try {
       // Say goodbye: the peers of this node's users hear 30099 now, not after the TTL.
       if (wasReady) await this.#script("REAP_SELF", []);
@@ -351,9 +351,7 @@ export class RedisHub implements Hub {
     if (endpoints.length > 0) {
       this.#log.warn("hub.sockets_closed", { node: this.nodeId, count: endpoints.length, reason });
     }
-    for (const endpoint of endpoints) {
-      endpoint.terminate(null, CLOSE_CODE.TRY_AGAIN_LATER, "Try again later");
-    }
+    for (const endpoint of endpoints) endpoint.terminate(DISCONNECT.TRY_AGAIN_LATER);
   }
 
   /** Redis could not be reached: close every socket, refuse joins until it is back. */

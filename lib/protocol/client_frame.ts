@@ -1,4 +1,8 @@
-/** Decoding and validation of the frames a client sends on the chat socket. */
+/**
+ * The frames a client sends on the chat socket, both ways: the encoders a client uses and the
+ * decoder (with validation) the server uses.
+ */
+import { countCodePoints } from "./text.ts";
 
 /** A valid client frame: the message text and an optional client `id`. */
 export interface ClientMessage {
@@ -28,21 +32,6 @@ export type DecodeResult =
 
 /** The longest client `id` accepted, in characters. */
 export const MAX_CLIENT_ID_CHARS = 64;
-
-/** Counts Unicode code points, so an emoji or a CJK character counts as one. */
-export function countCodePoints(text: string): number {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // A high surrogate followed by a low one is a single code point.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    count++;
-  }
-  return count;
-}
 
 function reject(code: RejectCode, reason: string): DecodeResult {
   return { ok: false, code, reason };
@@ -93,4 +82,14 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
     id = frame.id;
   }
   return { ok: true, kind: "message", message: { msg, id } };
+}
+
+/** Encodes a chat message frame `{"msg"}`, or `{"msg", "id"}` when the client wants a 30010. */
+export function encodeMessageFrame(msg: string, id: string | null = null): string {
+  return JSON.stringify(id === null ? { msg } : { msg, id });
+}
+
+/** Encodes a receipt `{"ack": <message_id>}`: every message up to that id has arrived. */
+export function encodeAckFrame(upTo: number): string {
+  return JSON.stringify({ ack: upTo });
 }

@@ -1,6 +1,7 @@
 /**
- * Status codes of the chat socket (3xxxx, from the API document) and of the
- * HTTP user API (1xxxx).
+ * Status codes of the chat socket (3xxxx, from the API document), of the HTTP API (1xxxx), and
+ * the WebSocket close codes the server uses: `as const` tables, their derived types and `isX()`
+ * guards. The server, the client module, the page and the bench all read them from here.
  */
 
 /** Status codes carried by frames on the chat socket. */
@@ -30,6 +31,13 @@ export const CHAT_STATUS = {
 /** A status code of the chat socket. */
 export type ChatStatus = typeof CHAT_STATUS[keyof typeof CHAT_STATUS];
 
+const CHAT_STATUSES: ReadonlySet<number> = new Set(Object.values(CHAT_STATUS));
+
+/** Whether `value` is a status code this protocol defines for the chat socket. */
+export function isChatStatus(value: unknown): value is ChatStatus {
+  return typeof value === "number" && CHAT_STATUSES.has(value);
+}
+
 /** Status codes carried by responses of the HTTP API. */
 export const API_STATUS = {
   OK: 10001,
@@ -49,6 +57,13 @@ export const API_STATUS = {
 /** A status code of the HTTP API. */
 export type ApiStatus = typeof API_STATUS[keyof typeof API_STATUS];
 
+const API_STATUSES: ReadonlySet<number> = new Set(Object.values(API_STATUS));
+
+/** Whether `value` is a status code of the HTTP API. */
+export function isApiStatus(value: unknown): value is ApiStatus {
+  return typeof value === "number" && API_STATUSES.has(value);
+}
+
 /** WebSocket close codes the server uses. */
 export const CLOSE_CODE = {
   /** The server is shutting down. */
@@ -62,3 +77,13 @@ export const CLOSE_CODE = {
   /** The receiver is too slow (or acknowledges too little); its messages stay waiting. */
   TRY_AGAIN_LATER: 1013,
 } as const;
+
+/** A close code the server uses. */
+export type CloseCode = typeof CLOSE_CODE[keyof typeof CLOSE_CODE];
+
+const CLOSE_CODES: ReadonlySet<number> = new Set(Object.values(CLOSE_CODE));
+
+/** Whether `value` is a close code the server uses. */
+export function isCloseCode(value: unknown): value is CloseCode {
+  return typeof value === "number" && CLOSE_CODES.has(value);
+}

@@ -10,3 +10,15 @@ export function isStorageUnavailable(error: unknown): boolean {
   if (typeof code === "number" && SQLITE_TRANSIENT.has(code & 0xff)) return true;
   return /database is locked|database or disk is full|disk I\/O error/i.test(error.message);
 }
+
+/**
+ * The storage cannot serve now (busy, locked, full, connection lost) but may later: the HTTP
+ * error path answers 503 with `Retry-After`, the chat session 30011. Each repository maps its own
+ * engine's transient failures to this, as the hub does with `HubUnavailableError`.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageUnavailableError";
+  }
+}

@@ -1,5 +1,5 @@
 /** Usernames: validation, NFKC normalisation and the case-insensitive lookup key. */
-import { countCodePoints } from "../protocol/client_frame.ts";
+import { countCodePoints } from "../protocol/text.ts";
 
 /** The longest username accepted, in characters. */
 export const MAX_USERNAME_CHARS = 32;

@@ -1,6 +1,6 @@
 /** The chat session without a network: a fake socket and a repository whose reads can be held. */
 import assert from "node:assert/strict";
-import { ChatSession, utf8LengthUpTo } from "../../lib/chat/chat_session.ts";
+import { ChatSession } from "../../lib/chat/chat_session.ts";
 import { DeliveryMarker } from "../../lib/chat/delivery_marker.ts";
 import type { ChatSocket } from "../../lib/chat/socket.ts";
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
@@ -269,15 +269,6 @@ Deno.test("a storage failure answers 30011 with the id, stores nothing, and keep
   } finally {
     await base.close();
   }
-});
-
-Deno.test("utf8LengthUpTo counts UTF-8 bytes and stops past the limit", () => {
-  assert.equal(utf8LengthUpTo("abc", 100), 3);
-  assert.equal(utf8LengthUpTo("é", 0), 2);
-  assert.equal(utf8LengthUpTo("中", 0), 3);
-  assert.equal(utf8LengthUpTo("😀", 0), 4);
-  assert.equal(utf8LengthUpTo("中".repeat(10), 29), 30);
-  assert.ok(utf8LengthUpTo("中".repeat(1000), 10) <= 14);
 });
 
 Deno.test("a token revoked between admission and join closes the socket with 30002", async () => {

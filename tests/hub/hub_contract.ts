@@ -11,8 +11,9 @@ import {
   peerLoginFrame,
   peerLogoutFrame,
   TOKEN_FAILED_FRAME,
-} from "../../lib/protocol/frames.ts";
-import { CLOSE_CODE } from "../../lib/protocol/status.ts";
+} from "../../lib/protocol/server_frame.ts";
+import { CLOSE_CODE, type CloseCode } from "../../lib/protocol/status.ts";
+import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import type { StoredMessage, UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
 
@@ -266,7 +267,7 @@ export function hubContract(
     await hub.revokeToken("a token no endpoint holds");
 
     // The first termination the others see is the hub closing.
-    await hub.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+    await hub.close(DISCONNECT.GOING_AWAY);
     for (const endpoint of [tomOtherToken, jack]) {
       const termination = await endpoint.nextTermination();
       assert.equal(termination.code, CLOSE_CODE.GOING_AWAY);
@@ -284,7 +285,12 @@ export function hubContract(
     ];
     for (const endpoint of endpoints) await hub.join(endpoint);
 
-    await hub.close(4321, "Going down for a test");
+    await hub.close({
+      kind: "going_away",
+      frame: null,
+      code: 4321 as CloseCode,
+      reason: "Going down for a test",
+    });
     for (const endpoint of endpoints) {
       assert.deepEqual(await endpoint.nextTermination(), {
         frame: null,
@@ -437,7 +443,7 @@ export function hubContract(
         assert.equal(termination.frame, TOKEN_FAILED_FRAME);
         assert.equal(termination.code, CLOSE_CODE.POLICY_VIOLATION);
       }
-      await b.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+      await b.close(DISCONNECT.GOING_AWAY);
       assert.equal((await kept.nextTermination()).code, CLOSE_CODE.GOING_AWAY);
     },
   );
@@ -448,7 +454,7 @@ export function hubContract(
     await a.join(tom);
     await b.join(jack);
     assert.equal(await tom.nextFrame(), peerLoginFrame("Jack"));
-    await b.close(CLOSE_CODE.GOING_AWAY, "Server shutting down");
+    await b.close(DISCONNECT.GOING_AWAY);
     assert.equal((await jack.nextTermination()).code, CLOSE_CODE.GOING_AWAY);
     assert.equal(await tom.nextFrame(), peerLogoutFrame("Jack"));
     // And Jack is offline for a newcomer too.

@@ -1,11 +1,11 @@
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
-import { CLOSE_CODE } from "../../lib/protocol/status.ts";
+import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import { hubContract } from "./hub_contract.ts";
 
 hubContract("MemoryHub", () => {
   const hub = new MemoryHub();
   return Promise.resolve({
     hub,
-    cleanup: () => hub.close(CLOSE_CODE.GOING_AWAY, "Test over"),
+    cleanup: () => hub.close(DISCONNECT.GOING_AWAY),
   });
 });

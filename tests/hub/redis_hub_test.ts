@@ -3,8 +3,9 @@ import { createClient } from "@redis/client";
 import { RedisHub } from "../../lib/hub/redis_hub.ts";
 import * as scripts from "../../lib/hub/redis_scripts.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { peerLoginFrame, peerLogoutFrame } from "../../lib/protocol/frames.ts";
+import { peerLoginFrame, peerLogoutFrame } from "../../lib/protocol/server_frame.ts";
 import { CLOSE_CODE } from "../../lib/protocol/status.ts";
+import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
 import {
@@ -26,7 +27,7 @@ function openHub(prefix: string, presenceTtlMs = 5000): Promise<RedisHub> {
 }
 
 async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
-  await Promise.all(hubs.map((hub) => hub.close(CLOSE_CODE.GOING_AWAY, "Test over")));
+  await Promise.all(hubs.map((hub) => hub.close(DISCONNECT.GOING_AWAY)));
   await dropRedisPrefix(prefix);
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Endpoint } from "../../lib/hub/hub.ts";
 import type { StoredMessage, UserRef } from "../../lib/storage/repository.ts";
+import type { Disconnect } from "../../lib/protocol/disconnect.ts";
 import { DEFAULT_TIMEOUT_MS, withTimeout } from "./wait.ts";
 
 /** A message offered to an endpoint, with the frame it came with. */
@@ -93,7 +94,7 @@ export class FakeEndpoint implements Endpoint {
     this.deliveries.push({ message, frame });
   }
 
-  terminate(frame: string | null, code: number, reason: string): void {
+  terminate({ frame, code, reason }: Disconnect): void {
     const termination = { frame, code, reason };
     this.terminations.push(termination);
     this.#onTerminate?.(this, termination);

@@ -20,7 +20,7 @@ import {
 } from "../../client/chat_client.ts";
 import { ApiError, type ChatApi, RetryLaterError } from "../../client/chat_api.ts";
 import { API_STATUS, CHAT_STATUS, CLOSE_CODE } from "../../protocol/status.ts";
-import { countCodePoints } from "../../protocol/client_frame.ts";
+import { countCodePoints } from "../../protocol/text.ts";
 import { usernameKey } from "../../users/username.ts";
 import { avatar, byId, el, show } from "./dom.ts";
 import type { Translate } from "./i18n.ts";

@@ -7,7 +7,7 @@
 import { ApiError, ChatApi, RetryLaterError } from "../../client/chat_api.ts";
 import { API_STATUS } from "../../protocol/status.ts";
 import { checkUsername, usernameKey } from "../../users/username.ts";
-import { countCodePoints } from "../../protocol/client_frame.ts";
+import { countCodePoints } from "../../protocol/text.ts";
 import { Conversation } from "./conversation.ts";
 import { avatar, byId, el, show } from "./dom.ts";
 import { type MessageKey, pickLanguage, translator, waitSeconds } from "./i18n.ts";

@@ -9,7 +9,7 @@ import {
   storedFrame,
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
-} from "../../lib/protocol/frames.ts";
+} from "../../lib/protocol/server_frame.ts";
 import { CHAT_STATUS } from "../../lib/protocol/status.ts";
 
 function keysOf(frame: string): string[] {

@@ -1,0 +1,97 @@
+/**
+ * Every way the server ends a chat socket, as one table: the frame it sends first (if any), the
+ * close code and the close reason together. A session ends a socket only through
+ * `terminate(disconnect)` with a value from here, so "why did my socket close with 1008?" has
+ * one answer in one file. Model: centrifugal/centrifuge `disconnect.go`.
+ */
+import {
+  targetNotFoundFrame,
+  TOKEN_FAILED_FRAME,
+  tooManyConnectionsFrame,
+} from "./server_frame.ts";
+import { CLOSE_CODE, type CloseCode } from "./status.ts";
+
+/** Why a socket ends: a short fixed name for logs and metrics. */
+export type DisconnectKind =
+  | "token_failed"
+  | "token_expired"
+  | "target_not_found"
+  | "too_many_connections"
+  | "frame_too_big"
+  | "too_slow"
+  | "try_again_later"
+  | "going_away"
+  | "internal_error";
+
+/** How a socket ends: the frame sent before the close (or none), the close code and reason. */
+export interface Disconnect {
+  readonly kind: DisconnectKind;
+  /** Sent just before the close frame; `null` sends none. */
+  readonly frame: string | null;
+  readonly code: CloseCode;
+  /** The close frame's reason (at most 123 bytes of UTF-8), also logged. */
+  readonly reason: string;
+}
+
+function disconnect(
+  kind: DisconnectKind,
+  frame: string | null,
+  code: CloseCode,
+  reason: string,
+): Disconnect {
+  return Object.freeze({ kind, frame, code, reason });
+}
+
+/** The table of every way a chat socket ends. */
+export const DISCONNECT = {
+  /** 30002, 1008: the token is missing, unknown or revoked (logout, or checked again on join). */
+  TOKEN_FAILED: disconnect(
+    "token_failed",
+    TOKEN_FAILED_FRAME,
+    CLOSE_CODE.POLICY_VIOLATION,
+    "Token authentication failed",
+  ),
+  /** 30002, 1008: the token expired while the socket was open. */
+  TOKEN_EXPIRED: disconnect(
+    "token_expired",
+    TOKEN_FAILED_FRAME,
+    CLOSE_CODE.POLICY_VIOLATION,
+    "Token expired",
+  ),
+  /** 30003, 1008: the target user does not exist; the frame names it as the client spelled it. */
+  targetNotFound: (destUser: string): Disconnect =>
+    disconnect(
+      "target_not_found",
+      targetNotFoundFrame(destUser),
+      CLOSE_CODE.POLICY_VIOLATION,
+      "Target user does not exist",
+    ),
+  /** 30006, 1008: the user already holds `limit` sockets. */
+  tooManyConnections: (limit: number): Disconnect =>
+    disconnect(
+      "too_many_connections",
+      tooManyConnectionsFrame(limit),
+      CLOSE_CODE.POLICY_VIOLATION,
+      "Too many connections",
+    ),
+  /** 1009: a frame larger than `MAX_FRAME_BYTES`. */
+  FRAME_TOO_BIG: disconnect("frame_too_big", null, CLOSE_CODE.MESSAGE_TOO_BIG, "Frame too big"),
+  /** 1013: the receiver is too slow or acknowledges too little; its messages stay waiting. */
+  TOO_SLOW: disconnect(
+    "too_slow",
+    null,
+    CLOSE_CODE.TRY_AGAIN_LATER,
+    "Receiver too slow; messages kept waiting",
+  ),
+  /** 1013: a dependency (Redis) is unreachable; reconnect later, to any node. */
+  TRY_AGAIN_LATER: disconnect(
+    "try_again_later",
+    null,
+    CLOSE_CODE.TRY_AGAIN_LATER,
+    "Try again later",
+  ),
+  /** 1001: the server is shutting down. */
+  GOING_AWAY: disconnect("going_away", null, CLOSE_CODE.GOING_AWAY, "Server shutting down"),
+  /** 1011: an unexpected error on this socket. */
+  INTERNAL_ERROR: disconnect("internal_error", null, CLOSE_CODE.INTERNAL_ERROR, "Internal error"),
+} as const;

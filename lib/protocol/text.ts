@@ -1,0 +1,32 @@
+/** Text measures shared by both ends of the protocol: code points for limits, UTF-8 bytes for frames. */
+
+/** Counts Unicode code points, so an emoji or a CJK character counts as one. */
+export function countCodePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is a single code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** UTF-8 length of `text`, counting no further than `limit + 1` (enough to know it is over). */
+export function utf8LengthUpTo(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length; // Cannot be over: skip the count.
+  let bytes = 0;
+  for (let i = 0; i < text.length && bytes <= limit; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
