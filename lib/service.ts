@@ -67,7 +67,9 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
     "How late a 500 ms timer fired, last sample.",
     () => lag.seconds,
   );
+  let connectionsOpened = 0;
   const handler = createApp({
+    nextConnectionId: () => ++connectionsOpened,
     repository,
     hub,
     accounts,

@@ -92,6 +92,7 @@ async function fixture() {
     maxMessageChars: 4096,
     maxFrameBytes: 65536,
     limits: { messageRate: 1000, messageBurst: 1000, maxBufferedBytes: 1 << 20, maxUnacked: 100 },
+    nextConnectionId: () => 1,
   });
   const session = (
     socket: FakeSocket,
