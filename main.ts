@@ -112,10 +112,9 @@ async function main(args: readonly string[]): Promise<number> {
   }
 
   if (args[0] === "user") {
-    // Adding a user touches only the database: no hub, no Redis.
+    // Adding a user touches only the database: no hub, no Redis, no socket.
     const accounts = new Accounts({
       repository,
-      hub: new MemoryHub(),
       clock: systemClock,
       tokenTtlMs: config.tokenTtlMs,
     });

@@ -46,7 +46,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, repository, hub, log } = options;
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? new Metrics();
-  const accounts = new Accounts({ repository, hub, clock, tokenTtlMs: config.tokenTtlMs });
+  const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
   const deliveries = new DeliveryMarker(repository, log);
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();

@@ -4,7 +4,6 @@ import { hashToken, newToken } from "./token.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
-import type { Hub } from "../hub/hub.ts";
 import type { Clock } from "../time.ts";
 
 /** Password length bounds, in characters. */
@@ -34,7 +33,6 @@ export interface IssuedToken {
 /** Options of the account service. */
 export interface AccountsOptions {
   readonly repository: Repository;
-  readonly hub: Hub;
   readonly clock: Clock;
   readonly tokenTtlMs: number;
   /** Password hashing; scrypt by default (replaceable so tests can count the work done). */
@@ -77,7 +75,6 @@ function checkEmail(email: unknown): FieldError | string | null {
 /** Accounts: who may chat, and with which token. */
 export class Accounts {
   readonly #repository: Repository;
-  readonly #hub: Hub;
   readonly #clock: Clock;
   readonly #tokenTtlMs: number;
   readonly #passwords: PasswordHasher;
@@ -87,7 +84,6 @@ export class Accounts {
 
   constructor(options: AccountsOptions) {
     this.#repository = options.repository;
-    this.#hub = options.hub;
     this.#clock = options.clock;
     this.#tokenTtlMs = options.tokenTtlMs;
     this.#passwords = options.passwords ?? SCRYPT;
@@ -146,13 +142,12 @@ export class Accounts {
     return this.#repository.findSession(hashToken(token), this.#clock());
   }
 
-  /** Revokes a token and closes every chat socket that used it; `false` when it was not valid. */
-  async logout(token: string | null): Promise<boolean> {
+  /** Revokes a token; resolves with the session it was, or `null` when it was not valid. */
+  async logout(token: string | null): Promise<Session | null> {
     const session = await this.authenticate(token);
-    if (session === null) return false;
+    if (session === null) return null;
     await this.#repository.deleteToken(session.tokenHash);
-    await this.#hub.revokeToken(session.tokenHash);
-    return true;
+    return session;
   }
 
   /** Deletes expired tokens; returns how many. */

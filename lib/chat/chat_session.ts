@@ -10,7 +10,8 @@ import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { errorMessage } from "../log.ts";
 import type { Limits } from "../config.ts";
 import { type Endpoint, HubUnavailableError } from "../hub/hub.ts";
-import type { Session, StoredMessage, UserRef } from "../storage/repository.ts";
+import type { StoredMessage, UserRef } from "../storage/repository.ts";
+import type { Admission } from "./admission.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
@@ -29,17 +30,6 @@ export interface ChatContext extends InboundContext {
   /** Numbers connections for the logs, per service. */
   readonly nextConnectionId: () => number;
 }
-
-/** The verdict on an upgrade request, reached before the socket opens. */
-export type Admission =
-  | {
-    readonly admitted: true;
-    readonly session: Session;
-    readonly peer: UserRef;
-    /** Receipt mode (`ack=1`): a message counts as delivered only once the client acks it. */
-    readonly receipts: boolean;
-  }
-  | { readonly admitted: false; readonly disconnect: Disconnect };
 
 const NOBODY: UserRef = { id: 0, username: "" };
 

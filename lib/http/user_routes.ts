@@ -2,6 +2,7 @@
 import { API_STATUS } from "../protocol/status.ts";
 import { formatLocalTime } from "../time.ts";
 import type { Accounts } from "../auth/accounts.ts";
+import type { Hub } from "../hub/hub.ts";
 import type { AuthThrottle } from "../limits/auth_throttle.ts";
 import type { Metrics } from "../metrics.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
@@ -91,8 +92,13 @@ export async function login(
   });
 }
 
-/** `DELETE /v1/user/token` with `Authorization: Token <token>` -> 200, or 401. */
-export async function logout(request: Request, accounts: Accounts): Promise<Response> {
+/**
+ * `DELETE /v1/user/token` with `Authorization: Token <token>` -> 200, or 401. The token is
+ * deleted, then every chat socket opened with it, on every node, gets 30002 and closes.
+ */
+export async function logout(request: Request, accounts: Accounts, hub: Hub): Promise<Response> {
   const revoked = await accounts.logout(tokenFromAuthorization(request));
-  return revoked ? envelope(200, API_STATUS.OK, "Logout success") : tokenFailed();
+  if (revoked === null) return tokenFailed();
+  await hub.revokeToken(revoked.tokenHash);
+  return envelope(200, API_STATUS.OK, "Logout success");
 }

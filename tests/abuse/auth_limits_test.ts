@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { api, startTestServer } from "../support/server.ts";
 import { Accounts, type PasswordHasher } from "../../lib/auth/accounts.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
-import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 
 const from = (ip: string) => ({ "x-forwarded-for": ip });
 
@@ -93,7 +92,6 @@ Deno.test("a wrong name and a wrong password cost one password verification each
     };
     const accounts = new Accounts({
       repository,
-      hub: new MemoryHub(),
       clock: Date.now,
       tokenTtlMs: 60_000,
       passwords: counting,

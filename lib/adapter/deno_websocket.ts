@@ -1,5 +1,8 @@
-/** The one place that calls `Deno.upgradeWebSocket`: adapts a Deno WebSocket to `ChatSocket`. */
-import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
+/**
+ * The one place that calls `Deno.upgradeWebSocket`: adapts Deno's server-side WebSocket to the
+ * neutral `ChatSocket` contract the chat session sees (Hono's `adapter/deno/websocket.ts` model).
+ */
+import type { ChatSocket, ChatSocketHandlers } from "../chat/socket.ts";
 
 /** Whether a request asks for a WebSocket upgrade. */
 export function isWebSocketUpgrade(request: Request): boolean {

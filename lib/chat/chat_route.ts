@@ -1,0 +1,81 @@
+/**
+ * `GET /v1/chat/<dest_user>?token=<token>`: the chat socket's HTTP side. Refusals that come
+ * before a socket exists are HTTP answers (426 not an upgrade, 403 origin, 429/503 address and
+ * total caps, 400 a malformed upgrade); everything the API document answers with a frame
+ * (30002, 30003, 30006) is decided by `admit()` and sent on the opened socket.
+ */
+import { API_STATUS } from "../protocol/status.ts";
+import { errorMessage } from "../log.ts";
+import type { ConnectionCounter } from "../limits/connection_counter.ts";
+import { isWebSocketUpgrade, upgradeToChatSocket } from "../adapter/deno_websocket.ts";
+import { envelope } from "../http/envelope.ts";
+import type { RequestContext, RouteHandler } from "../http/router.ts";
+import { type AdmissionContext, admit } from "./admission.ts";
+import { type ChatContext, ChatSession } from "./chat_session.ts";
+
+/** What the chat route needs. */
+export interface ChatRouteContext extends ChatContext, AdmissionContext {
+  readonly connections: ConnectionCounter;
+  readonly wsIdleTimeoutSeconds: number;
+  /** Browser origins allowed to open chat sockets; `null` allows any. */
+  readonly allowedOrigins: ReadonlySet<string> | null;
+  /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
+  readonly onSession?: (session: ChatSession) => void;
+}
+
+function upgradeRequired(): Response {
+  return envelope(
+    426,
+    API_STATUS.UPGRADE_REQUIRED,
+    "Upgrade required: open this path with a WebSocket",
+    {},
+    { upgrade: "websocket", connection: "Upgrade" },
+  );
+}
+
+/** The HTTP refusal of an upgrade from `address` by origin or connection caps, or `null`. */
+function refusal(context: ChatRouteContext, request: Request, address: string): Response | null {
+  // Cross-site WebSocket hijacking: a browser always names the page's origin.
+  const origin = request.headers.get("origin");
+  if (context.allowedOrigins !== null && origin !== null && !context.allowedOrigins.has(origin)) {
+    context.metrics.connectionsRefused.inc({ reason: "origin" });
+    return envelope(403, API_STATUS.FORBIDDEN, "Origin not allowed", { origin });
+  }
+  const cap = context.connections.checkAddress(address);
+  if (cap === null) return null;
+  context.metrics.connectionsRefused.inc({ reason: cap });
+  const retry = { "retry-after": "5" };
+  return cap === "total"
+    ? envelope(503, API_STATUS.UNAVAILABLE, "Too many connections, try again later", {}, retry)
+    : envelope(429, API_STATUS.RATE_LIMITED, "Too many connections from this address", {}, retry);
+}
+
+/** The chat route's handler. */
+export function chatRoute(context: ChatRouteContext): RouteHandler {
+  return async (request: Request, { url, params, address }: RequestContext) => {
+    if (!isWebSocketUpgrade(request)) return upgradeRequired();
+    const refused = refusal(context, request, address);
+    if (refused !== null) return refused;
+    const admission = await admit(context, {
+      token: url.searchParams.get("token"),
+      peerName: params.peer,
+      receipts: url.searchParams.get("ack") === "1",
+    });
+    const userKey = admission.admitted ? String(admission.session.user.id) : null;
+    try {
+      return upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
+        const session = new ChatSession(socket, admission, context);
+        // Counted from the upgrade, with no await since the check, so caps cannot be raced.
+        const release = context.connections.open(address, userKey);
+        session.whenClosed.then(release);
+        context.onSession?.(session);
+        return session;
+      });
+    } catch (error) {
+      // Deno rejects an upgrade request with missing or malformed WebSocket headers.
+      return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {
+        reason: errorMessage(error),
+      });
+    }
+  };
+}

@@ -1,0 +1,53 @@
+/** Operations endpoints: `/healthz` (the process is up), `/readyz` (its dependencies answer), `/metrics`. */
+import { API_STATUS } from "../protocol/status.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Repository } from "../storage/repository.ts";
+import type { Hub } from "../hub/hub.ts";
+import { envelope } from "./envelope.ts";
+
+/** How long `/readyz` waits for each dependency to answer. */
+export const READY_TIMEOUT_MS = 2000;
+
+/** `GET /healthz`: 200 while the process serves requests. */
+export function health(): Promise<Response> {
+  return Promise.resolve(envelope(200, API_STATUS.OK, "OK"));
+}
+
+/** Resolves with "up" when `check` settles in time and well, "down" otherwise. */
+async function probe(check: () => Promise<void>): Promise<"up" | "down"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"down">((resolve) => {
+    timer = setTimeout(() => resolve("down"), READY_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([check().then(() => "up" as const), timeout]);
+  } catch {
+    return "down";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. */
+export async function readiness(repository: Repository, hub: Hub): Promise<Response> {
+  const [database, hubState] = await Promise.all([
+    probe(() => repository.ping()),
+    probe(() => hub.ping()),
+  ]);
+  const body = { database, hub: hubState };
+  const down = Object.entries(body).filter(([, state]) => state === "down").map(([name]) => name);
+  if (down.length === 0) return envelope(200, API_STATUS.OK, "Ready", body);
+  return envelope(503, API_STATUS.UNAVAILABLE, `Not ready: ${down.join(" and ")} down`, body);
+}
+
+/** `GET /metrics`: every metric in the Prometheus text format. */
+export function metricsPage(metrics: Metrics): Promise<Response> {
+  return Promise.resolve(
+    new Response(metrics.render(), {
+      headers: {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        "cache-control": "no-store",
+      },
+    }),
+  );
+}
