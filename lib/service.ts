@@ -1,9 +1,10 @@
 /**
- * Runs the chat service on `Deno.serve` with the repository and hub it is given, and stops it
- * in order: stop accepting, close every socket with 1001, finish in-flight work.
+ * Wires the service from its settings, repository and hub: every component the request handler
+ * needs is built here, once (`buildService`); `startService` then listens with `Deno.serve` and
+ * stops in order: stop accepting, close every socket with 1001, finish in-flight work.
  */
 import { Accounts } from "./auth/accounts.ts";
-import { createApp } from "./app.ts";
+import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
 import type { ChatSession } from "./chat/chat_session.ts";
@@ -41,17 +42,28 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Starts listening; resolves once the port is bound. */
-export function startService(options: ServiceOptions): Promise<RunningService> {
+/** The service's parts, built once: the handler's context and what shutdown needs. */
+export interface Service {
+  readonly context: AppContext;
+  /** Every chat session not yet closed, also those still opening. */
+  readonly sessions: ReadonlySet<ChatSession>;
+  /** Starts the background timers (token purge, event-loop lag). */
+  startTimers(): void;
+  /** Stops them. */
+  stopTimers(): void;
+}
+
+/** Builds every component of the service from its settings, repository and hub. */
+export function buildService(options: ServiceOptions): Service {
   const { config, repository, hub, log } = options;
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? new Metrics();
   const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
-  const deliveries = new DeliveryMarker(repository, log);
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();
   const lag = new EventLoopLag();
-  lag.start();
+  let purge: ReturnType<typeof setInterval> | undefined;
+  let connectionsOpened = 0;
   metrics.gauge(
     "chat_open_connections",
     "Chat sockets open on this node.",
@@ -67,13 +79,11 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
     "How late a 500 ms timer fired, last sample.",
     () => lag.seconds,
   );
-  let connectionsOpened = 0;
-  const handler = createApp({
-    nextConnectionId: () => ++connectionsOpened,
+  const context: AppContext = {
     repository,
     hub,
     accounts,
-    deliveries,
+    deliveries: new DeliveryMarker(repository, log),
     clock,
     log,
     metrics,
@@ -87,17 +97,46 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     staticFiles: new StaticFiles(ASSETS),
+    nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
       sessions.add(session);
       session.whenClosed.then(() => sessions.delete(session));
     },
-  });
-  const purge = setInterval(() => {
-    accounts.purgeExpiredTokens().catch((error) =>
-      log.error("token.purge_failed", { error: errorMessage(error) })
-    );
-  }, TOKEN_PURGE_INTERVAL_MS);
+  };
+  return {
+    context,
+    sessions,
+    startTimers() {
+      lag.start();
+      purge = setInterval(() => {
+        accounts.purgeExpiredTokens().catch((error) =>
+          log.error("token.purge_failed", { error: errorMessage(error) })
+        );
+      }, TOKEN_PURGE_INTERVAL_MS);
+    },
+    stopTimers() {
+      clearInterval(purge);
+      lag.stop();
+    },
+  };
+}
 
+/** Closes every session, lets the frames in hand finish, then lets go of the hub. */
+async function drain(service: Service): Promise<void> {
+  const { sessions, context } = service;
+  // Every session, also those still opening, then whatever the hub holds.
+  for (const session of [...sessions]) session.terminate(DISCONNECT.GOING_AWAY);
+  // Frames in hand are stored and published before the hub lets go of Redis.
+  await Promise.all([...sessions].map((session) => session.settled()));
+  await context.hub.close(DISCONNECT.GOING_AWAY);
+}
+
+/** Starts listening; resolves once the port is bound. */
+export function startService(options: ServiceOptions): Promise<RunningService> {
+  const { config, log } = options;
+  const service = buildService(options);
+  const handler = createApp(service.context);
+  service.startTimers();
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
@@ -114,25 +153,17 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
             port: address.port,
             hostname: address.hostname,
             async stop() {
-              clearInterval(purge);
-              lag.stop();
+              service.stopTimers();
               const finished = server.shutdown();
-              // Every session, also those still opening, then whatever the hub holds.
-              for (const session of [...sessions]) {
-                session.terminate(DISCONNECT.GOING_AWAY);
-              }
-              // Frames in hand are stored and published before the hub lets go of Redis.
-              await Promise.all([...sessions].map((session) => session.settled()));
-              await hub.close(DISCONNECT.GOING_AWAY);
+              await drain(service);
               await finished;
-              await deliveries.flush();
+              await service.context.deliveries.flush();
             },
           });
         },
       }, handler);
     } catch (error) {
-      clearInterval(purge);
-      lag.stop();
+      service.stopTimers();
       reject(error);
     }
   });

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { health, metricsPage, readiness } from "../../lib/http/health_routes.ts";
+import { Metrics } from "../../lib/metrics.ts";
+import type { Hub } from "../../lib/hub/hub.ts";
+import type { Repository } from "../../lib/storage/repository.ts";
+
+function pinging(result: Promise<void>) {
+  return { ping: () => result };
+}
+
+Deno.test("healthz is 200 OK", async () => {
+  const response = await health();
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { status: 10001, msg: "OK", body: {} });
+});
+
+Deno.test("readyz is 200 when both answer and 503 naming each that does not", async () => {
+  const up = pinging(Promise.resolve());
+  const ready = await readiness(up as unknown as Repository, up as unknown as Hub);
+  assert.equal(ready.status, 200);
+  assert.deepEqual((await ready.json()).body, { database: "up", hub: "up" });
+
+  const down = { ping: () => Promise.reject(new Error("gone")) };
+  const notReady = await readiness(down as unknown as Repository, down as unknown as Hub);
+  assert.equal(notReady.status, 503);
+  const json = await notReady.json();
+  assert.equal(json.status, 10011);
+  assert.equal(json.msg, "Not ready: database and hub down");
+  assert.deepEqual(json.body, { database: "down", hub: "down" });
+});
+
+Deno.test("metrics are the Prometheus text format, never cached", async () => {
+  const metrics = new Metrics();
+  metrics.messagesStored.inc();
+  const response = await metricsPage(metrics);
+  assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  assert.equal(response.headers.get("cache-control"), "no-store");
+  assert.match(await response.text(), /^chat_messages_stored_total 1$/m);
+});
