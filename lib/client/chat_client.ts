@@ -34,10 +34,21 @@
  * refused with an HTTP status (403, 429, 503) is, to a WebSocket, a connection that failed to
  * open, retried with backoff likewise.
  */
+import {
+  DEFAULT_MAX_MESSAGE_CHARS,
+  encodeAckFrame,
+  encodeMessageFrame,
+} from "../protocol/client_frame.ts";
+import type { HistoryMessage } from "../protocol/history_item.ts";
+import {
+  type ChatMessageView,
+  decodeServerFrame,
+  type StoredAnswer,
+} from "../protocol/server_frame.ts";
 import { CHAT_STATUS, CLOSE_CODE } from "../protocol/status.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import { usernameKey } from "../users/username.ts";
-import { ChatApi, type FetchLike, type HistoryMessage, httpOrigin } from "./chat_api.ts";
+import { ChatApi, type FetchLike, httpOrigin } from "./chat_api.ts";
 import {
   SendError,
   SendQueue,
@@ -66,12 +77,7 @@ export interface StateEvent {
 }
 
 /** A message of the pair: a 30001 frame, or one filled in from history after a reconnect. */
-export interface ChatMessage {
-  readonly messageId: number;
-  readonly fromUser: string;
-  readonly msg: string;
-  readonly sendTime: string;
-}
+export type ChatMessage = ChatMessageView;
 
 /** A `presence` event: the peer is online (30098) or went offline (30099) on this pair. */
 export interface PresenceEvent {
@@ -182,17 +188,6 @@ export function chatSocketUrl(
   }${receipts}`;
 }
 
-function numberOrNull(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
-function readMessage(body: Record<string, unknown>): ChatMessage | null {
-  const { message_id: messageId, from_user: fromUser, msg, send_time: sendTime } = body;
-  if (typeof messageId !== "number" || typeof fromUser !== "string") return null;
-  if (typeof msg !== "string" || typeof sendTime !== "string") return null;
-  return { messageId, fromUser, msg, sendTime };
-}
-
 /** One conversation over the chat socket; see the module documentation. */
 export class ChatClient {
   readonly peer: string;
@@ -254,7 +249,7 @@ export class ChatClient {
     });
     this.#api = new ChatApi({ baseUrl: options.baseUrl, fetch: options.fetch });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.#maxMessageChars = options.maxMessageChars ?? 4096;
+    this.#maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.#catchUp = options.catchUp ?? true;
     this.#catchUpTimeoutMs = options.catchUpTimeoutMs ?? 10_000;
     this.#WebSocket = options.WebSocket ?? WebSocket;
@@ -431,40 +426,28 @@ export class ChatClient {
     if (reconnect && this.#catchUp) this.#startCatchUp();
     this.#queue.attach((id, msg) => {
       if (socket !== this.#socket || socket.readyState !== OPEN) return false;
-      socket.send(JSON.stringify({ msg, id }));
+      socket.send(encodeMessageFrame(msg, id));
       return true;
     });
   }
 
   #received(data: string): void {
-    let frame: unknown;
-    try {
-      frame = JSON.parse(data);
-    } catch {
-      return; // Not a frame of this protocol.
-    }
-    if (typeof frame !== "object" || frame === null) return;
-    const { status, msg, body: rawBody } = frame as Record<string, unknown>;
-    const body = (typeof rawBody === "object" && rawBody !== null ? rawBody : {}) as Record<
-      string,
-      unknown
-    >;
-    const message = typeof msg === "string" ? msg : "";
-    const bodyId = typeof body.id === "string" ? body.id : null;
-    switch (status) {
+    // null: not a frame of this protocol, or a frame of a newer service; ignore it.
+    const frame = decodeServerFrame(data);
+    if (frame === null) return;
+    switch (frame.status) {
       case CHAT_STATUS.MESSAGE: {
-        const chatMessage = readMessage(body);
-        if (chatMessage === null) return;
+        const { message } = frame;
         this.#progressed = true;
-        if (this.#maybeEchoes !== null || chatMessage.msg === this.#queue.inFlightText) {
-          (this.#maybeEchoes ??= []).push(chatMessage);
-        } else this.#incoming(chatMessage);
-        this.#acknowledge(chatMessage.messageId);
+        if (this.#maybeEchoes !== null || message.msg === this.#queue.inFlightText) {
+          (this.#maybeEchoes ??= []).push(message);
+        } else this.#incoming(message);
+        this.#acknowledge(message.messageId);
         return;
       }
       case CHAT_STATUS.STORED:
         this.#progressed = true;
-        this.#stored(body);
+        this.#stored(frame.stored);
         return;
       case CHAT_STATUS.PEER_LOGIN:
         this.#setPresence(true);
@@ -474,18 +457,18 @@ export class ChatClient {
         return;
       case CHAT_STATUS.INVALID_MESSAGE: {
         // A 30004 names no id: it answers the one frame in flight.
-        const reason = typeof body.reason === "string" ? body.reason : message;
+        const { reason } = frame;
         const error = new SendError(reason, CHAT_STATUS.INVALID_MESSAGE, false);
         this.#releaseEchoes();
         const id = this.#queue.failed(null, error);
-        this.#emitError(status, message, { reason, id });
+        this.#emitError(frame.status, frame.msg, { reason, id });
         return;
       }
       case CHAT_STATUS.RATE_LIMITED: {
         // The message stays first in line and is answered again: possible echoes wait on.
-        const retryAfterMs = numberOrNull(body.retry_after_ms);
-        const id = this.#queue.rateLimited(bodyId, retryAfterMs ?? Number.NaN);
-        this.#emitError(status, message, { id, retryAfterMs });
+        const { retryAfterMs } = frame;
+        const id = this.#queue.rateLimited(frame.id, retryAfterMs ?? Number.NaN);
+        this.#emitError(frame.status, frame.msg, { id, retryAfterMs });
         return;
       }
       case CHAT_STATUS.TOO_MANY_CONNECTIONS:
@@ -493,24 +476,22 @@ export class ChatClient {
         // more is sent on it: it would be ignored.
         this.#refused = true;
         this.#queue.detach();
-        this.#emitError(status, message, { limit: numberOrNull(body.limit) });
+        this.#emitError(frame.status, frame.msg, { limit: frame.limit });
         return;
       case CHAT_STATUS.NOT_STORED: {
         this.#releaseEchoes();
         const id = this.#queue.failed(
-          bodyId,
-          new SendError(message, CHAT_STATUS.NOT_STORED, true),
+          frame.id,
+          new SendError(frame.msg, CHAT_STATUS.NOT_STORED, true),
         );
-        this.#emitError(status, message, { id });
+        this.#emitError(frame.status, frame.msg, { id });
         return;
       }
       case CHAT_STATUS.TOKEN_FAILED:
       case CHAT_STATUS.TARGET_NOT_FOUND:
-        this.#emitError(status, message, { fatal: true });
-        this.#stop(null, new SendError(message, status, false));
+        this.#emitError(frame.status, frame.msg, { fatal: true });
+        this.#stop(null, new SendError(frame.msg, frame.status, false));
         return;
-      default:
-        return; // A frame of a newer service: ignore it.
     }
   }
 
@@ -522,11 +503,7 @@ export class ChatClient {
     else this.#emit("message", message);
   }
 
-  #stored(body: Record<string, unknown>): void {
-    const { id, message_id: messageId, send_time: sendTime } = body;
-    if (typeof id !== "string" || typeof messageId !== "number" || typeof sendTime !== "string") {
-      return;
-    }
+  #stored({ id, messageId, sendTime }: StoredAnswer): void {
     // Our own message: never hand it on as a message (a note to self echoes it back).
     this.#seen.add(messageId);
     this.#releaseEchoes();
@@ -556,7 +533,7 @@ export class ChatClient {
       const socket = this.#socket;
       if (socket === null || socket.readyState !== OPEN) return;
       if (this.#receivedUpTo <= this.#ackedUpTo) return;
-      socket.send(JSON.stringify({ ack: this.#receivedUpTo }));
+      socket.send(encodeAckFrame(this.#receivedUpTo));
       this.#ackedUpTo = this.#receivedUpTo;
     }, 0);
   }
