@@ -5,6 +5,13 @@
  * presence. Since both sides of a pair live here, a message's send time is looked up by its
  * sequence number when the peer receives it, and order, loss and duplicates are checked per pair.
  */
+import { encodeMessageFrame } from "../lib/protocol/client_frame.ts";
+import {
+  type ChatMessageView,
+  decodeServerFrame,
+  type StoredAnswer,
+} from "../lib/protocol/server_frame.ts";
+import { CHAT_STATUS } from "../lib/protocol/status.ts";
 import { type BenchSocket, type ClientKind, openBenchSocket } from "./bench_socket.ts";
 import {
   type AssignCommand,
@@ -31,13 +38,26 @@ const scope = globalThis as unknown as {
 /** How many error texts a reply carries; the rest are only counted. */
 const MAX_ERROR_TEXTS = 20;
 
-/** The frame statuses of the chat socket the worker understands. */
-const STATUS = { MESSAGE: 30001, STORED: 30010, PEER_LOGIN: 30098, PEER_LOGOUT: 30099 } as const;
+/**
+ * A message frame as `encodeMessageFrame` writes it for this run's tag, cut around the text and
+ * the sequence number, so that the sender's hot loop only joins strings (`JSON.stringify` per
+ * frame costs the generator about 0.2 µs more). The pieces the loop adds, digits, `|` and `x`,
+ * are what JSON writes as they are.
+ */
+interface MessageFrameParts {
+  readonly beforeText: string;
+  readonly beforeSeq: string;
+  readonly afterSeq: string;
+}
 
-interface ServerFrame {
-  status: number;
-  msg: string;
-  body: Record<string, unknown>;
+// Private-use characters: JSON writes them as they are, and no tag contains them.
+const TEXT_MARK = "\uE000";
+const SEQ_MARK = "\uE001";
+
+function messageFrameParts(tag: string): MessageFrameParts {
+  const [beforeText, rest] = encodeMessageFrame(TEXT_MARK, tag + SEQ_MARK).split(TEXT_MARK);
+  const [beforeSeq, afterSeq] = rest.split(SEQ_MARK);
+  return { beforeText, beforeSeq, afterSeq };
 }
 
 /** A growable list of float samples. */
@@ -104,6 +124,7 @@ class LoadWorker {
   #tag = "";
   #clientKind: ClientKind = "raw";
   #pad = "";
+  #frameParts = messageFrameParts("");
   #window = 0;
   #verification = emptyVerification();
   #latency = new Samples();
@@ -135,6 +156,7 @@ class LoadWorker {
     this.#httpBase = command.httpBase;
     this.#wsBase = command.wsBase;
     this.#tag = command.tag;
+    this.#frameParts = messageFrameParts(command.tag);
     this.#clientKind = command.client;
     this.#clients = [];
     for (const pair of command.pairs) {
@@ -273,25 +295,19 @@ class LoadWorker {
   }
 
   #frame(client: Client, text: string, onPresence: () => void): void {
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      this.#error(`${client.spec.user}: frame is not JSON: ${text.slice(0, 80)}`);
-      return;
-    }
-    switch (frame.status) {
-      case STATUS.MESSAGE:
-        this.#receive(client, frame.body);
+    const frame = decodeServerFrame(text);
+    switch (frame?.status) {
+      case CHAT_STATUS.MESSAGE:
+        this.#receive(client, frame.message);
         return;
-      case STATUS.STORED:
-        this.#ack(client, frame.body);
+      case CHAT_STATUS.STORED:
+        this.#ack(client, frame.stored);
         return;
-      case STATUS.PEER_LOGIN:
+      case CHAT_STATUS.PEER_LOGIN:
         client.presence = true;
         onPresence();
         return;
-      case STATUS.PEER_LOGOUT:
+      case CHAT_STATUS.PEER_LOGOUT:
         // Only while closing, when the peer may close first.
         client.presence = false;
         if (!client.closing) this.#error(`${client.spec.user}: unexpected 30099 ${frame.msg}`);
@@ -301,14 +317,16 @@ class LoadWorker {
     }
   }
 
-  #receive(client: Client, body: Record<string, unknown>): void {
+  #receive(client: Client, message: ChatMessageView): void {
     const v = this.#verification;
     const at = performance.now();
     const sender = client.other;
-    const seq = parseInt(String(body.msg), 10);
-    const messageId = Number(body.message_id);
-    if (body.from_user !== sender.spec.user || !(seq >= 0 && seq < client.seen.length)) {
-      this.#error(`${client.spec.user}: unexpected message ${JSON.stringify(body).slice(0, 120)}`);
+    const seq = parseInt(message.msg, 10);
+    const { messageId } = message;
+    if (message.fromUser !== sender.spec.user || !(seq >= 0 && seq < client.seen.length)) {
+      this.#error(
+        `${client.spec.user}: unexpected message ${JSON.stringify(message).slice(0, 120)}`,
+      );
       return;
     }
     if (messageId <= client.lastMessageId) v.idRegressions++;
@@ -329,9 +347,9 @@ class LoadWorker {
     this.#wake();
   }
 
-  #ack(client: Client, body: Record<string, unknown>): void {
+  #ack(client: Client, stored: StoredAnswer): void {
     const v = this.#verification;
-    const id = String(body.id);
+    const { id } = stored;
     const seq = id.startsWith(this.#tag) ? Number(id.slice(this.#tag.length)) : NaN;
     if (!(seq >= 0 && seq < client.next) || client.acked[seq] === 1) {
       v.badAcks++;
@@ -349,11 +367,12 @@ class LoadWorker {
   #pump(client: Client): void {
     const ws = client.ws;
     if (ws === null || !ws.isOpen) return;
+    const { beforeText, beforeSeq, afterSeq } = this.#frameParts;
     while (client.inFlight < this.#window && client.next < client.limit) {
       const seq = client.next++;
       const text = `${seq}|${this.#pad}`.slice(0, Math.max(this.#pad.length, String(seq).length));
       client.sendTimes[seq] = performance.now();
-      ws.send(`{"msg":"${text}","id":"${this.#tag}${seq}"}`);
+      ws.send(beforeText + text + beforeSeq + seq + afterSeq);
       client.inFlight++;
     }
   }

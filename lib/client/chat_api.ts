@@ -5,19 +5,13 @@
  * registration attempts, status 10007; 503: the database is busy, status 10011) throws its
  * subclass `RetryLaterError`, which says how long to wait.
  */
+import { decodeHistoryItem, type HistoryMessage } from "../protocol/history_item.ts";
 import { API_STATUS } from "../protocol/status.ts";
+
+export type { HistoryMessage };
 
 /** A `fetch`-compatible function; tests and programs may pass their own. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
-
-/** A message of the conversation, as the history API returns it. */
-export interface HistoryMessage {
-  readonly messageId: number;
-  readonly fromUser: string;
-  readonly toUser: string;
-  readonly msg: string;
-  readonly sendTime: string;
-}
 
 /** One page of history, newest first; `nextBefore` asks for the next older page (null: none). */
 export interface HistoryPage {
@@ -166,15 +160,15 @@ export class ChatApi {
     const search = query.size > 0 ? `?${query}` : "";
     const path = `/v1/chat/${encodeURIComponent(peer)}/messages${search}`;
     const answer = await this.#request("GET", path, { token, signal: options.signal });
-    const items = Array.isArray(answer.body.messages) ? answer.body.messages : [];
+    const items: unknown[] = Array.isArray(answer.body.messages) ? answer.body.messages : [];
+    const messages: HistoryMessage[] = [];
+    for (const item of items) {
+      // An item that is not a message (a newer service's, or a broken one) is left out.
+      const message = decodeHistoryItem(item);
+      if (message !== null) messages.push(message);
+    }
     return {
-      messages: items.map((item: Record<string, unknown>) => ({
-        messageId: Number(item.message_id),
-        fromUser: String(item.from_user),
-        toUser: String(item.to_user),
-        msg: String(item.msg),
-        sendTime: String(item.send_time),
-      })),
+      messages,
       nextBefore: typeof answer.body.next_before === "number" ? answer.body.next_before : null,
     };
   }

@@ -19,6 +19,10 @@
  * allowance runs out mid-window, a later frame may find a fresh token and be stored before the
  * rejected one is sent again.
  */
+import { SYSTEM_TIMERS, type Timers } from "./timers.ts";
+
+export { SYSTEM_TIMERS, type Timers };
+
 /** What `send` resolves with: the service's 30010 answer. */
 export interface StoredMessage {
   readonly id: string;
@@ -40,18 +44,6 @@ export class SendError extends Error {
     this.retryable = retryable;
   }
 }
-
-/** Timer functions; the global ones fit. Tests may pass their own. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The global timers. */
-export const SYSTEM_TIMERS: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** Writes one message frame to the open socket; false when the socket cannot take it now. */
 export type Transmit = (id: string, msg: string) => boolean;

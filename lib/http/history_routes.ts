@@ -1,4 +1,5 @@
 /** `GET /v1/chat/<peer>/messages`: the conversation with a peer, newest first, paged by id. */
+import { encodeHistoryItem } from "../protocol/history_item.ts";
 import { API_STATUS } from "../protocol/status.ts";
 import type { Accounts } from "../auth/accounts.ts";
 import type { Repository } from "../storage/repository.ts";
@@ -44,13 +45,7 @@ export async function history(
   });
   const last = messages.at(-1);
   return envelope(200, API_STATUS.OK, "OK", {
-    messages: messages.map((m) => ({
-      message_id: m.messageId,
-      from_user: m.fromUser,
-      to_user: m.toUser,
-      msg: m.msg,
-      send_time: m.sendTime,
-    })),
+    messages: messages.map((message) => encodeHistoryItem(message)),
     // The `before` of the next (older) page; null on the last page.
     next_before: messages.length === pageSize && last !== undefined ? last.messageId : null,
   });

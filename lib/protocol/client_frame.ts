@@ -30,6 +30,12 @@ export type DecodeResult =
   | { readonly ok: true; readonly kind: "ack"; readonly upTo: number }
   | { readonly ok: false; readonly code: RejectCode; readonly reason: string };
 
+/**
+ * The longest message in characters when the service's `MAX_MESSAGE_CHARS` is not set; a client
+ * that does not know the service's setting checks against this before sending.
+ */
+export const DEFAULT_MAX_MESSAGE_CHARS = 4096;
+
 /** The longest client `id` accepted, in characters. */
 export const MAX_CLIENT_ID_CHARS = 64;
 

@@ -82,6 +82,28 @@ Deno.test("an answer that is not an envelope is an ApiError with status 0", asyn
   assert.equal(error.status, 0);
 });
 
+Deno.test("a history item that is not a message is left out of the page", async () => {
+  const good = {
+    message_id: 2,
+    from_user: "Jack",
+    to_user: "Tom",
+    msg: "hi",
+    send_time: "2024-05-01 12:00:00",
+  };
+  const body = { messages: [good, { ...good, message_id: "1" }, null], next_before: null };
+  const chat = new ChatApi({
+    baseUrl: "http://proxy.invalid",
+    fetch: () => Promise.resolve(Response.json({ status: 10001, msg: "OK", body })),
+  });
+  const page = await chat.history("t", "Jack");
+  assert.deepEqual(page, {
+    messages: [
+      { messageId: 2, fromUser: "Jack", toUser: "Tom", msg: "hi", sendTime: "2024-05-01 12:00:00" },
+    ],
+    nextBefore: null,
+  });
+});
+
 Deno.test("a ws:// or wss:// base URL is turned into its http origin", () => {
   assert.equal(httpOrigin("ws://127.0.0.1:7071/"), "http://127.0.0.1:7071");
   assert.equal(httpOrigin("wss://chat.example"), "https://chat.example");

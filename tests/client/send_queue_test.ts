@@ -1,45 +1,7 @@
 /** The client's send queue: one frame in flight, order kept through 30005 pauses, spacing. */
 import assert from "node:assert/strict";
-import { SendError, SendQueue, type Timers } from "../../lib/client/send_queue.ts";
-
-/** Timers a test fires by hand, and a clock that moves when they fire or when told. */
-class ManualTimers implements Timers {
-  readonly #timers = new Set<{ ms: number; at: number; callback: () => void }>();
-  #now = 0;
-
-  /** The clock, in milliseconds. */
-  readonly now = (): number => this.#now;
-
-  /** Moves the clock on. */
-  advance(ms: number): void {
-    this.#now += ms;
-  }
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const timer = { ms, at: this.#now + ms, callback };
-    this.#timers.add(timer);
-    return timer;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as { ms: number; at: number; callback: () => void });
-  }
-
-  /** The delays of the timers set and not yet fired or cleared. */
-  get pending(): number[] {
-    return [...this.#timers].map((timer) => timer.ms);
-  }
-
-  /** Fires the one timer that is set, moving the clock to it; fails unless exactly one is set. */
-  fire(): number {
-    assert.equal(this.#timers.size, 1, `one timer set, not ${this.#timers.size}`);
-    const [timer] = this.#timers;
-    this.#timers.delete(timer);
-    this.#now = Math.max(this.#now, timer.at);
-    timer.callback();
-    return timer.ms;
-  }
-}
+import { SendError, SendQueue } from "../../lib/client/send_queue.ts";
+import { ManualTimers } from "../support/manual_timers.ts";
 
 /** A queue attached to a socket that records the ids it was given, in order. */
 function setUp() {

@@ -12,13 +12,14 @@
  */
 import {
   ChatClient,
-  type ChatMessage,
   type ErrorEvent as ChatErrorEvent,
   newClientId,
   SendError,
   type StateEvent,
 } from "../../client/chat_client.ts";
 import { ApiError, type ChatApi, RetryLaterError } from "../../client/chat_api.ts";
+import { DEFAULT_MAX_MESSAGE_CHARS } from "../../protocol/client_frame.ts";
+import type { ChatMessageView } from "../../protocol/server_frame.ts";
 import { API_STATUS, CHAT_STATUS, CLOSE_CODE } from "../../protocol/status.ts";
 import { countCodePoints } from "../../protocol/text.ts";
 import { usernameKey } from "../../users/username.ts";
@@ -26,7 +27,7 @@ import { avatar, byId, el, show } from "./dom.ts";
 import type { Translate } from "./i18n.ts";
 
 /** The longest message the page lets a user send (the service's default MAX_MESSAGE_CHARS). */
-export const MAX_MESSAGE_CHARS = 4096;
+export const MAX_MESSAGE_CHARS = DEFAULT_MAX_MESSAGE_CHARS;
 const HISTORY_PAGE = 50;
 // How close to an edge (px) counts as "at" it: load older near the top, follow near the bottom.
 const EDGE_PX = 120;
@@ -83,7 +84,7 @@ export class Conversation {
   #oldestLoaded = Number.POSITIVE_INFINITY;
   // Messages from the socket that came before the first page of history, which decides
   // where they belong.
-  #early: ChatMessage[] | null = [];
+  #early: ChatMessageView[] | null = [];
   #closed = false;
   #unread = 0;
   #peerName: string;
@@ -360,7 +361,7 @@ export class Conversation {
 
   // --- receiving and history ---
 
-  #receive(message: ChatMessage): void {
+  #receive(message: ChatMessageView): void {
     if (this.#early !== null) {
       this.#early.push(message);
       return;

@@ -1,0 +1,95 @@
+/**
+ * The events a chat client emits, `state`, `presence`, `message` and `error`, and their
+ * listeners: each listener is called in the order it was added, and one that throws is reported
+ * as the platform reports an uncaught error, without breaking the client or the other listeners.
+ */
+import type { ChatMessageView } from "../protocol/server_frame.ts";
+import type { StateEvent } from "./reconnecting_socket.ts";
+
+/** A message of the pair: a 30001 frame, or one filled in from history after a reconnect. */
+export type ChatMessage = ChatMessageView;
+
+/** A `presence` event: the peer is online (30098) or went offline (30099) on this pair. */
+export interface PresenceEvent {
+  readonly online: boolean;
+}
+
+/** An `error` event: an error frame from the service. */
+export interface ErrorEvent {
+  /**
+   * 30002 (token failed), 30003 (no such peer), 30004 (invalid message), 30005 (rate limit: the
+   * message is sent again by itself), 30006 (too many sockets of this user: the client tries
+   * again with backoff), 30011 (not stored).
+   */
+  readonly status: number;
+  /** The frame's `msg`, e.g. `Target user Tony does not exist`. */
+  readonly message: string;
+  /** With 30004: the service's reason, e.g. `msg is empty`. */
+  readonly reason: string | null;
+  /** With 30004, 30005 and 30011: the `id` of the message concerned, when known. */
+  readonly id: string | null;
+  /** True for 30002 and 30003: the client has stopped and will not reconnect. */
+  readonly fatal: boolean;
+  /** With 30005: milliseconds until the message is sent again. */
+  readonly retryAfterMs: number | null;
+  /** With 30006: how many sockets one user may hold (`MAX_CONNECTIONS_PER_USER`). */
+  readonly limit: number | null;
+}
+
+/** The events a `ChatClient` emits, by name. */
+export interface ChatClientEvents {
+  state: StateEvent;
+  presence: PresenceEvent;
+  message: ChatMessage;
+  error: ErrorEvent;
+}
+
+/** The details of an `error` event besides its status and message; the rest are null. */
+export type ErrorDetails = Partial<
+  Pick<ErrorEvent, "reason" | "id" | "fatal" | "retryAfterMs" | "limit">
+>;
+
+type Listener<K extends keyof ChatClientEvents> = (event: ChatClientEvents[K]) => void;
+type Listeners = { [K in keyof ChatClientEvents]: Set<Listener<K>> };
+
+/** The listeners of one chat client; see the module documentation. */
+export class ChatEvents {
+  readonly #listeners: Listeners = {
+    state: new Set(),
+    presence: new Set(),
+    message: new Set(),
+    error: new Set(),
+  };
+
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof ChatClientEvents>(type: K, listener: Listener<K>): () => void {
+    const listeners = this.#listeners[type] as Set<Listener<K>>;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** Calls every listener of `type` with `event`. */
+  emit<K extends keyof ChatClientEvents>(type: K, event: ChatClientEvents[K]): void {
+    for (const listener of [...this.#listeners[type]]) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (error) {
+        // A listener's bug must not break the client; report it as the platform would.
+        reportError(error);
+      }
+    }
+  }
+
+  /** Emits an `error` event for a frame with `status` and `msg` (`message`). */
+  error(status: number, message: string, details: ErrorDetails): void {
+    this.emit("error", {
+      status,
+      message,
+      reason: details.reason ?? null,
+      id: details.id ?? null,
+      fatal: details.fatal ?? false,
+      retryAfterMs: details.retryAfterMs ?? null,
+      limit: details.limit ?? null,
+    });
+  }
+}
