@@ -53,17 +53,8 @@ export interface Service {
   stopTimers(): void;
 }
 
-/** Builds every component of the service from its settings, repository and hub. */
-export function buildService(options: ServiceOptions): Service {
-  const { config, repository, hub, log } = options;
-  const clock = options.clock ?? systemClock;
-  const metrics = options.metrics ?? new Metrics();
-  const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
-  const connections = new ConnectionCounter(config.limits);
-  const sessions = new Set<ChatSession>();
-  const lag = new EventLoopLag();
-  let purge: ReturnType<typeof setInterval> | undefined;
-  let connectionsOpened = 0;
+/** The gauges read at scrape time: open sockets, online users, event-loop lag. */
+function addGauges(metrics: Metrics, connections: ConnectionCounter, lag: EventLoopLag): void {
   metrics.gauge(
     "chat_open_connections",
     "Chat sockets open on this node.",
@@ -79,6 +70,20 @@ export function buildService(options: ServiceOptions): Service {
     "How late a 500 ms timer fired, last sample.",
     () => lag.seconds,
   );
+}
+
+/** Builds every component of the service from its settings, repository and hub. */
+export function buildService(options: ServiceOptions): Service {
+  const { config, repository, hub, log } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? new Metrics();
+  const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
+  const connections = new ConnectionCounter(config.limits);
+  const sessions = new Set<ChatSession>();
+  const lag = new EventLoopLag();
+  let purge: ReturnType<typeof setInterval> | undefined;
+  let connectionsOpened = 0;
+  addGauges(metrics, connections, lag);
   const context: AppContext = {
     repository,
     hub,
