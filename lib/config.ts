@@ -184,6 +184,15 @@ export function redactUrl(text: string): string {
 
 /** Resolves settings from an environment map. */
 export function parseConfig(env: Env): Config {
+  return {
+    ...serverSettings(env),
+    limits: limits(env),
+    ...storageSettings(env),
+    ...clusterSettings(env),
+  };
+}
+
+function serverSettings(env: Env) {
   const host = read(env, "HOST");
   if (!/^[\w.:\-\[\]]+$/.test(host)) {
     throw new ConfigError("HOST", `not a host name, got "${host}"`);
@@ -195,20 +204,58 @@ export function parseConfig(env: Env): Config {
       `must be whole seconds, got "${read(env, "WS_IDLE_TIMEOUT")}"`,
     );
   }
-  const sqliteBusyTimeoutMs = duration(env, "SQLITE_BUSY_TIMEOUT", 0, 600_000);
-  const databaseUrl = connectionUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
-  const redisUrl = connectionUrl(env, "REDIS_URL", ["redis:", "rediss:"]);
-  if (redisUrl !== null && databaseUrl === null) {
-    throw new ConfigError(
-      "REDIS_URL",
-      "needs DATABASE_URL too: the nodes of a cluster share one PostgreSQL database",
-    );
-  }
+  return {
+    port: integer(env, "PORT", 0, 65535),
+    host,
+    tokenTtlMs: duration(env, "TOKEN_TTL", 1000, 366 * UNIT_MS.d),
+    maxMessageChars: integer(env, "MAX_MESSAGE_CHARS", 1, 1_000_000),
+    maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
+    wsIdleTimeoutSeconds: idleMs / 1000,
+    allowedOrigins: origins(env),
+    trustProxy: boolean(env, "TRUST_PROXY"),
+    logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
+  };
+}
+
+function limits(env: Env): Limits {
+  return {
+    messageRate: integer(env, "MSG_RATE", 1, 100_000),
+    messageBurst: integer(env, "MSG_BURST", 1, 100_000),
+    authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
+    authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
+    authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),
+    maxConnections: integer(env, "MAX_CONNECTIONS", 1, 10_000_000),
+    maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 1, 10_000_000),
+    maxConnectionsPerUser: integer(env, "MAX_CONNECTIONS_PER_USER", 1, 10_000),
+    maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", 1024, 1024 * 1024 * 1024),
+    maxUnacked: integer(env, "MAX_UNACKED", 1, 1_000_000),
+  };
+}
+
+function storageSettings(env: Env) {
   const databaseSchema = read(env, "DATABASE_SCHEMA");
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
     throw new ConfigError(
       "DATABASE_SCHEMA",
       `expected a lower-case SQL name (a-z, 0-9, _; at most 63), got "${databaseSchema}"`,
+    );
+  }
+  return {
+    dbPath: read(env, "DB_PATH"),
+    sqliteBusyTimeoutMs: duration(env, "SQLITE_BUSY_TIMEOUT", 0, 600_000),
+    sqliteSynchronous: oneOf(env, "SQLITE_SYNCHRONOUS", ["FULL", "NORMAL"] as const),
+    databaseUrl: connectionUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+    databaseSchema,
+    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 1, 1000),
+  };
+}
+
+function clusterSettings(env: Env) {
+  const redisUrl = connectionUrl(env, "REDIS_URL", ["redis:", "rediss:"]);
+  if (redisUrl !== null && read(env, "DATABASE_URL") === "") {
+    throw new ConfigError(
+      "REDIS_URL",
+      "needs DATABASE_URL too: the nodes of a cluster share one PostgreSQL database",
     );
   }
   const redisPrefix = read(env, "REDIS_PREFIX");
@@ -219,33 +266,6 @@ export function parseConfig(env: Env): Config {
     );
   }
   return {
-    port: integer(env, "PORT", 0, 65535),
-    host,
-    dbPath: read(env, "DB_PATH"),
-    tokenTtlMs: duration(env, "TOKEN_TTL", 1000, 366 * UNIT_MS.d),
-    maxMessageChars: integer(env, "MAX_MESSAGE_CHARS", 1, 1_000_000),
-    maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
-    wsIdleTimeoutSeconds: idleMs / 1000,
-    limits: {
-      messageRate: integer(env, "MSG_RATE", 1, 100_000),
-      messageBurst: integer(env, "MSG_BURST", 1, 100_000),
-      authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
-      authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
-      authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),
-      maxConnections: integer(env, "MAX_CONNECTIONS", 1, 10_000_000),
-      maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 1, 10_000_000),
-      maxConnectionsPerUser: integer(env, "MAX_CONNECTIONS_PER_USER", 1, 10_000),
-      maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", 1024, 1024 * 1024 * 1024),
-      maxUnacked: integer(env, "MAX_UNACKED", 1, 1_000_000),
-    },
-    allowedOrigins: origins(env),
-    trustProxy: boolean(env, "TRUST_PROXY"),
-    logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
-    sqliteBusyTimeoutMs,
-    sqliteSynchronous: oneOf(env, "SQLITE_SYNCHRONOUS", ["FULL", "NORMAL"] as const),
-    databaseUrl,
-    databaseSchema,
-    databasePoolSize: integer(env, "DATABASE_POOL_SIZE", 1, 1000),
     redisUrl,
     redisPrefix,
     presenceTtlMs: duration(env, "PRESENCE_TTL", 1000, 10 * UNIT_MS.m),
