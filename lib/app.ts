@@ -6,7 +6,7 @@ import { API_STATUS } from "./protocol/status.ts";
 import { DISCONNECT } from "./protocol/disconnect.ts";
 import { checkUsername, usernameKey } from "./users/username.ts";
 import { errorMessage } from "./log.ts";
-import { isStorageUnavailable } from "./storage/errors.ts";
+import { StorageUnavailableError } from "./storage/errors.ts";
 import type { Accounts } from "./auth/accounts.ts";
 import type { AuthThrottle } from "./limits/auth_throttle.ts";
 import type { ConnectionCounter } from "./limits/connection_counter.ts";
@@ -285,7 +285,7 @@ export function createApp(
         path: url.pathname,
         error: errorMessage(error),
       });
-      response = isStorageUnavailable(error)
+      response = error instanceof StorageUnavailableError
         ? envelope(503, API_STATUS.UNAVAILABLE, "Storage busy, try again", {}, {
           "retry-after": "1",
         })

@@ -20,6 +20,7 @@ import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
 import { type Endpoint, type Hub, HubUnavailableError } from "../hub/hub.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import type {
   NewMessage,
   Repository,
@@ -447,9 +448,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   #fail(event: string, error: unknown): void {
     this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    this.terminate(
-      error instanceof HubUnavailableError ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR,
-    );
+    const transient = error instanceof HubUnavailableError ||
+      error instanceof StorageUnavailableError;
+    this.terminate(transient ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR);
   }
 
   #shutDown(code: number, handedOver: boolean): void {

@@ -5,6 +5,7 @@
  */
 import postgres from "postgres";
 import { migrate } from "./postgres_schema.ts";
+import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
@@ -263,6 +264,8 @@ export class PostgresRepository implements Repository {
   // The pool would reconnect after `end()`; a closed repository fails instead, like SQLite's.
   #run<T>(query: (sql: postgres.Sql<{ int8: number }>) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("Repository is closed"));
-    return query(this.#sql);
+    return query(this.#sql).catch((error) => {
+      throw fromPostgresError(error);
+    });
   }
 }

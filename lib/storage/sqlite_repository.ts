@@ -1,6 +1,7 @@
 /** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
+import { fromSqliteError } from "./sqlite_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
@@ -135,7 +136,7 @@ export class SqliteRepository implements Repository {
       return Promise.resolve({ id: row.id, username: user.username });
     } catch (error) {
       if (isUniqueViolation(error)) return Promise.resolve(null);
-      return Promise.reject(error);
+      return Promise.reject(fromSqliteError(error));
     }
   }
 
@@ -297,7 +298,8 @@ export class SqliteRepository implements Repository {
       this.#db.exec("COMMIT");
     } catch (error) {
       if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      for (const write of batch) write.reject(error);
+      const failure = fromSqliteError(error);
+      for (const write of batch) write.reject(failure);
       return;
     }
     batch.forEach((write, i) => write.resolve(results[i]));
@@ -308,7 +310,7 @@ export class SqliteRepository implements Repository {
     try {
       return Promise.resolve(work());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(fromSqliteError(error));
     }
   }
 }

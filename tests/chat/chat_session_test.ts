@@ -8,6 +8,7 @@ import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
+import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -283,6 +284,29 @@ Deno.test("a token revoked between admission and join closes the socket with 300
       '{"status":30002,"msg":"Token authentication failed","body":{}}',
     ]);
     assert.equal(socket.closedWith, 1008);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("storage that cannot serve while the socket starts closes it with 1013, a bug with 1011", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const failures = [
+      {
+        error: new StorageUnavailableError("SQLite cannot serve now: database is locked"),
+        code: 1013,
+      },
+      { error: new Error("A bug"), code: 1011 },
+    ];
+    for (const { error, code } of failures) {
+      const failing = delegate(base, { waitingMessages: () => Promise.reject(error) });
+      const socket = new FakeSocket();
+      const tomSession = session(socket, tom, jack, failing);
+      tomSession.opened();
+      await tomSession.settled();
+      assert.equal(socket.closedWith, code, error.message);
+    }
   } finally {
     await base.close();
   }

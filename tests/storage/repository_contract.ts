@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { NewMessage, Repository, UserRef } from "../../lib/storage/repository.ts";
+import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 
 const HOUR_MS = 3_600_000;
@@ -49,21 +50,46 @@ async function saveAll(repo: Repository, messages: readonly NewMessage[]): Promi
   return ids;
 }
 
-/**
- * Registers the repository conformance tests. `open` makes a fresh, empty repository for each;
- * its `cleanup` must also work after the test closed the repository itself.
- */
-export function repositoryContract(
-  name: string,
-  open: () => Promise<{ repo: Repository; cleanup: () => Promise<void> }>,
-): void {
-  function contractTest(behaviour: string, body: (repo: Repository) => Promise<void>): void {
+/** A write lock held from another connection, as another process's transaction would. */
+export interface HeldWriteLock {
+  /** Ends the other connection's transaction, so writes go through again. */
+  release(): Promise<void>;
+}
+
+/** A fresh, empty repository for one contract test, and what the test may do to its storage. */
+export interface ContractFixture {
+  readonly repo: Repository;
+  /**
+   * Takes, from another connection to the same storage, the lock every write needs, and holds
+   * it until released. The repository must be set to wait for a lock only briefly (a short
+   * busy or lock timeout), so that a write meanwhile fails rather than waits.
+   */
+  holdWriteLock(): Promise<HeldWriteLock>;
+  /** Removes what `open` made; must also work after the test closed the repository itself. */
+  cleanup(): Promise<void>;
+}
+
+/** Asserts that `promise` rejects with `StorageUnavailableError` keeping the engine's error. */
+async function assertUnavailable(promise: Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof StorageUnavailableError, `${what}: ${error}`);
+    assert.ok(error.cause instanceof Error, `${what} keeps the engine's error as its cause`);
+    return true;
+  });
+}
+
+/** Registers the repository conformance tests. `open` makes a fresh fixture for each. */
+export function repositoryContract(name: string, open: () => Promise<ContractFixture>): void {
+  function contractTest(
+    behaviour: string,
+    body: (repo: Repository, fixture: ContractFixture) => Promise<void>,
+  ): void {
     Deno.test(`${name}: ${behaviour}`, async () => {
-      const { repo, cleanup } = await open();
+      const fixture = await open();
       try {
-        await body(repo);
+        await body(fixture.repo, fixture);
       } finally {
-        await cleanup();
+        await fixture.cleanup();
       }
     });
   }
@@ -570,6 +596,31 @@ export function repositoryContract(
     assert.equal(resend.duplicate, true);
     assert.deepEqual(resend.message, saved[1]);
   });
+
+  // Transient failures.
+
+  contractTest(
+    "a write while another connection holds the lock fails as unavailable, then works",
+    async (repo, fixture) => {
+      const tom = await addUser(repo, "Tom");
+      const jack = await addUser(repo, "Jack");
+      const token = { tokenHash: "t1", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS };
+      const message = newMessage(tom, jack, "while locked", "locked-1");
+      const lock = await fixture.holdWriteLock();
+      try {
+        await assertUnavailable(repo.saveMessages([message]), "a message while locked");
+        await assertUnavailable(repo.createToken(token), "a token while locked");
+      } finally {
+        await lock.release();
+      }
+      // The lock is gone: the same writes succeed, and the failed ones left nothing behind.
+      const [saved] = await repo.saveMessages([message]);
+      assert.equal(saved.duplicate, false);
+      await repo.createToken(token);
+      assert.equal((await repo.findSession("t1", NOW))?.user.id, tom.id);
+      assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), [saved.message]);
+    },
+  );
 
   // Closing.
 

@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
-import { repositoryContract } from "./repository_contract.ts";
+import { type HeldWriteLock, repositoryContract } from "./repository_contract.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 
@@ -55,11 +55,27 @@ function writeNewerFile(path: string, journalMode: "WAL" | "DELETE"): void {
   }
 }
 
+/** Takes the write lock of the file at `path` from a connection of its own. */
+function holdWriteLock(path: string): Promise<HeldWriteLock> {
+  const other = new DatabaseSync(path);
+  other.exec("BEGIN EXCLUSIVE");
+  return Promise.resolve({
+    release: () => {
+      other.exec("ROLLBACK");
+      other.close();
+      return Promise.resolve();
+    },
+  });
+}
+
 repositoryContract("SqliteRepository", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-contract-" });
-  const repo = new SqliteRepository(join(dir, "chat.db"));
+  const path = join(dir, "chat.db");
+  // A write waits this long for another connection's lock before it fails as unavailable.
+  const repo = new SqliteRepository(path, { busyTimeoutMs: 100 });
   return {
     repo,
+    holdWriteLock: () => holdWriteLock(path),
     cleanup: async () => {
       await repo.close();
       await Deno.remove(dir, { recursive: true });
