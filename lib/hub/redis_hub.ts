@@ -27,19 +27,18 @@ import { type Endpoint, type Hub, HubUnavailableError, type JoinResult } from ".
 import { LocalEndpoints } from "./local_endpoints.ts";
 import * as scripts from "./redis_scripts.ts";
 
-/** Options of the Redis hub. */
+/** Options of the Redis hub; `main.ts` passes them from `Config`. */
 export interface RedisHubOptions {
   /** `redis://[user:password@]host:port[/db]`. */
   readonly url: string;
-  /** Prefix of every key and channel; nodes of one cluster share it. Default `chat:`. */
-  readonly prefix?: string;
-  /** How long a node's presence outlives its last heartbeat, in ms. Default 15 s. */
-  readonly presenceTtlMs?: number;
+  /** Prefix of every key and channel; nodes of one cluster share it. */
+  readonly prefix: string;
+  /**
+   * How long a node's presence outlives its last heartbeat, in ms. The node beats every third
+   * of it, and a Redis command that takes as long as a beat (at least 1 s) counts as no answer.
+   */
+  readonly presenceTtlMs: number;
   readonly log: Logger;
-  /** This node's id; random by default. */
-  readonly nodeId?: string;
-  /** How long a Redis command may take before the node counts Redis as unreachable. */
-  readonly commandTimeoutMs?: number;
 }
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -65,8 +64,6 @@ interface Local {
   /** Settles when the join is done. */
   joined: Promise<unknown>;
 }
-
-const DEFAULT_TTL_MS = 15_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,10 +95,10 @@ export class RedisHub implements Hub {
   readonly #probes = new Map<string, () => void>();
 
   private constructor(options: RedisHubOptions, client: RedisClient, subscriber: RedisClient) {
-    this.nodeId = options.nodeId ?? crypto.randomUUID().replaceAll("-", "").slice(0, 16);
-    this.#prefix = options.prefix ?? "chat:";
-    this.#ttlMs = options.presenceTtlMs ?? DEFAULT_TTL_MS;
-    this.#timeoutMs = options.commandTimeoutMs ?? Math.max(1000, Math.floor(this.#ttlMs / 3));
+    this.nodeId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    this.#prefix = options.prefix;
+    this.#ttlMs = options.presenceTtlMs;
+    this.#timeoutMs = Math.max(1000, Math.floor(this.#ttlMs / 3));
     this.#log = options.log;
     this.#client = client;
     this.#subscriber = subscriber;

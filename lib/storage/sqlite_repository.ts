@@ -16,12 +16,12 @@ import type {
   UserRef,
 } from "./repository.ts";
 
-/** Options of the SQLite repository. */
+/** Options of the SQLite repository; `main.ts` passes them from `Config`. */
 export interface SqliteOptions {
-  /** `FULL` (default) syncs every commit; `NORMAL` may lose the last commits on power loss. */
-  readonly synchronous?: "FULL" | "NORMAL";
-  /** How long a write waits for a lock held by another connection, in ms (default 5000). */
-  readonly busyTimeoutMs?: number;
+  /** `FULL` syncs every commit; `NORMAL` may lose the last commits on power loss. */
+  readonly synchronous: "FULL" | "NORMAL";
+  /** How long a write waits for a lock held by another connection, in ms. */
+  readonly busyTimeoutMs: number;
 }
 
 const MESSAGE_COLUMNS =
@@ -57,12 +57,12 @@ export class SqliteRepository implements Repository {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
-  constructor(path: string, options: SqliteOptions = {}) {
+  constructor(path: string, options: SqliteOptions) {
     this.#db = new DatabaseSync(path);
     try {
-      this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
       this.#db.exec("PRAGMA foreign_keys = ON");
-      this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
+      this.#db.exec(`PRAGMA synchronous = ${options.synchronous}`);
       // Migrate before switching to WAL: a file from a newer server is refused untouched.
       migrate(this.#db);
       this.#db.exec("PRAGMA journal_mode = WAL");

@@ -7,6 +7,7 @@ import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import { sqliteOptions } from "../support/backend_options.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 
@@ -63,7 +64,7 @@ function holdingWaitingReads(repository: Repository) {
 }
 
 async function fixture() {
-  const base = new SqliteRepository(":memory:");
+  const base = new SqliteRepository(":memory:", sqliteOptions());
   const user = async (name: string): Promise<UserRef> =>
     (await base.createUser({
       username: name,

@@ -8,6 +8,7 @@ import { CLOSE_CODE } from "../../lib/protocol/status.ts";
 import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
+import { redisHubOptions } from "../support/backend_options.ts";
 import {
   dropRedisPrefix,
   freePort,
@@ -23,7 +24,7 @@ const TOM: UserRef = { id: 1, username: "Tom" };
 const JACK: UserRef = { id: 2, username: "Jack" };
 
 function openHub(prefix: string, presenceTtlMs = 5000): Promise<RedisHub> {
-  return RedisHub.open({ url: TEST_REDIS_URL, prefix, presenceTtlMs, log: silentLogger });
+  return RedisHub.open({ ...redisHubOptions(TEST_REDIS_URL, prefix, silentLogger), presenceTtlMs });
 }
 
 async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
@@ -159,10 +160,8 @@ redisTest("ping answers while connected", async () => {
 
 redisTest("an unreachable Redis fails open", async () => {
   await assert.rejects(
-    RedisHub.open({
-      url: `redis://127.0.0.1:${freePort()}`,
-      prefix: testRedisPrefix(),
-      log: silentLogger,
-    }),
+    RedisHub.open(
+      redisHubOptions(`redis://127.0.0.1:${freePort()}`, testRedisPrefix(), silentLogger),
+    ),
   );
 });

@@ -6,6 +6,7 @@ import type { UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { type HeldWriteLock, repositoryContract } from "./repository_contract.ts";
 import { waitForAsync as waitFor } from "../support/wait.ts";
+import { postgresOptions } from "../support/backend_options.ts";
 import {
   dropSchema,
   freePort,
@@ -17,7 +18,7 @@ import {
 const reachable = await servicesReachable(["postgres"], "the PostgreSQL repository tests");
 
 function open(schema: string): Promise<PostgresRepository> {
-  return PostgresRepository.open({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+  return PostgresRepository.open({ ...postgresOptions(TEST_DATABASE_URL, schema), poolSize: 4 });
 }
 
 /** Stores a user named `name` under its lower-case key. */
@@ -73,7 +74,10 @@ if (reachable) {
     // A statement waits this long for another session's lock before it fails as unavailable.
     const url = new URL(TEST_DATABASE_URL);
     url.searchParams.set("lock_timeout", "100ms");
-    const repo = await PostgresRepository.open({ url: url.href, schema, poolSize: 4 });
+    const repo = await PostgresRepository.open({
+      ...postgresOptions(url.href, schema),
+      poolSize: 4,
+    });
     return {
       repo,
       holdWriteLock: () => holdWriteLock(schema),
@@ -225,7 +229,10 @@ pgTest(
       // One connection, so the one cut is the one that comes back. (npm:postgres 3.4.9 keeps
       // the query of a connection closed under it until the connection runs another, and
       // `end()` waits for that query until its time-out.)
-      const repo = await PostgresRepository.open({ url: TEST_DATABASE_URL, schema, poolSize: 1 });
+      const repo = await PostgresRepository.open({
+        ...postgresOptions(TEST_DATABASE_URL, schema),
+        poolSize: 1,
+      });
       try {
         const tom = await addUser(repo, "Tom");
         const token = { tokenHash: "t1", userId: tom.id, createdAt: 1, expiresAt: 2 };
@@ -275,10 +282,8 @@ pgTest("ping answers while open and fails after close", async () => {
 pgTest("an unreachable database fails open within the connect timeout", async () => {
   // A port nobody listens on: connection refused, reported as an error rather than a hang.
   await assert.rejects(
-    PostgresRepository.open({
-      url: `postgres://postgres@127.0.0.1:${freePort()}/test`,
-      schema: testSchema(),
-      connectTimeoutSeconds: 2,
-    }),
+    PostgresRepository.open(
+      postgresOptions(`postgres://postgres@127.0.0.1:${freePort()}/test`, testSchema()),
+    ),
   );
 });

@@ -5,6 +5,7 @@ import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { type HeldWriteLock, repositoryContract } from "./repository_contract.ts";
+import { sqliteOptions } from "../support/backend_options.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 
@@ -72,7 +73,7 @@ repositoryContract("SqliteRepository", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-contract-" });
   const path = join(dir, "chat.db");
   // A write waits this long for another connection's lock before it fails as unavailable.
-  const repo = new SqliteRepository(path, { busyTimeoutMs: 100 });
+  const repo = new SqliteRepository(path, { ...sqliteOptions(), busyTimeoutMs: 100 });
   return {
     repo,
     holdWriteLock: () => holdWriteLock(path),
@@ -85,7 +86,7 @@ repositoryContract("SqliteRepository", async () => {
 
 Deno.test("SqliteRepository: data survives closing and reopening the file", async () => {
   await withDatabaseFile(async (path) => {
-    const first = new SqliteRepository(path);
+    const first = new SqliteRepository(path, sqliteOptions());
     let tom: UserRef, jack: UserRef, lastId: number;
     try {
       tom = await addUser(first, "Tom");
@@ -118,7 +119,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
       await first.close();
     }
 
-    const second = new SqliteRepository(path);
+    const second = new SqliteRepository(path, sqliteOptions());
     try {
       assert.equal((await second.findUser("tom"))?.id, tom.id);
       assert.equal((await second.findSession("token", NOW))?.user.username, "Tom");
@@ -158,7 +159,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
 
 Deno.test("SqliteRepository: a new file is in WAL mode at the current schema version", async () => {
   await withDatabaseFile(async (path) => {
-    const repo = new SqliteRepository(path);
+    const repo = new SqliteRepository(path, sqliteOptions());
     await addUser(repo, "Tom");
     await repo.close();
     assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "wal" }]);
@@ -172,7 +173,7 @@ Deno.test("SqliteRepository: a file from a newer schema is refused and left unch
     const before = await Deno.readFile(path);
 
     assert.throws(
-      () => new SqliteRepository(path),
+      () => new SqliteRepository(path, sqliteOptions()),
       (error) =>
         error instanceof RangeError &&
         error.message.includes(`version ${SCHEMA_VERSION + 1} is newer`),
@@ -190,7 +191,7 @@ Deno.test("SqliteRepository: a refused newer file keeps its own journal mode", a
     writeNewerFile(path, "DELETE");
     const before = await Deno.readFile(path);
 
-    assert.throws(() => new SqliteRepository(path), RangeError);
+    assert.throws(() => new SqliteRepository(path, sqliteOptions()), RangeError);
 
     assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "delete" }]);
     assert.deepEqual(await Deno.readFile(path), before);
@@ -199,7 +200,7 @@ Deno.test("SqliteRepository: a refused newer file keeps its own journal mode", a
 
 Deno.test("SqliteRepository: the file passes an integrity check after many writes", async () => {
   await withDatabaseFile(async (path) => {
-    const repo = new SqliteRepository(path);
+    const repo = new SqliteRepository(path, sqliteOptions());
     try {
       const users: UserRef[] = [];
       for (let index = 0; index < 20; index++) users.push(await addUser(repo, `user${index}`));
