@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import { RedisHub } from "../../lib/hub/redis_hub.ts";
 import * as scripts from "../../lib/hub/redis_scripts.ts";
+import { encodeEvent, HUB_EVENT } from "../../lib/hub/redis_events.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { peerLoginFrame, peerLogoutFrame } from "../../lib/protocol/server_frame.ts";
 import { CLOSE_CODE } from "../../lib/protocol/status.ts";
@@ -106,7 +107,14 @@ redisTest("a presence event older than an endpoint's join is ignored", async () 
     // An event from before the join (sequence 0), delivered late: stale, not shown.
     await raw.publish(
       `${prefix}ch:${hub.nodeId}`,
-      JSON.stringify({ o: "elsewhere", k: "p", s: 0, u: TOM.id, p: JACK.id, on: 1 }),
+      encodeEvent({
+        kind: HUB_EVENT.PRESENCE,
+        origin: "elsewhere",
+        seq: 0,
+        user: TOM.id,
+        peer: JACK.id,
+        online: true,
+      }),
     );
     // The next real event is the first frame Jack gets.
     const tom = new FakeEndpoint(TOM, JACK);
