@@ -149,13 +149,12 @@ export class PostgresRepository implements Repository {
     return result.count;
   }
 
-  saveMessage(message: NewMessage): Promise<SaveResult> {
-    return this.#run((sql) => this.#save(sql, message));
-  }
-
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
-    if (messages.length === 1) return this.saveMessage(messages[0]).then((saved) => [saved]);
+    // One statement is its own transaction.
+    if (messages.length === 1) {
+      return this.#run(async (sql) => [await this.#save(sql, messages[0])]);
+    }
     // One transaction, in order: all are stored or none is.
     return this.#run((sql) =>
       sql.begin(async (tx) => {

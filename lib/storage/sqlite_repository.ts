@@ -190,7 +190,12 @@ export class SqliteRepository implements Repository {
     return this.#attempt(() => Number(this.#deleteExpired.run(now).changes));
   }
 
-  saveMessage(message: NewMessage): Promise<SaveResult> {
+  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
+    // Queued in order into the same group commit: all are stored or none is.
+    return Promise.all(messages.map((message) => this.#saveOne(message)));
+  }
+
+  #saveOne(message: NewMessage): Promise<SaveResult> {
     return this.#write(() => {
       const inserted = this.#insertMessage.get(
         message.from.id,
@@ -219,11 +224,6 @@ export class SqliteRepository implements Repository {
       if (row === undefined) throw new Error("Message insert returned no row");
       return { duplicate: true, message: toMessage(row) };
     });
-  }
-
-  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
-    // Queued in order into the same group commit: all are stored or none is.
-    return Promise.all(messages.map((message) => this.saveMessage(message)));
   }
 
   markDelivered(messageIds: readonly number[]): Promise<void> {

@@ -37,7 +37,6 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     findSession: (...args) => base.findSession(...args),
     deleteToken: (...args) => base.deleteToken(...args),
     deleteExpiredTokens: (...args) => base.deleteExpiredTokens(...args),
-    saveMessage: (...args) => base.saveMessage(...args),
     saveMessages: (...args) => base.saveMessages(...args),
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),

@@ -4,7 +4,7 @@ import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
 import { LOCK_CLASS, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
-import { type HeldWriteLock, repositoryContract } from "./repository_contract.ts";
+import { type HeldWriteLock, repositoryContract, saveOne } from "./repository_contract.ts";
 import { waitForAsync as waitFor } from "../support/wait.ts";
 import { postgresOptions } from "../support/backend_options.ts";
 import {
@@ -182,7 +182,7 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
       const tom = await addUser(repo, "Tom");
       const jack = await addUser(repo, "Jack");
       const save = (from: UserRef, to: UserRef, msg: string) =>
-        repo.saveMessage({
+        saveOne(repo, {
           from,
           to,
           msg,

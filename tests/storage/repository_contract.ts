@@ -3,7 +3,7 @@
  * interface: each test gets a fresh, empty repository from `open` and cleans it up after.
  */
 import assert from "node:assert/strict";
-import type { NewMessage, Repository, UserRef } from "../../lib/storage/repository.ts";
+import type { NewMessage, Repository, SaveResult, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 
@@ -43,10 +43,16 @@ function newMessage(
   };
 }
 
+/** Saves one message, as a batch of one. */
+export async function saveOne(repo: Repository, message: NewMessage): Promise<SaveResult> {
+  const [saved] = await repo.saveMessages([message]);
+  return saved;
+}
+
 /** Saves messages in order and returns their ids. */
 async function saveAll(repo: Repository, messages: readonly NewMessage[]): Promise<number[]> {
   const ids: number[] = [];
-  for (const message of messages) ids.push((await repo.saveMessage(message)).message.messageId);
+  for (const message of messages) ids.push((await saveOne(repo, message)).message.messageId);
   return ids;
 }
 
@@ -280,7 +286,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
   contractTest("saved messages get increasing ids and come back as saved", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
-    const first = await repo.saveMessage({
+    const first = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack",
@@ -299,7 +305,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     });
     let previous = first.message.messageId;
     for (const message of [newMessage(jack, tom, "Hi"), newMessage(tom, jack, "Bye")]) {
-      const saved = await repo.saveMessage(message);
+      const saved = await saveOne(repo, message);
       assert.equal(saved.duplicate, false);
       assert.ok(saved.message.messageId > previous, "ids increase");
       previous = saved.message.messageId;
@@ -333,7 +339,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
   contractTest("a resend with the same client id returns the original message", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
-    const original = await repo.saveMessage({
+    const original = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack",
@@ -342,7 +348,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
       clientId: "client-1",
     });
     assert.equal(original.duplicate, false);
-    const resend = await repo.saveMessage({
+    const resend = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack, edited",
@@ -363,13 +369,13 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    const fromTom = await repo.saveMessage(newMessage(tom, jack, "From Tom", "same-id"));
-    const fromAlice = await repo.saveMessage(newMessage(alice, jack, "From Alice", "same-id"));
+    const fromTom = await saveOne(repo, newMessage(tom, jack, "From Tom", "same-id"));
+    const fromAlice = await saveOne(repo, newMessage(alice, jack, "From Alice", "same-id"));
     assert.equal(fromAlice.duplicate, false);
     assert.notEqual(fromAlice.message.messageId, fromTom.message.messageId);
     assert.equal(fromAlice.message.msg, "From Alice");
     // Jack's reply in the other direction with that id is his own message too.
-    const fromJack = await repo.saveMessage(newMessage(jack, tom, "From Jack", "same-id"));
+    const fromJack = await saveOne(repo, newMessage(jack, tom, "From Jack", "same-id"));
     assert.equal(fromJack.duplicate, false);
     assert.equal(fromJack.message.fromUser, "Jack");
   });
@@ -378,8 +384,8 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    const toJack = await repo.saveMessage(newMessage(tom, jack, "To Jack", "same-id"));
-    const toAlice = await repo.saveMessage(newMessage(tom, alice, "To Alice", "same-id"));
+    const toJack = await saveOne(repo, newMessage(tom, jack, "To Jack", "same-id"));
+    const toAlice = await saveOne(repo, newMessage(tom, alice, "To Alice", "same-id"));
     assert.equal(toAlice.duplicate, false);
     assert.notEqual(toAlice.message.messageId, toJack.message.messageId);
     assert.equal(toAlice.message.toUser, "Alice");
@@ -390,8 +396,8 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const message = newMessage(tom, jack, "Same text");
-    const first = await repo.saveMessage(message);
-    const second = await repo.saveMessage(message);
+    const first = await saveOne(repo, message);
+    const second = await saveOne(repo, message);
     assert.equal(second.duplicate, false);
     assert.ok(second.message.messageId > first.message.messageId);
     assert.equal((await repo.history(tom.id, jack.id, { limit: 10 })).length, 2);
@@ -546,7 +552,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    await repo.saveMessage(newMessage(tom, alice, "hi"));
+    await saveOne(repo, newMessage(tom, alice, "hi"));
     assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), []);
     assert.deepEqual(await repo.history(jack.id, jack.id, { limit: 10 }), []);
   });
@@ -568,7 +574,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     assert.equal((await repo.findUser(usernameKey("李四😀")))?.username, "李四😀");
     const saved = [];
     for (const [index, msg] of texts.entries()) {
-      const result = await repo.saveMessage({
+      const result = await saveOne(repo, {
         from: zhang,
         to: li,
         msg,
@@ -585,7 +591,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     assert.deepEqual(waiting.map((message) => message.toUser), texts.map(() => "李四😀"));
     assert.deepEqual(await repo.history(li.id, zhang.id, { limit: 10 }), saved.toReversed());
     // A resend finds the stored message by its non-ASCII client id.
-    const resend = await repo.saveMessage({
+    const resend = await saveOne(repo, {
       from: zhang,
       to: li,
       msg: "changed",

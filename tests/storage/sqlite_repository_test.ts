@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
-import { type HeldWriteLock, repositoryContract } from "./repository_contract.ts";
+import { type HeldWriteLock, repositoryContract, saveOne } from "./repository_contract.ts";
 import { sqliteOptions } from "../support/backend_options.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -97,7 +97,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         createdAt: NOW,
         expiresAt: NOW + 60_000,
       });
-      await first.saveMessage({
+      await saveOne(first, {
         from: tom,
         to: jack,
         msg: "你好 😀",
@@ -105,7 +105,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         sentAt: NOW,
         clientId: "c1",
       });
-      const reply = await first.saveMessage({
+      const reply = await saveOne(first, {
         from: jack,
         to: tom,
         msg: "Hi",
@@ -133,7 +133,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
       );
       assert.deepEqual(await second.waitingMessages(tom.id, jack.id, 0, 10), []);
       // The client id index survived too, and new ids continue past the old ones.
-      const resend = await second.saveMessage({
+      const resend = await saveOne(second, {
         from: tom,
         to: jack,
         msg: "你好 😀",
@@ -142,7 +142,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         clientId: "c1",
       });
       assert.equal(resend.duplicate, true);
-      const next = await second.saveMessage({
+      const next = await saveOne(second, {
         from: tom,
         to: jack,
         msg: "new",
@@ -216,7 +216,7 @@ Deno.test("SqliteRepository: the file passes an integrity check after many write
       for (let index = 0; index < 300; index++) {
         const from = users[index % users.length];
         const to = users[(index * 7 + 3) % users.length];
-        const saved = await repo.saveMessage({
+        const saved = await saveOne(repo, {
           from,
           to,
           msg: `message ${index} 消息 😀`.repeat(1 + (index % 5)),
