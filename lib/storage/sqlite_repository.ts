@@ -32,6 +32,23 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
 }
 
+/** Opens the file with the options' settings and migrates it; closes it again on failure. */
+function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // Migrate before switching to WAL: a file from a newer server is refused untouched.
+    migrate(db);
+    db.exec("PRAGMA journal_mode = WAL");
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
 interface PendingWrite {
   run(): unknown;
   resolve(value: unknown): void;
@@ -58,19 +75,7 @@ export class SqliteRepository implements Repository {
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
   constructor(path: string, options: SqliteOptions) {
-    this.#db = new DatabaseSync(path);
-    try {
-      this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-      this.#db.exec("PRAGMA foreign_keys = ON");
-      this.#db.exec(`PRAGMA synchronous = ${options.synchronous}`);
-      // Migrate before switching to WAL: a file from a newer server is refused untouched.
-      migrate(this.#db);
-      this.#db.exec("PRAGMA journal_mode = WAL");
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
-    const db = this.#db;
+    const db = this.#db = openDatabase(path, options);
     this.#insertUser = db.prepare(
       `INSERT INTO users (username, username_key, password_hash, email, created_at)
        VALUES (?, ?, ?, ?, ?) RETURNING id`,
