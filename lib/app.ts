@@ -5,7 +5,7 @@
  */
 import { API_STATUS } from "./protocol/status.ts";
 import { errorMessage } from "./log.ts";
-import { isStorageUnavailable } from "./storage/errors.ts";
+import { StorageUnavailableError } from "./storage/errors.ts";
 import type { AuthThrottle } from "./limits/auth_throttle.ts";
 import { chatRoute, type ChatRouteContext } from "./chat/chat_route.ts";
 import { envelope } from "./http/envelope.ts";
@@ -76,7 +76,7 @@ export function createApp(
         path: url.pathname,
         error: errorMessage(error),
       });
-      response = isStorageUnavailable(error)
+      response = error instanceof StorageUnavailableError
         ? envelope(503, API_STATUS.UNAVAILABLE, "Storage busy, try again", {}, {
           "retry-after": "1",
         })

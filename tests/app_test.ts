@@ -3,9 +3,11 @@
  * body limits, the chat route's refusals before any socket exists, the one error path, and the
  * headers every answer carries.
  */
+import { sqliteOptions } from "./support/backend_options.ts";
 import assert from "node:assert/strict";
 import { appFixture, FIXTURE_ADDRESS, upgradeHeaders } from "./support/app_fixture.ts";
 import { SqliteRepository } from "../lib/storage/sqlite_repository.ts";
+import { StorageUnavailableError } from "../lib/storage/errors.ts";
 import type { Repository } from "../lib/storage/repository.ts";
 
 async function registerAndLogin(
@@ -110,7 +112,7 @@ Deno.test("a path parameter that is not valid percent-encoding matches no route"
 
 /** A repository whose every call throws `error`. */
 function failingWith(error: Error): Repository {
-  const base = new SqliteRepository(":memory:");
+  const base = new SqliteRepository(":memory:", sqliteOptions());
   return new Proxy(base, {
     get(target, property) {
       if (property === "close") return () => target.close();
@@ -120,7 +122,7 @@ function failingWith(error: Error): Repository {
 }
 
 Deno.test("storage that may recover answers 503 with Retry-After; any other error 500", async () => {
-  const busy = Object.assign(new Error("database is locked"), { errcode: 5 });
+  const busy = new StorageUnavailableError("database is locked");
   await using locked = appFixture({}, failingWith(busy));
   const retry = await locked.call("POST", "/v1/user", {
     json: { username: "Tom", password: "password123" },

@@ -12,6 +12,7 @@ import type { Limits } from "../config.ts";
 import { type Endpoint, HubUnavailableError } from "../hub/hub.ts";
 import type { StoredMessage, UserRef } from "../storage/repository.ts";
 import type { Admission } from "./admission.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
@@ -198,9 +199,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   #fail(event: string, error: unknown): void {
     this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    this.terminate(
-      error instanceof HubUnavailableError ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR,
-    );
+    const transient = error instanceof HubUnavailableError ||
+      error instanceof StorageUnavailableError;
+    this.terminate(transient ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR);
   }
 
   #shutDown(code: number, handedOver: boolean): void {

@@ -1,6 +1,7 @@
 /**
- * The Lua scripts of `RedisHub`. Each runs atomically in Redis, so presence counts, the event
- * sequence and the publishes they decide on never interleave with another node's.
+ * The Lua scripts of the Redis hub, run by `RedisLink`. Each runs atomically in Redis, so
+ * presence counts, the event sequence and the publishes they decide on never interleave with
+ * another node's.
  *
  * Keys and channels, under the prefix `P` (`REDIS_PREFIX`):
  *
@@ -15,9 +16,10 @@
  * The scripts name keys they build themselves, so they need one Redis server (or a
  * primary with replicas), not Redis Cluster.
  *
- * Events are JSON: a presence event `{"o":origin,"k":"p","s":seq,"u":user,"p":peer,"on":0|1}`
- * tells the endpoints on (peer -> user) that `user` came online (1) or went offline (0).
+ * Events are JSON, shaped as `redis_events.ts` defines them; the scripts build presence events
+ * (`PresenceEvent`) with its `PRESENCE_EVENT_LUA`, and pass on message events as given.
  */
+import { PRESENCE_EVENT_LUA } from "./redis_events.ts";
 
 const PRELUDE = `
 local P = ARGV[1]
@@ -27,8 +29,7 @@ local function pairKey(u, p) return P .. 'pair:' .. u .. ':' .. p end
 -- or went offline (0) on (u -> p); returns the event's sequence number.
 local function announce(u, p, online, origin, except)
   local seq = redis.call('INCR', P .. 'seq')
-  local event = '{"o":"' .. origin .. '","k":"p","s":' .. seq .. ',"u":' .. u .. ',"p":' .. p ..
-    ',"on":' .. online .. '}'
+  local event = ${PRESENCE_EVENT_LUA}
   for _, node in ipairs(redis.call('HKEYS', pairKey(p, u))) do
     if node ~= except then redis.call('PUBLISH', P .. 'ch:' .. node, event) end
   end

@@ -5,6 +5,7 @@
  */
 import postgres from "postgres";
 import { migrate } from "./postgres_schema.ts";
+import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
@@ -20,17 +21,23 @@ import type {
 } from "./repository.ts";
 import { LOCK_CLASS } from "./postgres_schema.ts";
 
-/** Options of the PostgreSQL repository. */
+/** Options of the PostgreSQL repository; `main.ts` passes them from `Config`. */
 export interface PostgresOptions {
-  /** `postgres://user:password@host:port/database`. */
+  /**
+   * `postgres://user:password@host:port/database`. Query parameters other than the client's
+   * own are session settings, e.g. `?lock_timeout=5s` bounds how long a write waits for a lock.
+   */
   readonly url: string;
-  /** Schema holding the tables; created when missing. Default `public`. */
-  readonly schema?: string;
-  /** Most connections in the pool. Default 10. */
-  readonly poolSize?: number;
-  /** Seconds to wait for a connection before a query fails. Default 10. */
-  readonly connectTimeoutSeconds?: number;
+  /** Schema holding the tables; created when missing. */
+  readonly schema: string;
+  /** Most connections in the pool. */
+  readonly poolSize: number;
 }
+
+// How long opening a connection may take before the query waiting for it fails.
+const CONNECT_TIMEOUT_SECONDS = 10;
+// An idle connection is closed after this long; the pool opens a new one when needed.
+const IDLE_TIMEOUT_SECONDS = 60;
 
 // int8 columns come back as strings by default; ids and times stay far below 2^53.
 const INT8_AS_NUMBER = {
@@ -51,11 +58,11 @@ export class PostgresRepository implements Repository {
 
   /** Connects, creates or migrates the schema, and returns the repository. */
   static async open(options: PostgresOptions): Promise<PostgresRepository> {
-    const schema = options.schema ?? "public";
+    const { schema } = options;
     const sql = postgres(options.url, {
-      max: options.poolSize ?? 10,
-      connect_timeout: options.connectTimeoutSeconds ?? 10,
-      idle_timeout: 60,
+      max: options.poolSize,
+      connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      idle_timeout: IDLE_TIMEOUT_SECONDS,
       onnotice: () => {},
       types: { int8: INT8_AS_NUMBER },
       connection: { search_path: schema, application_name: "chat" },
@@ -142,13 +149,12 @@ export class PostgresRepository implements Repository {
     return result.count;
   }
 
-  saveMessage(message: NewMessage): Promise<SaveResult> {
-    return this.#run((sql) => this.#save(sql, message));
-  }
-
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
-    if (messages.length === 1) return this.saveMessage(messages[0]).then((saved) => [saved]);
+    // One statement is its own transaction.
+    if (messages.length === 1) {
+      return this.#run(async (sql) => [await this.#save(sql, messages[0])]);
+    }
     // One transaction, in order: all are stored or none is.
     return this.#run((sql) =>
       sql.begin(async (tx) => {
@@ -263,6 +269,8 @@ export class PostgresRepository implements Repository {
   // The pool would reconnect after `end()`; a closed repository fails instead, like SQLite's.
   #run<T>(query: (sql: postgres.Sql<{ int8: number }>) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("Repository is closed"));
-    return query(this.#sql);
+    return query(this.#sql).catch((error) => {
+      throw fromPostgresError(error);
+    });
   }
 }

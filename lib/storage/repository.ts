@@ -90,12 +90,12 @@ export interface Repository {
   deleteToken(tokenHash: string): Promise<boolean>;
   /** Deletes the tokens that expired at or before `now`; returns how many. */
   deleteExpiredTokens(now: number): Promise<number>;
-  /** Stores a message, or returns the one stored before under the same client id. */
-  saveMessage(message: NewMessage): Promise<SaveResult>;
   /**
    * Stores messages in the order given, in one transaction: all or none. Results are in the
-   * same order. A sender's frames are stored this way so that they keep their order on every
-   * engine while several are in flight.
+   * same order. A message with the client id of one stored before (or earlier in the batch)
+   * from the same sender to the same peer is not stored again: its result is the stored one,
+   * marked `duplicate`. A sender's frames are stored this way so that they keep their order on
+   * every engine while several are in flight.
    */
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]>;
   /** Marks messages as delivered. */

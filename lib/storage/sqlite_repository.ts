@@ -1,6 +1,7 @@
 /** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
+import { fromSqliteError } from "./sqlite_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type {
   HistoryQuery,
@@ -15,12 +16,12 @@ import type {
   UserRef,
 } from "./repository.ts";
 
-/** Options of the SQLite repository. */
+/** Options of the SQLite repository; `main.ts` passes them from `Config`. */
 export interface SqliteOptions {
-  /** `FULL` (default) syncs every commit; `NORMAL` may lose the last commits on power loss. */
-  readonly synchronous?: "FULL" | "NORMAL";
-  /** How long a write waits for a lock held by another connection, in ms (default 5000). */
-  readonly busyTimeoutMs?: number;
+  /** `FULL` syncs every commit; `NORMAL` may lose the last commits on power loss. */
+  readonly synchronous: "FULL" | "NORMAL";
+  /** How long a write waits for a lock held by another connection, in ms. */
+  readonly busyTimeoutMs: number;
 }
 
 const MESSAGE_COLUMNS =
@@ -29,6 +30,23 @@ const MESSAGE_JOINS = "JOIN users f ON f.id = m.from_user_id JOIN users t ON t.i
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
+}
+
+/** Opens the file with the options' settings and migrates it; closes it again on failure. */
+function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // Migrate before switching to WAL: a file from a newer server is refused untouched.
+    migrate(db);
+    db.exec("PRAGMA journal_mode = WAL");
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }
 
 interface PendingWrite {
@@ -56,20 +74,8 @@ export class SqliteRepository implements Repository {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
-  constructor(path: string, options: SqliteOptions = {}) {
-    this.#db = new DatabaseSync(path);
-    try {
-      this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-      this.#db.exec("PRAGMA foreign_keys = ON");
-      this.#db.exec(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`);
-      // Migrate before switching to WAL: a file from a newer server is refused untouched.
-      migrate(this.#db);
-      this.#db.exec("PRAGMA journal_mode = WAL");
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
-    const db = this.#db;
+  constructor(path: string, options: SqliteOptions) {
+    const db = this.#db = openDatabase(path, options);
     this.#insertUser = db.prepare(
       `INSERT INTO users (username, username_key, password_hash, email, created_at)
        VALUES (?, ?, ?, ?, ?) RETURNING id`,
@@ -135,7 +141,7 @@ export class SqliteRepository implements Repository {
       return Promise.resolve({ id: row.id, username: user.username });
     } catch (error) {
       if (isUniqueViolation(error)) return Promise.resolve(null);
-      return Promise.reject(error);
+      return Promise.reject(fromSqliteError(error));
     }
   }
 
@@ -189,7 +195,12 @@ export class SqliteRepository implements Repository {
     return this.#attempt(() => Number(this.#deleteExpired.run(now).changes));
   }
 
-  saveMessage(message: NewMessage): Promise<SaveResult> {
+  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
+    // Queued in order into the same group commit: all are stored or none is.
+    return Promise.all(messages.map((message) => this.#saveOne(message)));
+  }
+
+  #saveOne(message: NewMessage): Promise<SaveResult> {
     return this.#write(() => {
       const inserted = this.#insertMessage.get(
         message.from.id,
@@ -218,11 +229,6 @@ export class SqliteRepository implements Repository {
       if (row === undefined) throw new Error("Message insert returned no row");
       return { duplicate: true, message: toMessage(row) };
     });
-  }
-
-  saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
-    // Queued in order into the same group commit: all are stored or none is.
-    return Promise.all(messages.map((message) => this.saveMessage(message)));
   }
 
   markDelivered(messageIds: readonly number[]): Promise<void> {
@@ -297,7 +303,8 @@ export class SqliteRepository implements Repository {
       this.#db.exec("COMMIT");
     } catch (error) {
       if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      for (const write of batch) write.reject(error);
+      const failure = fromSqliteError(error);
+      for (const write of batch) write.reject(failure);
       return;
     }
     batch.forEach((write, i) => write.resolve(results[i]));
@@ -308,7 +315,7 @@ export class SqliteRepository implements Repository {
     try {
       return Promise.resolve(work());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(fromSqliteError(error));
     }
   }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { api, startTestServer } from "../support/server.ts";
 import { Accounts, type PasswordHasher } from "../../lib/auth/accounts.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import { sqliteOptions } from "../support/backend_options.ts";
 
 const from = (ip: string) => ({ "x-forwarded-for": ip });
 
@@ -80,7 +81,7 @@ Deno.test("failed logins per username are limited from any address; a success re
 });
 
 Deno.test("a wrong name and a wrong password cost one password verification each", async () => {
-  const repository = new SqliteRepository(":memory:");
+  const repository = new SqliteRepository(":memory:", sqliteOptions());
   try {
     let verifications = 0;
     const counting: PasswordHasher = {

@@ -1,4 +1,5 @@
 /** `admit()`: token first, then the target, then the user's socket cap; no network. */
+import { sqliteOptions } from "../support/backend_options.ts";
 import assert from "node:assert/strict";
 import { type AdmissionContext, admit } from "../../lib/chat/admission.ts";
 import { Accounts } from "../../lib/auth/accounts.ts";
@@ -8,7 +9,7 @@ import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 
 async function fixture(maxConnectionsPerUser = 2) {
-  const repository = new SqliteRepository(":memory:");
+  const repository = new SqliteRepository(":memory:", sqliteOptions());
   const accounts = new Accounts({
     repository,
     clock: Date.now,

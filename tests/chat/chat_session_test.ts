@@ -7,7 +7,9 @@ import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
+import { sqliteOptions } from "../support/backend_options.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
+import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -35,7 +37,6 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     findSession: (...args) => base.findSession(...args),
     deleteToken: (...args) => base.deleteToken(...args),
     deleteExpiredTokens: (...args) => base.deleteExpiredTokens(...args),
-    saveMessage: (...args) => base.saveMessage(...args),
     saveMessages: (...args) => base.saveMessages(...args),
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
@@ -62,7 +63,7 @@ function holdingWaitingReads(repository: Repository) {
 }
 
 async function fixture() {
-  const base = new SqliteRepository(":memory:");
+  const base = new SqliteRepository(":memory:", sqliteOptions());
   const user = async (name: string): Promise<UserRef> =>
     (await base.createUser({
       username: name,
@@ -284,6 +285,29 @@ Deno.test("a token revoked between admission and join closes the socket with 300
       '{"status":30002,"msg":"Token authentication failed","body":{}}',
     ]);
     assert.equal(socket.closedWith, 1008);
+  } finally {
+    await base.close();
+  }
+});
+
+Deno.test("storage that cannot serve while the socket starts closes it with 1013, a bug with 1011", async () => {
+  const { base, tom, jack, session } = await fixture();
+  try {
+    const failures = [
+      {
+        error: new StorageUnavailableError("SQLite cannot serve now: database is locked"),
+        code: 1013,
+      },
+      { error: new Error("A bug"), code: 1011 },
+    ];
+    for (const { error, code } of failures) {
+      const failing = delegate(base, { waitingMessages: () => Promise.reject(error) });
+      const socket = new FakeSocket();
+      const tomSession = session(socket, tom, jack, failing);
+      tomSession.opened();
+      await tomSession.settled();
+      assert.equal(socket.closedWith, code, error.message);
+    }
   } finally {
     await base.close();
   }

@@ -1,4 +1,5 @@
 /** `Inbound`: checks, rate limit, batched storing and answers, with a real SQLite repository. */
+import { sqliteOptions } from "../support/backend_options.ts";
 import assert from "node:assert/strict";
 import { Inbound, type InboundSink } from "../../lib/chat/inbound.ts";
 import { DISCONNECT, type Disconnect } from "../../lib/protocol/disconnect.ts";
@@ -24,7 +25,7 @@ function recordingSink() {
 }
 
 async function fixture(options: { rate?: number; burst?: number; repository?: Repository } = {}) {
-  const base = new SqliteRepository(":memory:");
+  const base = new SqliteRepository(":memory:", sqliteOptions());
   const user = async (username: string): Promise<UserRef> =>
     (await base.createUser({
       username,
@@ -148,7 +149,7 @@ Deno.test("a frame over the byte limit ends the socket with 1009", async () => {
 });
 
 Deno.test("a storage failure answers 30011 for each message of the batch", async () => {
-  const base = new SqliteRepository(":memory:");
+  const base = new SqliteRepository(":memory:", sqliteOptions());
   const failing = { saveMessages: () => Promise.reject(new Error("disk full")) };
   const f = await fixture({ repository: failing as unknown as Repository });
   try {

@@ -36,14 +36,14 @@ Deno.test("history pages follow next_before", async () => {
   const jack = await server.repository.findUser("jack");
   const tom = await server.repository.findUser("tom");
   for (const msg of ["one", "two", "three"]) {
-    await server.repository.saveMessage({
+    await server.repository.saveMessages([{
       from: tom!,
       to: jack!,
       msg,
       sendTime: "2026-01-01 00:00:00",
       sentAt: 0,
       clientId: null,
-    });
+    }]);
   }
   const first = await chat.history(token, "Jack", { limit: 2 });
   assert.deepEqual(first.messages.map((m) => m.msg), ["three", "two"]);

@@ -6,8 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { api, registerAndLogin } from "../support/server.ts";
-import { ChatClient, withTimeout } from "../support/ws_client.ts";
+import { ChatClient } from "../support/ws_client.ts";
 import { spawnDeno } from "../support/process.ts";
+import { PrivateRedis, redisServerInstalled } from "../support/private_redis.ts";
 import {
   dropSchema,
   freePort,
@@ -18,19 +19,6 @@ import {
 } from "../support/services.ts";
 import { waitForAsync } from "../support/wait.ts";
 
-async function redisServerInstalled(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 const installed = await redisServerInstalled();
 if (!installed) {
   const note = "redis-server is not installed: the Redis outage test";
@@ -39,69 +27,6 @@ if (!installed) {
 }
 const reachable = (installed || SERVICES_REQUIRED) &&
   await servicesReachable(["postgres"], "the Redis outage test");
-
-/** A throwaway Redis server on `port`, without persistence. */
-class PrivateRedis implements AsyncDisposable {
-  #child: Deno.ChildProcess | null = null;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(this.port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    this.#child = child;
-    // Wait for its "Ready to accept connections" line, then let the rest of stdout drain.
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    await withTimeout(
-      (async () => {
-        while (!/Ready to accept connections/.test(seen)) {
-          const { done, value } = await reader.read();
-          if (done) throw new Error(`redis-server exited: ${seen}`);
-          seen += value;
-        }
-      })(),
-      "redis-server to start",
-      10_000,
-    );
-    (async () => {
-      while (!(await reader.read()).done) { /* drain */ }
-    })();
-  }
-
-  /** Kills the server at once, as a crash would. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === null) return;
-    this.#child = null;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.kill();
-  }
-}
 
 Deno.test({
   name: "cluster: when Redis goes away sockets close with 1013 and /readyz names the hub; " +

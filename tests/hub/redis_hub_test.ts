@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import { RedisHub } from "../../lib/hub/redis_hub.ts";
 import * as scripts from "../../lib/hub/redis_scripts.ts";
+import { encodeEvent, HUB_EVENT } from "../../lib/hub/redis_events.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { peerLoginFrame, peerLogoutFrame } from "../../lib/protocol/server_frame.ts";
 import { CLOSE_CODE } from "../../lib/protocol/status.ts";
 import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
+import { redisHubOptions } from "../support/backend_options.ts";
 import {
   dropRedisPrefix,
   freePort,
@@ -23,7 +25,7 @@ const TOM: UserRef = { id: 1, username: "Tom" };
 const JACK: UserRef = { id: 2, username: "Jack" };
 
 function openHub(prefix: string, presenceTtlMs = 5000): Promise<RedisHub> {
-  return RedisHub.open({ url: TEST_REDIS_URL, prefix, presenceTtlMs, log: silentLogger });
+  return RedisHub.open({ ...redisHubOptions(TEST_REDIS_URL, prefix, silentLogger), presenceTtlMs });
 }
 
 async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
@@ -105,7 +107,14 @@ redisTest("a presence event older than an endpoint's join is ignored", async () 
     // An event from before the join (sequence 0), delivered late: stale, not shown.
     await raw.publish(
       `${prefix}ch:${hub.nodeId}`,
-      JSON.stringify({ o: "elsewhere", k: "p", s: 0, u: TOM.id, p: JACK.id, on: 1 }),
+      encodeEvent({
+        kind: HUB_EVENT.PRESENCE,
+        origin: "elsewhere",
+        seq: 0,
+        user: TOM.id,
+        peer: JACK.id,
+        online: true,
+      }),
     );
     // The next real event is the first frame Jack gets.
     const tom = new FakeEndpoint(TOM, JACK);
@@ -159,10 +168,8 @@ redisTest("ping answers while connected", async () => {
 
 redisTest("an unreachable Redis fails open", async () => {
   await assert.rejects(
-    RedisHub.open({
-      url: `redis://127.0.0.1:${freePort()}`,
-      prefix: testRedisPrefix(),
-      log: silentLogger,
-    }),
+    RedisHub.open(
+      redisHubOptions(`redis://127.0.0.1:${freePort()}`, testRedisPrefix(), silentLogger),
+    ),
   );
 });

@@ -3,8 +3,10 @@ import postgres from "postgres";
 import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
 import { LOCK_CLASS, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
-import { repositoryContract } from "./repository_contract.ts";
+import { StorageUnavailableError } from "../../lib/storage/errors.ts";
+import { type HeldWriteLock, repositoryContract, saveOne } from "./repository_contract.ts";
 import { waitForAsync as waitFor } from "../support/wait.ts";
+import { postgresOptions } from "../support/backend_options.ts";
 import {
   dropSchema,
   freePort,
@@ -16,7 +18,7 @@ import {
 const reachable = await servicesReachable(["postgres"], "the PostgreSQL repository tests");
 
 function open(schema: string): Promise<PostgresRepository> {
-  return PostgresRepository.open({ url: TEST_DATABASE_URL, schema, poolSize: 4 });
+  return PostgresRepository.open({ ...postgresOptions(TEST_DATABASE_URL, schema), poolSize: 4 });
 }
 
 /** Stores a user named `name` under its lower-case key. */
@@ -32,12 +34,53 @@ async function addUser(repo: PostgresRepository, name: string): Promise<UserRef>
   return user;
 }
 
+/**
+ * Takes, in a transaction of another connection, the lock every write to the schema's tables
+ * needs (EXCLUSIVE mode still lets reads through), and holds it until released.
+ */
+async function holdWriteLock(schema: string): Promise<HeldWriteLock & { pid: number }> {
+  const other = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+  const locked = Promise.withResolvers<number>();
+  const released = Promise.withResolvers<void>();
+  const transaction = other.begin(async (tx) => {
+    await tx.unsafe(
+      `LOCK TABLE "${schema}".users, "${schema}".tokens, "${schema}".messages IN EXCLUSIVE MODE`,
+    );
+    const [{ pid }] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    locked.resolve(pid);
+    await released.promise;
+  });
+  transaction.catch(locked.reject);
+  let pid: number;
+  try {
+    pid = await locked.promise;
+  } catch (error) {
+    await other.end({ timeout: 1 });
+    throw error;
+  }
+  return {
+    pid,
+    release: async () => {
+      released.resolve();
+      await transaction;
+      await other.end({ timeout: 1 });
+    },
+  };
+}
+
 if (reachable) {
   repositoryContract("PostgresRepository", async () => {
     const schema = testSchema();
-    const repo = await open(schema);
+    // A statement waits this long for another session's lock before it fails as unavailable.
+    const url = new URL(TEST_DATABASE_URL);
+    url.searchParams.set("lock_timeout", "100ms");
+    const repo = await PostgresRepository.open({
+      ...postgresOptions(url.href, schema),
+      poolSize: 4,
+    });
     return {
       repo,
+      holdWriteLock: () => holdWriteLock(schema),
       cleanup: async () => {
         await repo.close();
         await dropSchema(schema);
@@ -139,7 +182,7 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
       const tom = await addUser(repo, "Tom");
       const jack = await addUser(repo, "Jack");
       const save = (from: UserRef, to: UserRef, msg: string) =>
-        repo.saveMessage({
+        saveOne(repo, {
           from,
           to,
           msg,
@@ -179,6 +222,54 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
   });
 });
 
+pgTest(
+  "a connection lost under a query fails as unavailable, then the pool reconnects",
+  async () => {
+    await withSchema(async (schema, admin) => {
+      // One connection, so the one cut is the one that comes back. (npm:postgres 3.4.9 keeps
+      // the query of a connection closed under it until the connection runs another, and
+      // `end()` waits for that query until its time-out.)
+      const repo = await PostgresRepository.open({
+        ...postgresOptions(TEST_DATABASE_URL, schema),
+        poolSize: 1,
+      });
+      try {
+        const tom = await addUser(repo, "Tom");
+        const token = { tokenHash: "t1", userId: tom.id, createdAt: 1, expiresAt: 2 };
+        // A write waits for a lock (no lock_timeout here); its connection is then cut.
+        const lock = await holdWriteLock(schema);
+        let lost: Promise<unknown>;
+        try {
+          lost = repo.createToken(token).then(() => null, (error) => error);
+          const blocked = () =>
+            admin<{ pid: number }[]>`
+            SELECT pid FROM pg_stat_activity WHERE ${lock.pid} = ANY(pg_blocking_pids(pid))`;
+          await waitFor(
+            async () => (await blocked()).length === 1,
+            "the write to wait for the lock",
+          );
+          const [{ pid }] = await blocked();
+          await admin`SELECT pg_terminate_backend(${pid})`;
+          const error = await lost;
+          assert.ok(error instanceof StorageUnavailableError, `${error}`);
+        } finally {
+          await lock.release();
+        }
+        // Every failure until the pool has connected again is as transient.
+        await waitFor(async () => {
+          const failure = await repo.ping().then(() => null, (error) => error);
+          if (failure !== null) assert.ok(failure instanceof StorageUnavailableError, `${failure}`);
+          return failure === null;
+        }, "the repository to serve again");
+        await repo.createToken(token);
+        assert.equal((await repo.findSession("t1", 1))?.user.id, tom.id);
+      } finally {
+        await repo.close();
+      }
+    });
+  },
+);
+
 pgTest("ping answers while open and fails after close", async () => {
   await withSchema(async (schema) => {
     const repo = await open(schema);
@@ -191,10 +282,8 @@ pgTest("ping answers while open and fails after close", async () => {
 pgTest("an unreachable database fails open within the connect timeout", async () => {
   // A port nobody listens on: connection refused, reported as an error rather than a hang.
   await assert.rejects(
-    PostgresRepository.open({
-      url: `postgres://postgres@127.0.0.1:${freePort()}/test`,
-      schema: testSchema(),
-      connectTimeoutSeconds: 2,
-    }),
+    PostgresRepository.open(
+      postgresOptions(`postgres://postgres@127.0.0.1:${freePort()}/test`, testSchema()),
+    ),
   );
 });

@@ -3,7 +3,8 @@
  * interface: each test gets a fresh, empty repository from `open` and cleans it up after.
  */
 import assert from "node:assert/strict";
-import type { NewMessage, Repository, UserRef } from "../../lib/storage/repository.ts";
+import type { NewMessage, Repository, SaveResult, UserRef } from "../../lib/storage/repository.ts";
+import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 
 const HOUR_MS = 3_600_000;
@@ -42,28 +43,59 @@ function newMessage(
   };
 }
 
+/** Saves one message, as a batch of one. */
+export async function saveOne(repo: Repository, message: NewMessage): Promise<SaveResult> {
+  const [saved] = await repo.saveMessages([message]);
+  return saved;
+}
+
 /** Saves messages in order and returns their ids. */
 async function saveAll(repo: Repository, messages: readonly NewMessage[]): Promise<number[]> {
   const ids: number[] = [];
-  for (const message of messages) ids.push((await repo.saveMessage(message)).message.messageId);
+  for (const message of messages) ids.push((await saveOne(repo, message)).message.messageId);
   return ids;
 }
 
-/**
- * Registers the repository conformance tests. `open` makes a fresh, empty repository for each;
- * its `cleanup` must also work after the test closed the repository itself.
- */
-export function repositoryContract(
-  name: string,
-  open: () => Promise<{ repo: Repository; cleanup: () => Promise<void> }>,
-): void {
-  function contractTest(behaviour: string, body: (repo: Repository) => Promise<void>): void {
+/** A write lock held from another connection, as another process's transaction would. */
+export interface HeldWriteLock {
+  /** Ends the other connection's transaction, so writes go through again. */
+  release(): Promise<void>;
+}
+
+/** A fresh, empty repository for one contract test, and what the test may do to its storage. */
+export interface ContractFixture {
+  readonly repo: Repository;
+  /**
+   * Takes, from another connection to the same storage, the lock every write needs, and holds
+   * it until released. The repository must be set to wait for a lock only briefly (a short
+   * busy or lock timeout), so that a write meanwhile fails rather than waits.
+   */
+  holdWriteLock(): Promise<HeldWriteLock>;
+  /** Removes what `open` made; must also work after the test closed the repository itself. */
+  cleanup(): Promise<void>;
+}
+
+/** Asserts that `promise` rejects with `StorageUnavailableError` keeping the engine's error. */
+async function assertUnavailable(promise: Promise<unknown>, what: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof StorageUnavailableError, `${what}: ${error}`);
+    assert.ok(error.cause instanceof Error, `${what} keeps the engine's error as its cause`);
+    return true;
+  });
+}
+
+/** Registers the repository conformance tests. `open` makes a fresh fixture for each. */
+export function repositoryContract(name: string, open: () => Promise<ContractFixture>): void {
+  function contractTest(
+    behaviour: string,
+    body: (repo: Repository, fixture: ContractFixture) => Promise<void>,
+  ): void {
     Deno.test(`${name}: ${behaviour}`, async () => {
-      const { repo, cleanup } = await open();
+      const fixture = await open();
       try {
-        await body(repo);
+        await body(fixture.repo, fixture);
       } finally {
-        await cleanup();
+        await fixture.cleanup();
       }
     });
   }
@@ -254,7 +286,7 @@ export function repositoryContract(
   contractTest("saved messages get increasing ids and come back as saved", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
-    const first = await repo.saveMessage({
+    const first = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack",
@@ -273,7 +305,7 @@ export function repositoryContract(
     });
     let previous = first.message.messageId;
     for (const message of [newMessage(jack, tom, "Hi"), newMessage(tom, jack, "Bye")]) {
-      const saved = await repo.saveMessage(message);
+      const saved = await saveOne(repo, message);
       assert.equal(saved.duplicate, false);
       assert.ok(saved.message.messageId > previous, "ids increase");
       previous = saved.message.messageId;
@@ -307,7 +339,7 @@ export function repositoryContract(
   contractTest("a resend with the same client id returns the original message", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
-    const original = await repo.saveMessage({
+    const original = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack",
@@ -316,7 +348,7 @@ export function repositoryContract(
       clientId: "client-1",
     });
     assert.equal(original.duplicate, false);
-    const resend = await repo.saveMessage({
+    const resend = await saveOne(repo, {
       from: tom,
       to: jack,
       msg: "Hello Jack, edited",
@@ -337,13 +369,13 @@ export function repositoryContract(
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    const fromTom = await repo.saveMessage(newMessage(tom, jack, "From Tom", "same-id"));
-    const fromAlice = await repo.saveMessage(newMessage(alice, jack, "From Alice", "same-id"));
+    const fromTom = await saveOne(repo, newMessage(tom, jack, "From Tom", "same-id"));
+    const fromAlice = await saveOne(repo, newMessage(alice, jack, "From Alice", "same-id"));
     assert.equal(fromAlice.duplicate, false);
     assert.notEqual(fromAlice.message.messageId, fromTom.message.messageId);
     assert.equal(fromAlice.message.msg, "From Alice");
     // Jack's reply in the other direction with that id is his own message too.
-    const fromJack = await repo.saveMessage(newMessage(jack, tom, "From Jack", "same-id"));
+    const fromJack = await saveOne(repo, newMessage(jack, tom, "From Jack", "same-id"));
     assert.equal(fromJack.duplicate, false);
     assert.equal(fromJack.message.fromUser, "Jack");
   });
@@ -352,8 +384,8 @@ export function repositoryContract(
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    const toJack = await repo.saveMessage(newMessage(tom, jack, "To Jack", "same-id"));
-    const toAlice = await repo.saveMessage(newMessage(tom, alice, "To Alice", "same-id"));
+    const toJack = await saveOne(repo, newMessage(tom, jack, "To Jack", "same-id"));
+    const toAlice = await saveOne(repo, newMessage(tom, alice, "To Alice", "same-id"));
     assert.equal(toAlice.duplicate, false);
     assert.notEqual(toAlice.message.messageId, toJack.message.messageId);
     assert.equal(toAlice.message.toUser, "Alice");
@@ -364,8 +396,8 @@ export function repositoryContract(
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const message = newMessage(tom, jack, "Same text");
-    const first = await repo.saveMessage(message);
-    const second = await repo.saveMessage(message);
+    const first = await saveOne(repo, message);
+    const second = await saveOne(repo, message);
     assert.equal(second.duplicate, false);
     assert.ok(second.message.messageId > first.message.messageId);
     assert.equal((await repo.history(tom.id, jack.id, { limit: 10 })).length, 2);
@@ -520,7 +552,7 @@ export function repositoryContract(
     const tom = await addUser(repo, "Tom");
     const jack = await addUser(repo, "Jack");
     const alice = await addUser(repo, "Alice");
-    await repo.saveMessage(newMessage(tom, alice, "hi"));
+    await saveOne(repo, newMessage(tom, alice, "hi"));
     assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), []);
     assert.deepEqual(await repo.history(jack.id, jack.id, { limit: 10 }), []);
   });
@@ -542,7 +574,7 @@ export function repositoryContract(
     assert.equal((await repo.findUser(usernameKey("李四😀")))?.username, "李四😀");
     const saved = [];
     for (const [index, msg] of texts.entries()) {
-      const result = await repo.saveMessage({
+      const result = await saveOne(repo, {
         from: zhang,
         to: li,
         msg,
@@ -559,7 +591,7 @@ export function repositoryContract(
     assert.deepEqual(waiting.map((message) => message.toUser), texts.map(() => "李四😀"));
     assert.deepEqual(await repo.history(li.id, zhang.id, { limit: 10 }), saved.toReversed());
     // A resend finds the stored message by its non-ASCII client id.
-    const resend = await repo.saveMessage({
+    const resend = await saveOne(repo, {
       from: zhang,
       to: li,
       msg: "changed",
@@ -570,6 +602,31 @@ export function repositoryContract(
     assert.equal(resend.duplicate, true);
     assert.deepEqual(resend.message, saved[1]);
   });
+
+  // Transient failures.
+
+  contractTest(
+    "a write while another connection holds the lock fails as unavailable, then works",
+    async (repo, fixture) => {
+      const tom = await addUser(repo, "Tom");
+      const jack = await addUser(repo, "Jack");
+      const token = { tokenHash: "t1", userId: tom.id, createdAt: NOW, expiresAt: NOW + HOUR_MS };
+      const message = newMessage(tom, jack, "while locked", "locked-1");
+      const lock = await fixture.holdWriteLock();
+      try {
+        await assertUnavailable(repo.saveMessages([message]), "a message while locked");
+        await assertUnavailable(repo.createToken(token), "a token while locked");
+      } finally {
+        await lock.release();
+      }
+      // The lock is gone: the same writes succeed, and the failed ones left nothing behind.
+      const [saved] = await repo.saveMessages([message]);
+      assert.equal(saved.duplicate, false);
+      await repo.createToken(token);
+      assert.equal((await repo.findSession("t1", NOW))?.user.id, tom.id);
+      assert.deepEqual(await repo.history(tom.id, jack.id, { limit: 10 }), [saved.message]);
+    },
+  );
 
   // Closing.
 

@@ -4,7 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
-import { repositoryContract } from "./repository_contract.ts";
+import { type HeldWriteLock, repositoryContract, saveOne } from "./repository_contract.ts";
+import { sqliteOptions } from "../support/backend_options.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 
@@ -55,11 +56,27 @@ function writeNewerFile(path: string, journalMode: "WAL" | "DELETE"): void {
   }
 }
 
+/** Takes the write lock of the file at `path` from a connection of its own. */
+function holdWriteLock(path: string): Promise<HeldWriteLock> {
+  const other = new DatabaseSync(path);
+  other.exec("BEGIN EXCLUSIVE");
+  return Promise.resolve({
+    release: () => {
+      other.exec("ROLLBACK");
+      other.close();
+      return Promise.resolve();
+    },
+  });
+}
+
 repositoryContract("SqliteRepository", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chat-sqlite-contract-" });
-  const repo = new SqliteRepository(join(dir, "chat.db"));
+  const path = join(dir, "chat.db");
+  // A write waits this long for another connection's lock before it fails as unavailable.
+  const repo = new SqliteRepository(path, { ...sqliteOptions(), busyTimeoutMs: 100 });
   return {
     repo,
+    holdWriteLock: () => holdWriteLock(path),
     cleanup: async () => {
       await repo.close();
       await Deno.remove(dir, { recursive: true });
@@ -69,7 +86,7 @@ repositoryContract("SqliteRepository", async () => {
 
 Deno.test("SqliteRepository: data survives closing and reopening the file", async () => {
   await withDatabaseFile(async (path) => {
-    const first = new SqliteRepository(path);
+    const first = new SqliteRepository(path, sqliteOptions());
     let tom: UserRef, jack: UserRef, lastId: number;
     try {
       tom = await addUser(first, "Tom");
@@ -80,7 +97,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         createdAt: NOW,
         expiresAt: NOW + 60_000,
       });
-      await first.saveMessage({
+      await saveOne(first, {
         from: tom,
         to: jack,
         msg: "你好 😀",
@@ -88,7 +105,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         sentAt: NOW,
         clientId: "c1",
       });
-      const reply = await first.saveMessage({
+      const reply = await saveOne(first, {
         from: jack,
         to: tom,
         msg: "Hi",
@@ -102,7 +119,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
       await first.close();
     }
 
-    const second = new SqliteRepository(path);
+    const second = new SqliteRepository(path, sqliteOptions());
     try {
       assert.equal((await second.findUser("tom"))?.id, tom.id);
       assert.equal((await second.findSession("token", NOW))?.user.username, "Tom");
@@ -116,7 +133,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
       );
       assert.deepEqual(await second.waitingMessages(tom.id, jack.id, 0, 10), []);
       // The client id index survived too, and new ids continue past the old ones.
-      const resend = await second.saveMessage({
+      const resend = await saveOne(second, {
         from: tom,
         to: jack,
         msg: "你好 😀",
@@ -125,7 +142,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
         clientId: "c1",
       });
       assert.equal(resend.duplicate, true);
-      const next = await second.saveMessage({
+      const next = await saveOne(second, {
         from: tom,
         to: jack,
         msg: "new",
@@ -142,7 +159,7 @@ Deno.test("SqliteRepository: data survives closing and reopening the file", asyn
 
 Deno.test("SqliteRepository: a new file is in WAL mode at the current schema version", async () => {
   await withDatabaseFile(async (path) => {
-    const repo = new SqliteRepository(path);
+    const repo = new SqliteRepository(path, sqliteOptions());
     await addUser(repo, "Tom");
     await repo.close();
     assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "wal" }]);
@@ -156,7 +173,7 @@ Deno.test("SqliteRepository: a file from a newer schema is refused and left unch
     const before = await Deno.readFile(path);
 
     assert.throws(
-      () => new SqliteRepository(path),
+      () => new SqliteRepository(path, sqliteOptions()),
       (error) =>
         error instanceof RangeError &&
         error.message.includes(`version ${SCHEMA_VERSION + 1} is newer`),
@@ -174,7 +191,7 @@ Deno.test("SqliteRepository: a refused newer file keeps its own journal mode", a
     writeNewerFile(path, "DELETE");
     const before = await Deno.readFile(path);
 
-    assert.throws(() => new SqliteRepository(path), RangeError);
+    assert.throws(() => new SqliteRepository(path, sqliteOptions()), RangeError);
 
     assert.deepEqual(readPragma(path, "journal_mode"), [{ journal_mode: "delete" }]);
     assert.deepEqual(await Deno.readFile(path), before);
@@ -183,7 +200,7 @@ Deno.test("SqliteRepository: a refused newer file keeps its own journal mode", a
 
 Deno.test("SqliteRepository: the file passes an integrity check after many writes", async () => {
   await withDatabaseFile(async (path) => {
-    const repo = new SqliteRepository(path);
+    const repo = new SqliteRepository(path, sqliteOptions());
     try {
       const users: UserRef[] = [];
       for (let index = 0; index < 20; index++) users.push(await addUser(repo, `user${index}`));
@@ -199,7 +216,7 @@ Deno.test("SqliteRepository: the file passes an integrity check after many write
       for (let index = 0; index < 300; index++) {
         const from = users[index % users.length];
         const to = users[(index * 7 + 3) % users.length];
-        const saved = await repo.saveMessage({
+        const saved = await saveOne(repo, {
           from,
           to,
           msg: `message ${index} 消息 😀`.repeat(1 + (index % 5)),

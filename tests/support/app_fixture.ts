@@ -3,6 +3,7 @@
  * network (Fresh's `FakeServer(app.handler())` model). An in-memory SQLite repository and the
  * memory hub; settings from `parseConfig`, so the defaults are the service's own.
  */
+import { sqliteOptions } from "./backend_options.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { createApp } from "../../lib/app.ts";
 import { buildService, type Service } from "../../lib/service.ts";
@@ -35,7 +36,7 @@ export const FIXTURE_ADDRESS = "192.0.2.7";
 /** Builds the handler on fresh storage; `env` overrides settings. */
 export function appFixture(
   env: Record<string, string> = {},
-  repository: Repository = new SqliteRepository(":memory:"),
+  repository: Repository = new SqliteRepository(":memory:", sqliteOptions()),
 ): AppFixture {
   const hub = new MemoryHub();
   const config = parseConfig({ PORT: "0", ...env });

@@ -70,7 +70,10 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     ...GENEROUS_LIMITS,
     ...options.env,
   });
-  const repository = new SqliteRepository(dbPath, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  const repository = new SqliteRepository(dbPath, {
+    busyTimeoutMs: config.sqliteBusyTimeoutMs,
+    synchronous: config.sqliteSynchronous,
+  });
   const hub = options.hub ?? new MemoryHub();
   const service = await startService({
     config,

@@ -293,7 +293,14 @@ browserTest(
       const sendTime = `2026-11-${String(20 + Math.floor(i / 40)).padStart(2, "0")} 09:${
         String(i % 60).padStart(2, "0")
       }:00`;
-      await server.repository.saveMessage({ from, to, msg, sendTime, sentAt: 0, clientId: null });
+      await server.repository.saveMessages([{
+        from,
+        to,
+        msg,
+        sendTime,
+        sentAt: 0,
+        clientId: null,
+      }]);
     }
     const trouble: Trouble = { errors: [], dialogs: [] };
     const page = await newPage(await browser.newContext({ locale: "zh-CN" }), trouble);

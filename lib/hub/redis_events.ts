@@ -1,0 +1,98 @@
+/**
+ * What the nodes of a cluster tell each other over Redis publish/subscribe, as JSON: the one
+ * definition of each event's shape. Every event names its kind and the node it comes from, so a
+ * node can ignore its own echoes. Presence events are built inside the Lua scripts, from
+ * `PRESENCE_EVENT_LUA` below, next to the type they must match.
+ */
+import type { StoredMessage } from "../storage/repository.ts";
+
+/** The kinds of event. */
+export const HUB_EVENT = {
+  /** A user came online or went offline on a pair. */
+  PRESENCE: "presence",
+  /** A stored message for the endpoints of a pair. */
+  MESSAGE: "message",
+  /** A token was revoked: its endpoints close. */
+  REVOKE: "revoke",
+  /** A node checking that its own subscription delivers. */
+  PROBE: "probe",
+} as const;
+
+/** One of `HUB_EVENT`. */
+export type HubEventKind = (typeof HUB_EVENT)[keyof typeof HUB_EVENT];
+
+/**
+ * `user` came online or went offline on (user -> peer); for the endpoints on (peer -> user).
+ * `seq` places it in the cluster's one sequence of joins and presence events.
+ */
+export interface PresenceEvent {
+  readonly kind: typeof HUB_EVENT.PRESENCE;
+  readonly origin: string;
+  readonly seq: number;
+  readonly user: number;
+  readonly peer: number;
+  readonly online: boolean;
+}
+
+/** A message stored from `from` to `to`, for the endpoints on (to -> from). */
+export interface MessageEvent {
+  readonly kind: typeof HUB_EVENT.MESSAGE;
+  readonly origin: string;
+  readonly from: number;
+  readonly to: number;
+  readonly message: StoredMessage;
+}
+
+/** The endpoints that authenticated with `tokenHash` close, on every node. */
+export interface RevokeEvent {
+  readonly kind: typeof HUB_EVENT.REVOKE;
+  readonly origin: string;
+  readonly tokenHash: string;
+}
+
+/** Sent by a node to its own channel; hearing `nonce` back shows the subscription works. */
+export interface ProbeEvent {
+  readonly kind: typeof HUB_EVENT.PROBE;
+  readonly origin: string;
+  readonly nonce: string;
+}
+
+/** The events about endpoints, which the hub acts on; probes stay within the link. */
+export type EndpointEvent = PresenceEvent | MessageEvent | RevokeEvent;
+
+/** Any event. */
+export type HubEvent = EndpointEvent | ProbeEvent;
+
+const KINDS: ReadonlySet<string> = new Set(Object.values(HUB_EVENT));
+
+/** The JSON of an event, as published. */
+export function encodeEvent(event: HubEvent): string {
+  return JSON.stringify(event);
+}
+
+/**
+ * The event in `raw`, or `null` when it is not JSON naming a known kind and its origin. The
+ * channels carry only what the nodes and their scripts publish, so the fields of a known kind
+ * are trusted.
+ */
+export function decodeEvent(raw: string): HubEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { kind, origin } = value as { kind?: unknown; origin?: unknown };
+  if (typeof kind !== "string" || !KINDS.has(kind) || typeof origin !== "string") return null;
+  return value as HubEvent;
+}
+
+/**
+ * The Lua expression that builds a `PresenceEvent`'s JSON inside a script, from the locals
+ * `origin` (a node id), `seq`, `u`, `p` (numbers, or their decimal strings) and `online` (1 or
+ * 0). `tests/hub/redis_events_test.ts` decodes what the scripts publish with `decodeEvent`.
+ */
+export const PRESENCE_EVENT_LUA = `'{"kind":"${HUB_EVENT.PRESENCE}","origin":"' .. origin .. ` +
+  `'","seq":' .. seq .. ',"user":' .. u .. ',"peer":' .. p .. ` +
+  `',"online":' .. (online == 1 and 'true' or 'false') .. '}'`;
