@@ -23,8 +23,12 @@ export interface Config {
   readonly limits: Limits;
   /** Browser origins allowed to open chat sockets (`ALLOWED_ORIGINS`); `null` allows any. */
   readonly allowedOrigins: ReadonlySet<string> | null;
-  /** Take the client address from `X-Forwarded-For` (`TRUST_PROXY`, default false). */
-  readonly trustProxy: boolean;
+  /**
+   * How many reverse proxies in front append to `X-Forwarded-For` (`TRUST_PROXY`: `false` = 0,
+   * `true` = 1, or a count); the client address is the value the outermost one saw. 0: the
+   * connection's address.
+   */
+  readonly trustedProxies: number;
   /** `text` (default) or `json` log lines (`LOG_FORMAT`). */
   readonly logFormat: "text" | "json";
   /** How long a write waits for a locked SQLite database, in ms (`SQLITE_BUSY_TIMEOUT`). */
@@ -212,7 +216,7 @@ function serverSettings(env: Env) {
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
     wsIdleTimeoutSeconds: idleMs / 1000,
     allowedOrigins: origins(env),
-    trustProxy: boolean(env, "TRUST_PROXY"),
+    trustedProxies: proxyHops(env),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
   };
 }
@@ -277,6 +281,14 @@ function boolean(env: Env, key: keyof typeof DEFAULTS): boolean {
   if (["1", "true", "yes", "on"].includes(text)) return true;
   if (["0", "false", "no", "off"].includes(text)) return false;
   throw new ConfigError(key, `expected true or false, got "${text}"`);
+}
+
+/** `TRUST_PROXY`: `false` (0), `true` (1 proxy) or how many proxies stand in front (0 to 10). */
+function proxyHops(env: Env): number {
+  const text = read(env, "TRUST_PROXY");
+  return /^\d+$/.test(text)
+    ? integer(env, "TRUST_PROXY", 0, 10)
+    : Number(boolean(env, "TRUST_PROXY"));
 }
 
 function oneOf<T extends string>(env: Env, key: keyof typeof DEFAULTS, choices: readonly T[]): T {

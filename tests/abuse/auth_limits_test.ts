@@ -110,3 +110,20 @@ Deno.test("a wrong name and a wrong password cost one password verification each
     await repository.close();
   }
 });
+
+Deno.test("behind the README's nginx a client cannot choose its address by writing X-Forwarded-For", async () => {
+  await using server = await startTestServer({
+    env: { AUTH_MAX_PER_IP: "30", TRUST_PROXY: "true" },
+  });
+  const statuses: number[] = [];
+  for (let n = 0; n < 60; n++) {
+    // What nginx forwards: the client's own header, then the address nginx saw, appended.
+    const response = await api(server, "POST", "/v1/user", {
+      body: { username: `spoof${n}`, password: "password123" },
+      headers: from(`203.0.113.${n}, 127.0.0.1, 198.51.100.20`),
+    });
+    statuses.push(response.httpStatus);
+  }
+  assert.equal(statuses.filter((status) => status === 201).length, 30);
+  assert.equal(statuses.filter((status) => status === 429).length, 30);
+});
