@@ -58,6 +58,13 @@ export interface Limits {
   readonly messageRate: number;
   /** Messages one socket may send at once before the rate applies (`MSG_BURST`, default 30). */
   readonly messageBurst: number;
+  /**
+   * Messages without `id` that may wait for the rate on one socket (`MSG_QUEUE`, default 100);
+   * past this the socket is closed (what it sent before is stored).
+   */
+  readonly messageQueue: number;
+  /** Bytes of frames that may wait for the rate on one socket (`MSG_QUEUE_BYTES`, 256 KiB). */
+  readonly messageQueueBytes: number;
   /** The window of the login/registration limits, in ms (`AUTH_WINDOW`, default 1m). */
   readonly authWindowMs: number;
   /** Login and registration attempts per client address per window (`AUTH_MAX_PER_IP`, 30). */
@@ -97,6 +104,8 @@ export const DEFAULTS = {
   WS_IDLE_TIMEOUT: "30s",
   MSG_RATE: "10",
   MSG_BURST: "30",
+  MSG_QUEUE: "100",
+  MSG_QUEUE_BYTES: "262144",
   AUTH_WINDOW: "1m",
   AUTH_MAX_PER_IP: "30",
   AUTH_MAX_PER_USER: "10",
@@ -225,6 +234,8 @@ function limits(env: Env): Limits {
   return {
     messageRate: integer(env, "MSG_RATE", 1, 100_000),
     messageBurst: integer(env, "MSG_BURST", 1, 100_000),
+    messageQueue: integer(env, "MSG_QUEUE", 1, 100_000),
+    messageQueueBytes: integer(env, "MSG_QUEUE_BYTES", 1024, 1024 * 1024 * 1024),
     authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
     authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
     authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),

@@ -34,6 +34,8 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     limits: {
       messageRate: 10,
       messageBurst: 30,
+      messageQueue: 100,
+      messageQueueBytes: 262144,
       authWindowMs: 60_000,
       authMaxPerIp: 30,
       authMaxPerUser: 10,
@@ -74,6 +76,8 @@ Deno.test("every setting is read from the environment", () => {
       WS_IDLE_TIMEOUT: "0",
       MSG_RATE: "5",
       MSG_BURST: "7",
+      MSG_QUEUE: "9",
+      MSG_QUEUE_BYTES: "4096",
       AUTH_WINDOW: "10m",
       AUTH_MAX_PER_IP: "100",
       AUTH_MAX_PER_USER: "3",
@@ -105,6 +109,8 @@ Deno.test("every setting is read from the environment", () => {
       limits: {
         messageRate: 5,
         messageBurst: 7,
+        messageQueue: 9,
+        messageQueueBytes: 4096,
         authWindowMs: 10 * 60_000,
         authMaxPerIp: 100,
         authMaxPerUser: 3,
