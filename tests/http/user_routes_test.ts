@@ -165,7 +165,7 @@ Deno.test("login answers 201 with a UUID v4 token and an expire of now + TOKEN_T
   assert.equal(response.httpStatus, 201);
   assert.equal(response.json.status, 10001);
   assert.equal(response.json.msg, "Login success");
-  assert.deepEqual(Object.keys(response.json.body).sort(), ["expire", "token"]);
+  assert.deepEqual(Object.keys(response.json.body).sort(), ["device", "expire", "token"]);
   assert.match(response.json.body.token as string, UUID_V4);
   assert.match(response.json.body.expire as string, LOCAL_TIME);
   assert.equal(response.json.body.expire, formatLocalTime(clock.now + HOUR_MS));
