@@ -3,6 +3,7 @@ import { hashPassword, verifyPassword } from "./password.ts";
 import { hashToken, newToken } from "./token.ts";
 import { isDeviceToken, issueDeviceToken } from "./device_token.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
+import { lookalikeKeys } from "../users/lookalike.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
 import type { Clock } from "../time.ts";
@@ -22,7 +23,8 @@ export interface FieldError {
 /** The outcome of a registration. */
 export type RegisterResult =
   | { readonly ok: true; readonly user: UserRef }
-  | { readonly ok: false; readonly taken: true }
+  /** `lookalike`: no one has the name, but an existing user's name looks like it. */
+  | { readonly ok: false; readonly taken: true; readonly lookalike: boolean }
   | { readonly ok: false; readonly taken: false; readonly error: FieldError };
 
 /** A token and when it expires, and the device token for the next logins from this device. */
@@ -105,15 +107,19 @@ export class Accounts {
     }
     const key = usernameKey(name.username);
     // Cheap pre-check so that a taken name does not cost a hash; the insert still decides.
-    if (await this.#repository.findUser(key)) return { ok: false, taken: true };
+    if (await this.#repository.findUser(key)) return { ok: false, taken: true, lookalike: false };
     const user = await this.#repository.createUser({
       username: name.username,
       usernameKey: key,
+      lookalike: lookalikeKeys(name.username),
       passwordHash: await this.#passwords.hash(input.password as string),
       email,
       createdAt: this.#clock(),
     });
-    return user === null ? { ok: false, taken: true } : { ok: true, user };
+    if (user !== null) return { ok: true, user };
+    // Not stored: the same name inserted meanwhile, or (mostly) a look-alike of an existing one.
+    const same = await this.#repository.findUser(key);
+    return { ok: false, taken: true, lookalike: same === null };
   }
 
   /**

@@ -67,7 +67,7 @@ export async function register(
   if (result.taken) {
     return envelope(409, API_STATUS.USERNAME_TAKEN, "Username already taken", {
       field: "username",
-      reason: "is already taken",
+      reason: result.lookalike ? "looks like an existing username" : "is already taken",
     });
   }
   return invalidInput(result.error.field, result.error.reason);
