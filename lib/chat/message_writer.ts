@@ -65,10 +65,12 @@ export class MessageWriter {
       if (!duplicate) {
         metrics.messagesStored.inc();
         metrics.markReceived(message, batch[i].receivedAt);
-        // Handed to the hub before the sender hears of it: a message sent after the answer,
-        // from any socket on any node, then reaches the peer after this one.
-        await hub.publish(message, from.id, to.id);
       }
+      // Handed to the hub before the sender hears of it: a message sent after the answer,
+      // from any socket on any node, then reaches the peer after this one. A duplicate (a
+      // resend of an id stored before) is published again: its first publish may never have
+      // happened (the node that stored it died first); a socket that has it drops it by id.
+      await hub.publish(message, from.id, to.id);
       outcomes.push({ kind: "stored", message, duplicate });
     }
     return outcomes;
