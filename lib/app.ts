@@ -21,8 +21,8 @@ export type { ClientInfo };
 /** What the handler needs. */
 export interface AppContext extends ChatRouteContext {
   readonly throttle: AuthThrottle;
-  /** Take the client address from `X-Forwarded-For`. */
-  readonly trustProxy: boolean;
+  /** How many proxies in front append to `X-Forwarded-For` (0: use the connection's address). */
+  readonly trustedProxies: number;
   /** The chat page's files, served at `/` and `/assets/<name>`. */
   readonly staticFiles: StaticFiles;
 }
@@ -68,7 +68,7 @@ export function createApp(
     const url = new URL(request.url);
     let response: Response;
     try {
-      const address = clientAddress(request, info, context.trustProxy);
+      const address = clientAddress(request, info, context.trustedProxies);
       response = await dispatch(routes, request, url, address);
     } catch (error) {
       context.log.error("http.error", {

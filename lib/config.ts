@@ -23,8 +23,12 @@ export interface Config {
   readonly limits: Limits;
   /** Browser origins allowed to open chat sockets (`ALLOWED_ORIGINS`); `null` allows any. */
   readonly allowedOrigins: ReadonlySet<string> | null;
-  /** Take the client address from `X-Forwarded-For` (`TRUST_PROXY`, default false). */
-  readonly trustProxy: boolean;
+  /**
+   * How many reverse proxies in front append to `X-Forwarded-For` (`TRUST_PROXY`: `false` = 0,
+   * `true` = 1, or a count); the client address is the value the outermost one saw. 0: the
+   * connection's address.
+   */
+  readonly trustedProxies: number;
   /** `text` (default) or `json` log lines (`LOG_FORMAT`). */
   readonly logFormat: "text" | "json";
   /** How long a write waits for a locked SQLite database, in ms (`SQLITE_BUSY_TIMEOUT`). */
@@ -54,6 +58,13 @@ export interface Limits {
   readonly messageRate: number;
   /** Messages one socket may send at once before the rate applies (`MSG_BURST`, default 30). */
   readonly messageBurst: number;
+  /**
+   * Messages without `id` that may wait for the rate on one socket (`MSG_QUEUE`, default 100);
+   * past this the socket is closed (what it sent before is stored).
+   */
+  readonly messageQueue: number;
+  /** Bytes of frames that may wait for the rate on one socket (`MSG_QUEUE_BYTES`, 256 KiB). */
+  readonly messageQueueBytes: number;
   /** The window of the login/registration limits, in ms (`AUTH_WINDOW`, default 1m). */
   readonly authWindowMs: number;
   /** Login and registration attempts per client address per window (`AUTH_MAX_PER_IP`, 30). */
@@ -93,6 +104,8 @@ export const DEFAULTS = {
   WS_IDLE_TIMEOUT: "30s",
   MSG_RATE: "10",
   MSG_BURST: "30",
+  MSG_QUEUE: "100",
+  MSG_QUEUE_BYTES: "262144",
   AUTH_WINDOW: "1m",
   AUTH_MAX_PER_IP: "30",
   AUTH_MAX_PER_USER: "10",
@@ -212,7 +225,7 @@ function serverSettings(env: Env) {
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
     wsIdleTimeoutSeconds: idleMs / 1000,
     allowedOrigins: origins(env),
-    trustProxy: boolean(env, "TRUST_PROXY"),
+    trustedProxies: proxyHops(env),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
   };
 }
@@ -221,6 +234,8 @@ function limits(env: Env): Limits {
   return {
     messageRate: integer(env, "MSG_RATE", 1, 100_000),
     messageBurst: integer(env, "MSG_BURST", 1, 100_000),
+    messageQueue: integer(env, "MSG_QUEUE", 1, 100_000),
+    messageQueueBytes: integer(env, "MSG_QUEUE_BYTES", 1024, 1024 * 1024 * 1024),
     authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
     authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
     authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),
@@ -277,6 +292,14 @@ function boolean(env: Env, key: keyof typeof DEFAULTS): boolean {
   if (["1", "true", "yes", "on"].includes(text)) return true;
   if (["0", "false", "no", "off"].includes(text)) return false;
   throw new ConfigError(key, `expected true or false, got "${text}"`);
+}
+
+/** `TRUST_PROXY`: `false` (0), `true` (1 proxy) or how many proxies stand in front (0 to 10). */
+function proxyHops(env: Env): number {
+  const text = read(env, "TRUST_PROXY");
+  return /^\d+$/.test(text)
+    ? integer(env, "TRUST_PROXY", 0, 10)
+    : Number(boolean(env, "TRUST_PROXY"));
 }
 
 function oneOf<T extends string>(env: Env, key: keyof typeof DEFAULTS, choices: readonly T[]): T {

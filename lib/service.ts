@@ -97,7 +97,7 @@ export function buildService(options: ServiceOptions): Service {
     limits: config.limits,
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     allowedOrigins: config.allowedOrigins,
-    trustProxy: config.trustProxy,
+    trustedProxies: config.trustedProxies,
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,

@@ -299,38 +299,51 @@ class FrameMaker {
 type Answer =
   | { readonly kind: "stored"; readonly id: string | null; readonly msg: string }
   | { readonly kind: "rejected" }
+  | { readonly kind: "closes" }
   | { readonly kind: "silent" };
 
 function codePoints(text: string): number {
   return [...text].length;
 }
 
-/** What the server must do with a text frame on a socket without receipts (README rules). */
+/** The frame's client id if it carries a valid one, `null` if none, `false` if a bad one. */
+function validId(frame: Record<string, unknown>): string | null | false {
+  const id = Object.hasOwn(frame, "id") ? frame.id : null;
+  if (id === null) return null;
+  if (typeof id !== "string" || !id.isWellFormed() || id.includes("\u0000")) return false;
+  return id.length === 0 || codePoints(id) > MAX_ID_CHARS ? false : id;
+}
+
+/**
+ * What the server must do with a text frame on a socket without receipts (README rules): a
+ * refused frame with a valid id is answered (30004); one without ends the socket.
+ */
 function predict(text: string): Answer {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { kind: "rejected" };
+    return { kind: "closes" };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { kind: "rejected" };
+    return { kind: "closes" };
   }
   const frame = value as Record<string, unknown>;
+  const id = validId(frame);
+  const refused: Answer = typeof id === "string" ? { kind: "rejected" } : { kind: "closes" };
   if (Object.hasOwn(frame, "ack")) {
+    if (Object.hasOwn(frame, "msg")) return refused;
     const ack = frame.ack;
     const valid = typeof ack === "number" && Number.isSafeInteger(ack) && ack >= 1;
-    return valid ? { kind: "silent" } : { kind: "rejected" };
+    return valid ? { kind: "silent" } : { kind: "closes" };
   }
+  if (id === false) return { kind: "closes" };
   const msg = frame.msg;
-  if (!Object.hasOwn(frame, "msg") || typeof msg !== "string") return { kind: "rejected" };
+  if (!Object.hasOwn(frame, "msg") || typeof msg !== "string") return refused;
   if (msg.trim() === "" || !msg.isWellFormed() || codePoints(msg) > MAX_MESSAGE_CHARS) {
-    return { kind: "rejected" };
+    return refused;
   }
-  const id = Object.hasOwn(frame, "id") ? frame.id : null;
-  if (id === null) return { kind: "stored", id: null, msg };
-  if (typeof id !== "string" || !id.isWellFormed()) return { kind: "rejected" };
-  if (id.length === 0 || codePoints(id) > MAX_ID_CHARS) return { kind: "rejected" };
+  if (msg.includes("\u0000")) return refused;
   return { kind: "stored", id, msg };
 }
 
@@ -426,16 +439,18 @@ class Expected {
 }
 
 /**
- * Sends one batch of frames (plus a closing marker message) and checks each answer, in order,
- * against the prediction: 30004 for a rejected frame, 30010 for a message with an id (the first
- * message_id again for a repeated id), nothing for a receipt or a message without id.
+ * Sends frames until one that ends the socket (a refused frame without a valid id), or all of
+ * them plus a marker message, and checks each answer, in order, against the prediction: 30004
+ * for a refused frame with an id, 30010 for a message with an id (the first message_id again for
+ * a repeated id), nothing for a receipt or a message without id, and for the frame that ends the
+ * socket a 30004 and a close (1008, or 1003 for a binary frame). Returns how many frames it sent.
  */
 async function fuzzBatch(
   client: ChatClient,
   frames: readonly (string | Uint8Array)[],
   marker: string,
   expected: Expected,
-): Promise<void> {
+): Promise<number> {
   // The answers due, in order: 30004 for a rejected frame, 30010 for a message with an id.
   const due: { status: 30004 | 30010; id: string; index: number }[] = [];
   const pendingIds = new Set<string>();
@@ -448,14 +463,22 @@ async function fuzzBatch(
       due.push({ status: 30010, id: answer.id, index });
     }
   };
+  let ending: number | null = null;
   for (const [index, frame] of frames.entries()) {
     client.socket.send(frame);
-    const answer: Answer = typeof frame === "string" ? predict(frame) : { kind: "rejected" };
+    const answer: Answer = typeof frame === "string" ? predict(frame) : { kind: "closes" };
     if (answer.kind === "rejected") due.push({ status: 30004, id: "", index });
     else if (answer.kind === "stored") store(answer, index);
+    else if (answer.kind === "closes") {
+      due.push({ status: 30004, id: "", index });
+      ending = index;
+      break;
+    }
   }
-  client.sendMessage(marker, marker);
-  store({ id: marker, msg: marker }, frames.length);
+  if (ending === null) {
+    client.sendMessage(marker, marker);
+    store({ id: marker, msg: marker }, frames.length);
+  }
 
   for (const { status, id, index } of due) {
     const frame = await client.next(`the answer to frame ${index}`);
@@ -470,6 +493,11 @@ async function fuzzBatch(
     if (first === undefined) expected.ids.set(id, frame.body.message_id as number);
     else assert.equal(frame.body.message_id, first, `${label}: a repeated id stored anew`);
   }
+  if (ending === null) return frames.length;
+  const close = await client.closed();
+  assert.equal(close.code, typeof frames[ending] === "string" ? 1008 : 1003);
+  assert.match(close.reason, /^Invalid message, not stored: /);
+  return ending + 1;
 }
 
 /** Sends `payload` on a fresh raw socket after one valid message; the socket must then end. */
@@ -513,7 +541,7 @@ fuzzTest("random, mutated and hostile frames never break the socket service", as
   const maker = new FrameMaker(random);
 
   {
-    await using client = await ChatClient.connect(server.wsUrl, "Target", fuzzer);
+    let client = await ChatClient.connect(server.wsUrl, "Target", fuzzer);
     for (let batch = 0; batch < BATCHES; batch++) {
       const frames: (string | Uint8Array)[] = [];
       for (let i = 0; i < FRAMES_PER_BATCH; i++) {
@@ -531,9 +559,16 @@ fuzzTest("random, mutated and hostile frames never break the socket service", as
       for (const id of [...expected.ids.keys()].slice(-3)) {
         frames.push(`{"msg":"repeat","id":${quote(id)}}`);
       }
-      await fuzzBatch(client, frames, `marker-${batch}`, expected);
+      // A frame that ends the socket ends this part of the batch: the rest go on a new one.
+      for (let sent = 0, part = 0; sent < frames.length; part++) {
+        sent += await fuzzBatch(client, frames.slice(sent), `marker-${batch}-${part}`, expected);
+        if (client.socket.readyState !== WebSocket.OPEN) {
+          client = await ChatClient.connect(server.wsUrl, "Target", fuzzer);
+        }
+      }
     }
     assert.equal(client.socket.readyState, WebSocket.OPEN);
+    await client.close();
   }
 
   // Text frames that are not UTF-8: the server closes (1007) or drops the connection.
@@ -797,7 +832,7 @@ Deno.test("a message holding U+0000 is refused with 30004 and nothing is stored"
   assert.deepEqual(await toJack.next(), {
     status: 30004,
     msg: "Invalid message",
-    body: { reason: "msg must not contain U+0000" },
+    body: { reason: "msg must not contain U+0000", id: "nul" },
   });
   const history = await api(server, "GET", "/v1/chat/Jack/messages", { token: tom });
   assert.deepEqual(history.json.body.messages, []);

@@ -1,7 +1,9 @@
 /** Registration, login, logout and token authentication, on top of a `Repository`. */
 import { hashPassword, verifyPassword } from "./password.ts";
 import { hashToken, newToken } from "./token.ts";
+import { isDeviceToken, issueDeviceToken } from "./device_token.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
+import { lookalikeKeys } from "../users/lookalike.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
 import type { Clock } from "../time.ts";
@@ -21,13 +23,15 @@ export interface FieldError {
 /** The outcome of a registration. */
 export type RegisterResult =
   | { readonly ok: true; readonly user: UserRef }
-  | { readonly ok: false; readonly taken: true }
+  /** `lookalike`: no one has the name, but an existing user's name looks like it. */
+  | { readonly ok: false; readonly taken: true; readonly lookalike: boolean }
   | { readonly ok: false; readonly taken: false; readonly error: FieldError };
 
-/** A token and when it expires. */
+/** A token and when it expires, and the device token for the next logins from this device. */
 export interface IssuedToken {
   readonly token: string;
   readonly expiresAt: number;
+  readonly device: string;
 }
 
 /** Options of the account service. */
@@ -103,19 +107,30 @@ export class Accounts {
     }
     const key = usernameKey(name.username);
     // Cheap pre-check so that a taken name does not cost a hash; the insert still decides.
-    if (await this.#repository.findUser(key)) return { ok: false, taken: true };
+    if (await this.#repository.findUser(key)) return { ok: false, taken: true, lookalike: false };
     const user = await this.#repository.createUser({
       username: name.username,
       usernameKey: key,
+      lookalike: lookalikeKeys(name.username),
       passwordHash: await this.#passwords.hash(input.password as string),
       email,
       createdAt: this.#clock(),
     });
-    return user === null ? { ok: false, taken: true } : { ok: true, user };
+    if (user !== null) return { ok: true, user };
+    // Not stored: the same name inserted meanwhile, or (mostly) a look-alike of an existing one.
+    const same = await this.#repository.findUser(key);
+    return { ok: false, taken: true, lookalike: same === null };
   }
 
-  /** Issues a token for a name and password; `null` when either is wrong. */
-  async login(username: unknown, password: unknown): Promise<IssuedToken | null> {
+  /**
+   * Issues a token (and a device token) for a name and password; `null` when either is wrong.
+   * `knownDevice` is the device token the client showed, kept when valid.
+   */
+  async login(
+    username: unknown,
+    password: unknown,
+    knownDevice: unknown = null,
+  ): Promise<IssuedToken | null> {
     const name = checkUsername(username);
     const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
     const candidate = typeof password === "string" ? password : "";
@@ -124,6 +139,10 @@ export class Accounts {
       return null;
     }
     if (!(await this.#passwords.verify(candidate, user.passwordHash))) return null;
+    // A device that showed a valid device token keeps it; others get a new one.
+    const device = typeof knownDevice === "string" && isDeviceToken(knownDevice, user.passwordHash)
+      ? knownDevice
+      : issueDeviceToken(user.passwordHash);
     const token = newToken();
     const now = this.#clock();
     const expiresAt = now + this.#tokenTtlMs;
@@ -133,7 +152,15 @@ export class Accounts {
       createdAt: now,
       expiresAt,
     });
-    return { token, expiresAt };
+    return { token, expiresAt, device };
+  }
+
+  /** Whether `device` is a device token of the user named `username` (a known device). */
+  async isKnownDevice(username: unknown, device: unknown): Promise<boolean> {
+    if (typeof device !== "string" || device === "") return false;
+    const name = checkUsername(username);
+    const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
+    return user !== null && isDeviceToken(device, user.passwordHash);
   }
 
   /** The session of a token, or `null` when it is missing, unknown, revoked or expired. */

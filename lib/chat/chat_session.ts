@@ -26,7 +26,12 @@ export interface ChatContext extends InboundContext {
   readonly deliveries: DeliveryMarker;
   readonly limits: Pick<
     Limits,
-    "messageRate" | "messageBurst" | "maxBufferedBytes" | "maxUnacked"
+    | "messageRate"
+    | "messageBurst"
+    | "messageQueue"
+    | "messageQueueBytes"
+    | "maxBufferedBytes"
+    | "maxUnacked"
   >;
   /** Numbers connections for the logs, per service. */
   readonly nextConnectionId: () => number;
@@ -218,6 +223,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     }
     // Handed to the network in full: delivered. Otherwise they stay waiting for the next socket.
     this.#outbound.close(handedOver);
+    // What the client sent before the end and still waits for the rate is stored now.
+    this.#inbound.close();
     clearTimeout(this.#expiryTimer);
     this.#whenClosed.resolve();
     if (this.#joined) {

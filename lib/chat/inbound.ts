@@ -1,10 +1,16 @@
 /**
  * The inbound side of one chat socket: every frame the client sends is checked (size, JSON,
- * fields), counted against the socket's message rate, and queued in arrival order; one drain at
- * a time stores the queued messages as one ordered batch, publishes each to the hub, and answers
- * each frame in turn (30004, 30005, 30010, 30011).
+ * fields) and paced, then handled in arrival order; one drain at a time stores the queued
+ * messages as one ordered batch (`MessageWriter`), and answers each frame in turn.
+ *
+ * - Pacing: a frame without `id` is shaped (`Shaper`): over `MSG_RATE`/`MSG_BURST` it waits
+ *   and is stored as the bucket refills; only past `MSG_QUEUE`/`MSG_QUEUE_BYTES` waiting does the
+ *   socket end (every message received before that is stored). A frame with `id` may not wait:
+ *   over the rate it gets 30005 with `retry_after_ms` and its id, and the client sends it again.
+ * - Refusals follow the seed-client rule (`refusal.ts`): a client that opted in gets 30004 or
+ *   30011; one that did not learns through the socket's close.
  */
-import { decodeClientFrame } from "../protocol/client_frame.ts";
+import { decodeClientFrame, type DecodeResult } from "../protocol/client_frame.ts";
 import { utf8LengthUpTo } from "../protocol/text.ts";
 import {
   invalidMessageFrame,
@@ -14,17 +20,20 @@ import {
 } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { type Clock, formatLocalTime } from "../time.ts";
-import { errorMessage, type Logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
-import { TokenBucket } from "../limits/token_bucket.ts";
 import type { Hub } from "../hub/hub.ts";
-import type { NewMessage, Repository, SaveResult, UserRef } from "../storage/repository.ts";
+import type { Repository, UserRef } from "../storage/repository.ts";
+import { MessageWriter, type Submitted, type WriteOutcome } from "./message_writer.ts";
+import { refusal } from "./refusal.ts";
+import { Shaper } from "./shaper.ts";
 
-/** A frame waiting to be handled: a message to store, or an answer to send in turn. */
-type QueuedFrame =
+/** A frame waiting to be handled: an answer, a message to store, or the end of the socket. */
+type Pending =
   | { readonly reply: string }
-  | { readonly message: NewMessage; readonly id: string | null; readonly receivedAt: number };
+  | { readonly submitted: Submitted; readonly id: string | null; readonly optedIn: boolean }
+  | { readonly end: Disconnect };
 
 /** What the inbound side needs from the service. */
 export interface InboundContext {
@@ -35,7 +44,10 @@ export interface InboundContext {
   readonly metrics: Metrics;
   readonly maxMessageChars: number;
   readonly maxFrameBytes: number;
-  readonly limits: Pick<Limits, "messageRate" | "messageBurst">;
+  readonly limits: Pick<
+    Limits,
+    "messageRate" | "messageBurst" | "messageQueue" | "messageQueueBytes"
+  >;
 }
 
 /** Where the inbound side sends its answers and what it asks of the session. */
@@ -50,18 +62,23 @@ export interface InboundSink {
   fail(event: string, error: unknown): void;
 }
 
-/** Checks, rate-limits, stores and answers the frames of one socket. */
+/** Checks, paces, stores and answers the frames of one socket. */
 export class Inbound {
   readonly #from: UserRef;
   readonly #to: UserRef;
   readonly #connection: number;
   readonly #context: InboundContext;
   readonly #sink: InboundSink;
-  readonly #bucket: TokenBucket;
+  readonly #writer: MessageWriter;
+  readonly #shaper: Shaper<Pending>;
+  // Whether the socket negotiated extensions: then every refusal is answered, never a close.
+  readonly #socketOptedIn: boolean;
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
-  #queue: QueuedFrame[] = [];
+  #queue: Pending[] = [];
   #draining = false;
   #drained: Promise<void> = Promise.resolve();
+  // A verdict that ends the socket is queued: nothing the client sends later is read.
+  #ending = false;
 
   constructor(
     from: UserRef,
@@ -69,21 +86,31 @@ export class Inbound {
     connection: number,
     context: InboundContext,
     sink: InboundSink,
+    socketOptedIn = false,
   ) {
     this.#from = from;
     this.#to = to;
     this.#connection = connection;
     this.#context = context;
     this.#sink = sink;
-    this.#bucket = new TokenBucket(
-      context.limits.messageRate,
-      context.limits.messageBurst,
+    this.#socketOptedIn = socketOptedIn;
+    this.#writer = new MessageWriter(context);
+    const { messageRate, messageBurst, messageQueue, messageQueueBytes } = context.limits;
+    this.#shaper = new Shaper<Pending>(
+      {
+        rate: messageRate,
+        burst: messageBurst,
+        maxWaiting: messageQueue,
+        maxWaitingBytes: messageQueueBytes,
+      },
       context.clock,
+      (item) => this.#enqueue(item),
     );
   }
 
   /** Handles one frame from the client. */
   received(data: string | ArrayBuffer): void {
+    if (this.#ending) return;
     const { metrics, maxFrameBytes, maxMessageChars } = this.#context;
     const size = typeof data === "string" ? utf8LengthUpTo(data, maxFrameBytes) : data.byteLength;
     if (size > maxFrameBytes) {
@@ -101,30 +128,79 @@ export class Inbound {
       this.#sink.acknowledged(decoded.upTo);
       return;
     }
-    const retryAfterMs = this.#bucket.take();
-    if (retryAfterMs > 0) {
-      metrics.framesRejected.inc({ reason: "rate_limited" });
-      const id = decoded?.ok && decoded.kind === "message" ? decoded.message.id : null;
-      this.#enqueue({ reply: rateLimitedFrame(retryAfterMs, id) });
-    } else if (decoded === null) {
-      metrics.framesRejected.inc({ reason: "binary" });
-      this.#enqueue({
-        reply: invalidMessageFrame("binary frames are not supported; send JSON text"),
-      });
-    } else if (!decoded.ok) {
-      metrics.framesRejected.inc({ reason: decoded.code });
-      this.#enqueue({ reply: invalidMessageFrame(decoded.reason) });
-    } else if (decoded.kind === "message") {
-      this.#enqueue(this.#newMessage(decoded.message.msg, decoded.message.id));
-    }
+    const id = decoded === null ? null : decoded.ok ? decoded.message.id : decoded.id;
+    if (id !== null) this.#withId(decoded, id);
+    else this.#withoutId(decoded, size);
+  }
+
+  /** The socket ended: what was accepted and still waits for the rate is stored now. */
+  close(): void {
+    this.#ending = true;
+    this.#shaper.flush();
   }
 
   /** Resolves when every frame received so far has been handled. */
   async settled(): Promise<void> {
-    while (this.#draining) await this.#drained;
+    while (this.#draining || this.#shaper.waiting > 0) {
+      await (this.#draining ? this.#drained : this.#shaper.whenEmpty());
+    }
   }
 
-  #newMessage(msg: string, id: string | null): QueuedFrame {
+  /** A frame with an `id` may not wait: over the rate it is answered with 30005 and its id. */
+  #withId(decoded: DecodeResult | null, id: string): void {
+    const retryAfterMs = this.#shaper.tryTake();
+    if (retryAfterMs > 0) {
+      this.#context.metrics.framesRejected.inc({ reason: "rate_limited" });
+      this.#enqueue({ reply: rateLimitedFrame(retryAfterMs, id) });
+      return;
+    }
+    this.#enqueue(this.#pending(decoded, id));
+  }
+
+  /** A frame without `id` waits its turn; past the bound the socket ends, all before it stored. */
+  #withoutId(decoded: DecodeResult | null, size: number): void {
+    const item = this.#pending(decoded, null);
+    if ("end" in item) this.#ending = true;
+    const verdict = this.#shaper.offer(item, size);
+    if (verdict === "full") {
+      this.#ending = true;
+      this.#context.metrics.framesRejected.inc({ reason: "queue_full" });
+      this.#context.log.warn("chat.sending_too_fast", {
+        conn: this.#connection,
+        user: this.#from.username,
+        waiting: this.#shaper.waiting,
+      });
+      const retryAfterMs = this.#shaper.tryTake();
+      this.#shaper.flush();
+      // This frame too was received before the close: it is stored with the rest.
+      this.#enqueue(item);
+      this.#enqueue({ end: DISCONNECT.sendingTooFast(retryAfterMs) });
+    } else if (this.#ending) {
+      this.#shaper.flush();
+    }
+  }
+
+  /** The decoded frame as a queued item: a message to store, or its refusal. */
+  #pending(decoded: DecodeResult | null, id: string | null): Pending {
+    const optedIn = id !== null || this.#socketOptedIn;
+    if (decoded !== null && decoded.ok && decoded.kind === "message") {
+      return { submitted: this.#submitted(decoded.message.msg, id), id, optedIn };
+    }
+    const binary = decoded === null;
+    const reason = binary
+      ? "binary frames are not supported; send JSON text"
+      : (decoded as { reason: string }).reason;
+    this.#context.metrics.framesRejected.inc({
+      reason: binary ? "binary" : (decoded as { code: string }).code,
+    });
+    return refusal(
+      optedIn,
+      invalidMessageFrame(reason, id),
+      DISCONNECT.invalidMessage(reason, binary),
+    );
+  }
+
+  #submitted(msg: string, id: string | null): Submitted {
     // `send_time` is when the server received the frame.
     const sentAt = this.#context.clock();
     return {
@@ -136,12 +212,11 @@ export class Inbound {
         sentAt,
         clientId: id,
       },
-      id,
       receivedAt: performance.now(),
     };
   }
 
-  #enqueue(item: QueuedFrame): void {
+  #enqueue(item: Pending): void {
     this.#queue.push(item);
     if (this.#draining) return;
     this.#draining = true;
@@ -154,7 +229,10 @@ export class Inbound {
       while (this.#queue.length > 0) {
         const items = this.#queue;
         this.#queue = [];
-        await this.#handle(items);
+        if (!(await this.#handle(items))) {
+          this.#queue = [];
+          return;
+        }
       }
     } catch (error) {
       this.#sink.fail("chat.frame_failed", error);
@@ -165,49 +243,40 @@ export class Inbound {
 
   /**
    * Handles the frames that arrived while the previous batch was being stored: their messages
-   * are stored together, in order (all or none), then each frame is answered in turn.
+   * are stored together, in order (all or none), then each frame is answered in turn, up to an
+   * end of the socket. `false` once the socket was ended.
    */
-  async #handle(items: readonly QueuedFrame[]): Promise<void> {
-    const saved = await this.#store(items);
+  async #handle(items: readonly Pending[]): Promise<boolean> {
+    const endAt = items.findIndex((item) => "end" in item);
+    const handled = endAt === -1 ? items : items.slice(0, endAt);
+    const submitted = handled.flatMap((item) => "submitted" in item ? [item.submitted] : []);
+    const outcomes = await this.#writer.write(submitted, this.#connection);
     let next = 0;
-    for (const item of items) {
-      if ("reply" in item) {
-        this.#sink.reply(item.reply);
-        continue;
-      }
-      const result = saved?.[next++];
-      if (result === undefined) {
-        this.#sink.reply(notStoredFrame(item.id));
-        continue;
-      }
-      const { message, duplicate } = result;
-      // Acknowledged once handed to the hub: a message the client sends after this 30010, from
-      // any socket on any node, then reaches the peer after this one.
-      if (!duplicate) {
-        this.#context.metrics.messagesStored.inc();
-        this.#context.metrics.markReceived(message, item.receivedAt);
-        await this.#context.hub.publish(message, this.#from.id, this.#to.id);
-      }
+    for (const item of handled) {
+      if ("reply" in item) this.#sink.reply(item.reply);
+      else if ("submitted" in item && !this.#answer(item, outcomes[next++])) return false;
+    }
+    if (endAt === -1) return true;
+    this.#sink.terminate((items[endAt] as { end: Disconnect }).end);
+    return false;
+  }
+
+  /** Answers one message's outcome; `false` when that ended the socket. */
+  #answer(item: { id: string | null; optedIn: boolean }, outcome: WriteOutcome): boolean {
+    if (outcome.kind === "stored") {
+      const { message } = outcome;
       if (item.id !== null) {
         this.#sink.reply(storedFrame(item.id, message.messageId, message.sendTime));
       }
+      return true;
     }
-  }
-
-  /** Stores the batch's messages in one transaction; `null` when that failed (logged). */
-  async #store(items: readonly QueuedFrame[]): Promise<SaveResult[] | null> {
-    const messages = items.flatMap((item) => "message" in item ? [item.message] : []);
-    if (messages.length === 0) return null;
-    try {
-      return await this.#context.repository.saveMessages(messages);
-    } catch (error) {
-      this.#context.metrics.storeFailures.inc({}, messages.length);
-      this.#context.log.error("chat.store_failed", {
-        conn: this.#connection,
-        count: messages.length,
-        error: errorMessage(error),
-      });
-      return null;
+    const told = refusal(item.optedIn, notStoredFrame(item.id), DISCONNECT.NOT_STORED);
+    if ("reply" in told) {
+      this.#sink.reply(told.reply);
+      return true;
     }
+    this.#ending = true;
+    this.#sink.terminate(told.end);
+    return false;
   }
 }

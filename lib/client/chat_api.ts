@@ -23,6 +23,12 @@ export interface HistoryPage {
 export interface LoginResult {
   readonly token: string;
   readonly expire: string;
+  /**
+   * The device token: show it on this device's next logins (`login(..., device)`), so that
+   * someone guessing the password elsewhere cannot lock this device out. `null` from a service
+   * without device tokens.
+   */
+  readonly device: string | null;
 }
 
 /** Options of a history request. */
@@ -139,10 +145,17 @@ export class ChatApi {
     return String(answer.body.username);
   }
 
-  /** Logs in; resolves with a fresh token. */
-  async login(username: string, password: string): Promise<LoginResult> {
-    const answer = await this.#request("POST", "/v1/user/token", { body: { username, password } });
-    return { token: String(answer.body.token), expire: String(answer.body.expire) };
+  /** Logs in (showing this device's token from an earlier login, if any); resolves with a fresh token. */
+  async login(username: string, password: string, device?: string | null): Promise<LoginResult> {
+    const body = typeof device === "string"
+      ? { username, password, device }
+      : { username, password };
+    const answer = await this.#request("POST", "/v1/user/token", { body });
+    return {
+      token: String(answer.body.token),
+      expire: String(answer.body.expire),
+      device: typeof answer.body.device === "string" ? answer.body.device : null,
+    };
   }
 
   /** Revokes `token`; every chat socket opened with it is closed by the service. */

@@ -2,6 +2,7 @@
 import { API_STATUS } from "../protocol/status.ts";
 import { formatLocalTime } from "../time.ts";
 import type { Accounts } from "../auth/accounts.ts";
+import { MAX_DEVICE_TOKEN_CHARS } from "../auth/device_token.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { AuthThrottle } from "../limits/auth_throttle.ts";
 import type { Metrics } from "../metrics.ts";
@@ -36,6 +37,16 @@ function attemptKey(username: unknown): string | null {
   return name.ok ? usernameKey(name.username) : username.slice(0, 64).toLowerCase();
 }
 
+/** The device token a login shows, when it is a valid one of that user; else `null`. */
+async function knownDevice(
+  context: UserRouteContext,
+  username: string,
+  device: unknown,
+): Promise<string | null> {
+  if (typeof device !== "string" || device.length > MAX_DEVICE_TOKEN_CHARS) return null;
+  return (await context.accounts.isKnownDevice(username, device)) ? device : null;
+}
+
 /** `POST /v1/user`: `{username, password, email?}` -> 201, 409, 400 or 429. */
 export async function register(
   request: Request,
@@ -56,13 +67,16 @@ export async function register(
   if (result.taken) {
     return envelope(409, API_STATUS.USERNAME_TAKEN, "Username already taken", {
       field: "username",
-      reason: "is already taken",
+      reason: result.lookalike ? "looks like an existing username" : "is already taken",
     });
   }
   return invalidInput(result.error.field, result.error.reason);
 }
 
-/** `POST /v1/user/token`: `{username, password}` -> 201 with a token, 401 or 429. */
+/**
+ * `POST /v1/user/token`: `{username, password, device?}` -> 201 with a token and a device
+ * token, 401 or 429.
+ */
 export async function login(
   request: Request,
   address: string,
@@ -74,21 +88,24 @@ export async function login(
   if (typeof username !== "string") return invalidInput("username", "must be a string");
   if (typeof password !== "string") return invalidInput("password", "must be a string");
   const key = attemptKey(username) ?? "";
-  const wait = context.throttle.admit(address, key);
+  // A known device is counted apart, so an attack on the name cannot lock its owner out.
+  const device = await knownDevice(context, username, body.value.device);
+  const wait = context.throttle.admit(address, key, device);
   if (wait > 0) {
     context.metrics.authFailures.inc({ kind: "rate_limited" });
     return tooManyAttempts(wait);
   }
-  const issued = await context.accounts.login(username, password);
+  const issued = await context.accounts.login(username, password, device);
   if (issued === null) {
-    context.throttle.failed(key);
+    context.throttle.failed(key, device);
     context.metrics.authFailures.inc({ kind: "login" });
     return envelope(401, API_STATUS.LOGIN_FAILED, "Wrong username or password");
   }
-  context.throttle.succeeded(key);
+  context.throttle.succeeded(key, device);
   return envelope(201, API_STATUS.OK, "Login success", {
     token: issued.token,
     expire: formatLocalTime(issued.expiresAt),
+    device: issued.device,
   });
 }
 

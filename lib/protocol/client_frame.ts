@@ -22,13 +22,20 @@ export type RejectCode =
   | "id_type"
   | "id_length"
   | "id_encoding"
-  | "ack_type";
+  | "ack_type"
+  | "ack_with_msg";
 
 /** The outcome of decoding a client frame: a message, a receipt, or a rejection. */
 export type DecodeResult =
   | { readonly ok: true; readonly kind: "message"; readonly message: ClientMessage }
   | { readonly ok: true; readonly kind: "ack"; readonly upTo: number }
-  | { readonly ok: false; readonly code: RejectCode; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly code: RejectCode;
+    readonly reason: string;
+    /** The frame's `id` when it carried a valid one, so the answer can name it. */
+    readonly id: string | null;
+  };
 
 /**
  * The longest message in characters when the service's `MAX_MESSAGE_CHARS` is not set; a client
@@ -39,8 +46,23 @@ export const DEFAULT_MAX_MESSAGE_CHARS = 4096;
 /** The longest client `id` accepted, in characters. */
 export const MAX_CLIENT_ID_CHARS = 64;
 
-function reject(code: RejectCode, reason: string): DecodeResult {
-  return { ok: false, code, reason };
+function reject(code: RejectCode, reason: string, id: string | null = null): DecodeResult {
+  return { ok: false, code, reason, id };
+}
+
+/** The frame's client `id`: a valid string, `null` when absent, or why it is not valid. */
+function readId(
+  frame: Record<string, unknown>,
+): { readonly id: string | null } | { readonly code: RejectCode; readonly reason: string } {
+  if (!Object.hasOwn(frame, "id") || frame.id === null) return { id: null };
+  const id = frame.id;
+  if (typeof id !== "string") return { code: "id_type", reason: "id must be a string" };
+  if (!id.isWellFormed()) return { code: "id_encoding", reason: "id is not valid Unicode" };
+  if (id.includes("\u0000")) return { code: "id_encoding", reason: "id must not contain U+0000" };
+  if (id.length === 0 || countCodePoints(id) > MAX_CLIENT_ID_CHARS) {
+    return { code: "id_length", reason: `id must be 1 to ${MAX_CLIENT_ID_CHARS} characters` };
+  }
+  return { id };
 }
 
 /**
@@ -58,34 +80,31 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
     return reject("not_object", "frame must be a JSON object");
   }
   const frame = value as Record<string, unknown>;
-  // A receipt `{"ack": <message_id>}` acknowledges every message up to that id.
+  const idRead = readId(frame);
+  const id = "id" in idRead ? idRead.id : null;
+  // A receipt `{"ack": <message_id>}` acknowledges every message up to that id. A frame with
+  // both is refused whole, so its message is never dropped unnoticed as a receipt.
   if (Object.hasOwn(frame, "ack")) {
+    if (Object.hasOwn(frame, "msg")) {
+      return reject("ack_with_msg", "a frame carries msg or ack, not both", id);
+    }
     const upTo = frame.ack;
     if (typeof upTo !== "number" || !Number.isSafeInteger(upTo) || upTo < 1) {
       return reject("ack_type", "ack must be a positive message_id");
     }
     return { ok: true, kind: "ack", upTo };
   }
-  if (!Object.hasOwn(frame, "msg")) return reject("msg_missing", "msg is missing");
+  if (!("id" in idRead)) return reject(idRead.code, idRead.reason);
+  if (!Object.hasOwn(frame, "msg")) return reject("msg_missing", "msg is missing", id);
   const msg = frame.msg;
-  if (typeof msg !== "string") return reject("msg_type", "msg must be a string");
-  if (msg.trim() === "") return reject("msg_empty", "msg is empty");
-  if (!msg.isWellFormed()) return reject("msg_encoding", "msg is not valid Unicode");
+  if (typeof msg !== "string") return reject("msg_type", "msg must be a string", id);
+  if (msg.trim() === "") return reject("msg_empty", "msg is empty", id);
+  if (!msg.isWellFormed()) return reject("msg_encoding", "msg is not valid Unicode", id);
   // No engine stores U+0000 in text faithfully (SQLite reads stop at it, PostgreSQL refuses it).
-  if (msg.includes("\u0000")) return reject("msg_encoding", "msg must not contain U+0000");
+  if (msg.includes("\u0000")) return reject("msg_encoding", "msg must not contain U+0000", id);
   // Cheap test first: a string never has more code points than UTF-16 units.
   if (msg.length > maxMessageChars && countCodePoints(msg) > maxMessageChars) {
-    return reject("msg_too_long", `msg is longer than ${maxMessageChars} characters`);
-  }
-  let id: string | null = null;
-  if (Object.hasOwn(frame, "id") && frame.id !== null) {
-    if (typeof frame.id !== "string") return reject("id_type", "id must be a string");
-    if (!frame.id.isWellFormed()) return reject("id_encoding", "id is not valid Unicode");
-    if (frame.id.includes("\u0000")) return reject("id_encoding", "id must not contain U+0000");
-    if (frame.id.length === 0 || countCodePoints(frame.id) > MAX_CLIENT_ID_CHARS) {
-      return reject("id_length", `id must be 1 to ${MAX_CLIENT_ID_CHARS} characters`);
-    }
-    id = frame.id;
+    return reject("msg_too_long", `msg is longer than ${maxMessageChars} characters`, id);
   }
   return { ok: true, kind: "message", message: { msg, id } };
 }

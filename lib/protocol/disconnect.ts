@@ -5,6 +5,9 @@
  * one answer in one file. Model: centrifugal/centrifuge `disconnect.go`.
  */
 import {
+  invalidMessageFrame,
+  notStoredFrame,
+  rateLimitedFrame,
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
   tooManyConnectionsFrame,
@@ -18,6 +21,9 @@ export type DisconnectKind =
   | "target_not_found"
   | "too_many_connections"
   | "frame_too_big"
+  | "invalid_message"
+  | "not_stored"
+  | "sending_too_fast"
   | "too_slow"
   | "try_again_later"
   | "going_away"
@@ -40,6 +46,14 @@ function disconnect(
   reason: string,
 ): Disconnect {
   return Object.freeze({ kind, frame, code, reason });
+}
+
+/** Cuts a close reason to the 123 bytes of UTF-8 a close frame can carry. */
+function closeReason(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= 123) return text;
+  // Cut at a character boundary: drop the bytes of a character that does not fit whole.
+  return new TextDecoder().decode(bytes.slice(0, 123)).replace(/\uFFFD$/, "");
 }
 
 /** The table of every way a chat socket ends. */
@@ -76,6 +90,39 @@ export const DISCONNECT = {
     ),
   /** 1009: a frame larger than `MAX_FRAME_BYTES`. */
   FRAME_TOO_BIG: disconnect("frame_too_big", null, CLOSE_CODE.MESSAGE_TOO_BIG, "Frame too big"),
+  /**
+   * 30004, then 1008 (1003 for a binary frame): a frame from a client that did not opt into
+   * extensions was not a valid message, so nothing of it was stored; neither is anything the
+   * client sent after it (the socket ends here).
+   */
+  invalidMessage: (reason: string, binary = false): Disconnect =>
+    disconnect(
+      "invalid_message",
+      invalidMessageFrame(reason),
+      binary ? CLOSE_CODE.UNSUPPORTED_DATA : CLOSE_CODE.POLICY_VIOLATION,
+      closeReason(`Invalid message, not stored: ${reason}`),
+    ),
+  /**
+   * 30011, then 1013: a message from a client that did not opt into extensions could not be
+   * stored (storage failed); neither it nor what followed it on the socket was stored.
+   */
+  NOT_STORED: disconnect(
+    "not_stored",
+    notStoredFrame(null),
+    CLOSE_CODE.TRY_AGAIN_LATER,
+    "Message not stored, try again",
+  ),
+  /**
+   * 30005, then 1008: more messages wait to be stored (over `MSG_RATE`) than `MSG_QUEUE` or
+   * `MSG_QUEUE_BYTES` allow. Every message received before the close is stored.
+   */
+  sendingTooFast: (retryAfterMs: number): Disconnect =>
+    disconnect(
+      "sending_too_fast",
+      rateLimitedFrame(retryAfterMs),
+      CLOSE_CODE.POLICY_VIOLATION,
+      "Sending too fast; messages before this close are stored, later ones are not",
+    ),
   /** 1013: the receiver is too slow or acknowledges too little; its messages stay waiting. */
   TOO_SLOW: disconnect(
     "too_slow",

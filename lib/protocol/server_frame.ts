@@ -47,9 +47,13 @@ export function targetNotFoundFrame(destUser: string): string {
   return encodeFrame(CHAT_STATUS.TARGET_NOT_FOUND, `Target user ${destUser} does not exist`, {});
 }
 
-/** 30004: a client frame was rejected; the socket stays open. */
-export function invalidMessageFrame(reason: string): string {
-  return encodeFrame(CHAT_STATUS.INVALID_MESSAGE, "Invalid message", { reason });
+/** 30004: a client frame was rejected; `id` when the frame carried a valid one. */
+export function invalidMessageFrame(reason: string, id: string | null = null): string {
+  return encodeFrame(
+    CHAT_STATUS.INVALID_MESSAGE,
+    "Invalid message",
+    id === null ? { reason } : { reason, id },
+  );
 }
 
 /** 30005: the socket sends faster than its rate; the message was not stored. */

@@ -68,7 +68,12 @@ export function isApiStatus(value: unknown): value is ApiStatus {
 export const CLOSE_CODE = {
   /** The server is shutting down. */
   GOING_AWAY: 1001,
-  /** Token authentication failed, the token was revoked, or the target does not exist. */
+  /** A binary frame: the chat socket takes JSON text only. */
+  UNSUPPORTED_DATA: 1003,
+  /**
+   * Token authentication failed, the token was revoked, the target does not exist, or a client
+   * that did not opt into extensions sent an invalid message or sent too fast.
+   */
   POLICY_VIOLATION: 1008,
   /** A frame was larger than `MAX_FRAME_BYTES`. */
   MESSAGE_TOO_BIG: 1009,

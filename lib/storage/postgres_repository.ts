@@ -77,13 +77,27 @@ export class PostgresRepository implements Repository {
   }
 
   async createUser(user: NewUser): Promise<UserRef | null> {
+    const skeleton = user.lookalike?.skeleton ?? null;
+    const folded = user.lookalike?.folded ?? null;
     const rows = await this.#run((sql) =>
-      sql<{ id: number }[]>`
-        INSERT INTO users (username, username_key, password_hash, email, created_at)
-        VALUES (${user.username}, ${user.usernameKey}, ${user.passwordHash}, ${user.email},
-                ${user.createdAt})
-        ON CONFLICT (username_key) DO NOTHING
-        RETURNING id`
+      sql.begin(async (tx) => {
+        // Two registrations of look-alike names wait for each other here (locks in one order,
+        // so they cannot deadlock); the check below then sees the one committed first.
+        if (skeleton !== null && folded !== null) {
+          for (const key of [...new Set([skeleton, folded])].sort()) {
+            await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS + 1}, hashtext(${key}))`;
+          }
+        }
+        return await tx<{ id: number }[]>`
+          INSERT INTO users (username, username_key, password_hash, email, created_at,
+                             skeleton_key, folded_key)
+          SELECT ${user.username}, ${user.usernameKey}, ${user.passwordHash}, ${user.email},
+                 ${user.createdAt}, ${skeleton}, ${folded}
+          WHERE NOT EXISTS (SELECT 1 FROM users
+                            WHERE skeleton_key = ${skeleton} OR folded_key = ${folded})
+          ON CONFLICT (username_key) DO NOTHING
+          RETURNING id`;
+      }) as Promise<{ id: number }[]>
     );
     return rows.length === 0 ? null : { id: rows[0].id, username: user.username };
   }

@@ -4,9 +4,29 @@
  * applies a migration and the others then find it recorded in `schema_migrations`.
  */
 import type postgres from "postgres";
+import { lookalikeKeys } from "../users/lookalike.ts";
 
-/** Each migration is a list of statements, run in order inside the migration transaction. */
-const MIGRATIONS: readonly (readonly string[])[] = [
+/**
+ * Each migration is a list of statements, run in order inside the migration transaction, or a
+ * function for what SQL alone cannot compute.
+ */
+type Migration = readonly string[] | ((tx: postgres.TransactionSql) => Promise<void>);
+
+/** 2: the look-alike keys of every user, computed for the users stored before them. */
+async function addLookalikeKeys(tx: postgres.TransactionSql): Promise<void> {
+  await tx.unsafe(`ALTER TABLE users ADD COLUMN skeleton_key text, ADD COLUMN folded_key text`);
+  await tx.unsafe(`CREATE INDEX users_by_skeleton ON users (skeleton_key)`);
+  await tx.unsafe(`CREATE INDEX users_by_folded ON users (folded_key)`);
+  // Users who already look alike keep their names and accounts; only new ones are refused.
+  const rows = await tx<{ id: number; username: string }[]>`SELECT id, username FROM users`;
+  for (const { id, username } of rows) {
+    const keys = lookalikeKeys(username);
+    await tx`UPDATE users SET skeleton_key = ${keys.skeleton}, folded_key = ${keys.folded}
+             WHERE id = ${id}`;
+  }
+}
+
+const MIGRATIONS: readonly Migration[] = [
   // 1: users, tokens, messages.
   [
     `CREATE TABLE users (
@@ -41,6 +61,7 @@ const MIGRATIONS: readonly (readonly string[])[] = [
       ON messages (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL`,
     `CREATE INDEX messages_waiting ON messages (to_user_id, from_user_id, id) WHERE NOT delivered`,
   ],
+  addLookalikeKeys,
 ];
 
 /** The schema version this code writes. */
@@ -50,10 +71,15 @@ export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 export const LOCK_CLASS = 0x43484154;
 
 /**
- * Creates `schema` if needed and brings it up to `PG_SCHEMA_VERSION` in one transaction;
+ * Creates `schema` if needed and brings it up to `PG_SCHEMA_VERSION` (or `target`, for tests of
+ * older schemas) in one transaction;
  * refuses a schema written by newer code. `sql` must have `schema` on its search path.
  */
-export async function migrate(sql: postgres.Sql, schema: string): Promise<void> {
+export async function migrate(
+  sql: postgres.Sql,
+  schema: string,
+  target: number = PG_SCHEMA_VERSION,
+): Promise<void> {
   await sql.begin(async (tx) => {
     // Held until commit: a second node starting now waits here, then finds the work done.
     await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${schema}))`;
@@ -70,8 +96,10 @@ export async function migrate(sql: postgres.Sql, schema: string): Promise<void> 
         `Database schema "${schema}" is at version ${version}, newer than this server's ${PG_SCHEMA_VERSION}`,
       );
     }
-    for (let next = version + 1; next <= PG_SCHEMA_VERSION; next++) {
-      for (const statement of MIGRATIONS[next - 1]) await tx.unsafe(statement);
+    for (let next = version + 1; next <= target; next++) {
+      const migration = MIGRATIONS[next - 1];
+      if (typeof migration === "function") await migration(tx);
+      else for (const statement of migration) await tx.unsafe(statement);
       await tx`INSERT INTO schema_migrations (version) VALUES (${next})`;
     }
   });

@@ -20,10 +20,18 @@ export interface UserRecord extends UserRef {
   readonly createdAt: number;
 }
 
+/** The look-alike keys of a name (`lookalikeKeys()`): a name sharing either is refused. */
+export interface UserLookalike {
+  readonly skeleton: string;
+  readonly folded: string;
+}
+
 /** A new user to store. */
 export interface NewUser {
   readonly username: string;
   readonly usernameKey: string;
+  /** When given, the user is not stored if an existing user shares either key. */
+  readonly lookalike?: UserLookalike;
   readonly passwordHash: string;
   readonly email: string | null;
   readonly createdAt: number;
@@ -78,7 +86,10 @@ export interface HistoryQuery {
 
 /** Users, tokens and messages. Every method may throw on a storage failure. */
 export interface Repository {
-  /** Stores a user; `null` when the key is taken. */
+  /**
+   * Stores a user; `null` when the key is taken, or when `lookalike` is given and an existing
+   * user shares either of its keys (decided atomically with the insert).
+   */
   createUser(user: NewUser): Promise<UserRef | null>;
   /** Finds a user by its key; `null` when there is none. */
   findUser(usernameKey: string): Promise<UserRecord | null>;

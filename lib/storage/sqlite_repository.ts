@@ -76,9 +76,13 @@ export class SqliteRepository implements Repository {
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
   constructor(path: string, options: SqliteOptions) {
     const db = this.#db = openDatabase(path, options);
+    // Not stored when an existing user shares a look-alike key (NULL keys match nothing).
     this.#insertUser = db.prepare(
-      `INSERT INTO users (username, username_key, password_hash, email, created_at)
-       VALUES (?, ?, ?, ?, ?) RETURNING id`,
+      `INSERT INTO users (username, username_key, password_hash, email, created_at, skeleton_key,
+                          folded_key)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+       WHERE NOT EXISTS (SELECT 1 FROM users WHERE skeleton_key = ?6 OR folded_key = ?7)
+       RETURNING id`,
     );
     this.#selectUser = db.prepare(
       `SELECT id, username, password_hash, email, created_at FROM users WHERE username_key = ?`,
@@ -137,8 +141,10 @@ export class SqliteRepository implements Repository {
         user.passwordHash,
         user.email,
         user.createdAt,
-      ) as { id: number };
-      return Promise.resolve({ id: row.id, username: user.username });
+        user.lookalike?.skeleton ?? null,
+        user.lookalike?.folded ?? null,
+      ) as { id: number } | undefined;
+      return Promise.resolve(row === undefined ? null : { id: row.id, username: user.username });
     } catch (error) {
       if (isUniqueViolation(error)) return Promise.resolve(null);
       return Promise.reject(fromSqliteError(error));

@@ -3,8 +3,32 @@
  * applied; each runs in its own transaction, so a crash leaves the file at a whole version.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { lookalikeKeys } from "../users/lookalike.ts";
 
-const MIGRATIONS: readonly string[] = [
+/** A migration: SQL, or a function for what SQL alone cannot compute. */
+type Migration = string | ((db: DatabaseSync) => void);
+
+/** 2: the look-alike keys of every user, computed for the users stored before them. */
+function addLookalikeKeys(db: DatabaseSync): void {
+  db.exec(`
+    ALTER TABLE users ADD COLUMN skeleton_key TEXT;
+    ALTER TABLE users ADD COLUMN folded_key TEXT;
+    CREATE INDEX users_by_skeleton ON users(skeleton_key);
+    CREATE INDEX users_by_folded ON users(folded_key);
+  `);
+  // Users who already look alike keep their names and accounts; only new ones are refused.
+  const update = db.prepare("UPDATE users SET skeleton_key = ?, folded_key = ? WHERE id = ?");
+  const rows = db.prepare("SELECT id, username FROM users").all() as {
+    id: number;
+    username: string;
+  }[];
+  for (const { id, username } of rows) {
+    const keys = lookalikeKeys(username);
+    update.run(keys.skeleton, keys.folded, id);
+  }
+}
+
+const MIGRATIONS: readonly Migration[] = [
   // 1: users, tokens, messages.
   `
   CREATE TABLE users (
@@ -41,13 +65,17 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_waiting
     ON messages(to_user_id, from_user_id, id) WHERE delivered = 0;
   `,
+  addLookalikeKeys,
 ];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the database up to `SCHEMA_VERSION`; refuses a file written by newer code. */
-export function migrate(db: DatabaseSync): void {
+/**
+ * Brings the database up to `SCHEMA_VERSION` (or `target`, for tests of older files); refuses a
+ * file written by newer code.
+ */
+export function migrate(db: DatabaseSync, target: number = SCHEMA_VERSION): void {
   const current = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
   if (current > SCHEMA_VERSION) {
@@ -55,10 +83,12 @@ export function migrate(db: DatabaseSync): void {
       `Database schema version ${current} is newer than this server's ${SCHEMA_VERSION}`,
     );
   }
-  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+  for (let version = current + 1; version <= target; version++) {
     db.exec("BEGIN IMMEDIATE");
     try {
-      db.exec(MIGRATIONS[version - 1]);
+      const migration = MIGRATIONS[version - 1];
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA user_version = ${version}`);
       db.exec("COMMIT");
     } catch (error) {

@@ -1,5 +1,6 @@
 /** Usernames: validation, NFKC normalisation and the case-insensitive lookup key. */
 import { countCodePoints } from "../protocol/text.ts";
+import { INVISIBLE } from "./lookalike.ts";
 
 /** The longest username accepted, in characters. */
 export const MAX_USERNAME_CHARS = 32;
@@ -8,6 +9,11 @@ export const MAX_USERNAME_CHARS = 32;
 const USERNAME_PATTERN = /^[\p{L}\p{N}_.\-][\p{L}\p{M}\p{N}_.\-]*$/u;
 // At least one letter or digit, so that no name is a path segment like `..`.
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+/** Most nonspacing marks in a row (UTS #39 section 5.4): scripts need a few, not a stack. */
+export const MAX_MARKS_IN_A_ROW = 4;
+const MARK_STACK = new RegExp(`[\\p{Mn}\\p{Me}]{${MAX_MARKS_IN_A_ROW + 1},}`, "u");
+// The same nonspacing mark twice in a row draws as one: a look-alike of the name with one.
+const REPEATED_MARK = /([\p{Mn}\p{Me}])\1/u;
 
 /** The outcome of checking a username. */
 export type UsernameCheck =
@@ -26,6 +32,16 @@ export function checkUsername(raw: unknown): UsernameCheck {
   }
   if (!USERNAME_PATTERN.test(username) || !LETTER_OR_DIGIT.test(username)) {
     return { ok: false, reason: "may contain only letters, digits, '_', '-' and '.'" };
+  }
+  if (new RegExp(INVISIBLE.source, "u").test(username)) {
+    return { ok: false, reason: "must not contain invisible characters" };
+  }
+  const decomposed = username.normalize("NFD");
+  if (MARK_STACK.test(decomposed) || REPEATED_MARK.test(decomposed)) {
+    return {
+      ok: false,
+      reason: `may not stack more than ${MAX_MARKS_IN_A_ROW} combining marks or repeat one`,
+    };
   }
   return { ok: true, username };
 }

@@ -58,13 +58,18 @@ Deno.test("a locked database answers 30011, delivers nothing, and a retry stores
       '{"status":30011,"msg":"Message not stored, try again","body":{"id":"locked-1"}}',
     );
     assert.equal(await health, 200);
-    // Without an id the answer has an empty body.
-    toJack.sendMessage("no id while locked");
-    await toJack.next("the answer to a message without id while locked");
+    // A client without ids learns it through the end of its socket: 30011, then 1013.
+    await using seed = await ChatClient.connect(server.wsUrl, "Jack", tom);
+    await seed.expect(30098, "Jack's login, on the second socket");
+    seed.sendMessage("no id while locked");
+    await seed.next("the answer to a message without id while locked");
     assert.equal(
-      toJack.raw.at(-1),
+      seed.raw.at(-1),
       '{"status":30011,"msg":"Message not stored, try again","body":{}}',
     );
+    const close = await seed.closed();
+    assert.equal(close.code, 1013);
+    assert.equal(close.reason, "Message not stored, try again");
     assert.equal(toJack.socket.readyState, WebSocket.OPEN);
     assert.equal(await healthStatus(server), 200);
     // A login needs a write too: it is answered 503 with Retry-After, not 500.

@@ -40,7 +40,48 @@ const BAD_FRAMES: [string, string | ArrayBuffer, string][] = [
 ];
 
 for (const [name, frame, reason] of BAD_FRAMES) {
-  Deno.test(`a bad frame (${name}) gets 30004, stores nothing, and the socket stays usable`, async () => {
+  Deno.test(`a bad frame without id (${name}) from a seed client: 30004, then the socket ends; what came before is stored`, async () => {
+    await using server = await startTestServer({ env: { MAX_MESSAGE_CHARS: "10" } });
+    const { tom, toJack, toTom } = await setUp(server);
+    try {
+      toJack.sendMessage("before");
+      toJack.socket.send(frame);
+      assert.deepEqual(await toJack.next(), {
+        status: 30004,
+        msg: "Invalid message",
+        body: { reason },
+      });
+      const close = await toJack.closed();
+      assert.equal(close.code, typeof frame === "string" ? 1008 : 1003);
+      assert.equal(close.reason, `Invalid message, not stored: ${reason}`);
+      assert.equal((await toTom.expect(30001)).body.msg, "before");
+      const history = await api(server, "GET", "/v1/chat/Jack/messages", { token: tom });
+      assert.deepEqual(
+        (history.json.body.messages as { msg: string }[]).map((m) => m.msg),
+        ["before"],
+      );
+    } finally {
+      await toJack.close();
+      await toTom.close();
+    }
+  });
+}
+
+// The refusals of a frame that carries a valid id: it opted in, so it is answered and stays.
+const BAD_FRAMES_WITH_ID: [string, string, string][] = [
+  ["msg missing", '{"text":"hello","id":"x1"}', "msg is missing"],
+  ["msg a number", '{"msg":42,"id":"x1"}', "msg must be a string"],
+  ["msg empty", '{"msg":"","id":"x1"}', "msg is empty"],
+  [
+    "msg too long",
+    JSON.stringify({ msg: "字".repeat(11), id: "x1" }),
+    "msg is longer than 10 characters",
+  ],
+  ["msg with ack", '{"ack":1,"msg":"hello","id":"x1"}', "a frame carries msg or ack, not both"],
+];
+
+for (const [name, frame, reason] of BAD_FRAMES_WITH_ID) {
+  Deno.test(`a bad frame with an id (${name}) gets 30004 naming the id, stores nothing, and the socket stays usable`, async () => {
     await using server = await startTestServer({ env: { MAX_MESSAGE_CHARS: "10" } });
     const { tom, toJack, toTom } = await setUp(server);
     try {
@@ -48,7 +89,7 @@ for (const [name, frame, reason] of BAD_FRAMES) {
       assert.deepEqual(await toJack.next(), {
         status: 30004,
         msg: "Invalid message",
-        body: { reason },
+        body: { reason, id: "x1" },
       });
       toJack.sendMessage("still here");
       assert.equal((await toTom.expect(30001)).body.msg, "still here");

@@ -256,3 +256,39 @@ Deno.test("acks come back in send order and every acknowledged message is delive
     await toTom.close();
   }
 });
+
+Deno.test("a message stored but never published reaches the open peer when its sender resends the id", async () => {
+  await using server = await startTestServer();
+  const tomToken = await registerAndLogin(server, "Tom");
+  const jackToken = await registerAndLogin(server, "Jack");
+  await using toTom = await ChatClient.connect(server.wsUrl, "Tom", jackToken);
+  const tom = (await server.repository.findUser("tom"))!;
+  const jack = (await server.repository.findUser("jack"))!;
+  // What a node killed between its commit and its publish leaves: stored, never published.
+  const [lost] = await server.repository.saveMessages([{
+    from: tom,
+    to: jack,
+    msg: "committed, not published",
+    sendTime: "2026-01-01 00:00:00",
+    sentAt: Date.now(),
+    clientId: "c-1",
+  }]);
+  // The sender's client reconnects (to any node) and resends what was not acknowledged.
+  await using toJack = await ChatClient.connect(server.wsUrl, "Jack", tomToken);
+  await toJack.expect(30098, "Jack's login");
+  await toTom.expect(30098, "Tom's login");
+  toJack.sendMessage("committed, not published", "c-1");
+  toJack.sendMessage("next", "c-2");
+  assert.equal((await toJack.expect(30010)).body.message_id, lost.message.messageId);
+  await toJack.expect(30010);
+  const first = await toTom.expect(30001, "the stored message, published again");
+  assert.equal(first.body.message_id, lost.message.messageId);
+  assert.equal((await toTom.expect(30001, "the next one, after it")).body.msg, "next");
+  // A second resend is answered again but not shown twice.
+  toJack.sendMessage("committed, not published", "c-1");
+  await toJack.expect(30010);
+  toJack.sendMessage("last", "c-3");
+  await toJack.expect(30010);
+  const after = await toTom.nextMatching((frame) => frame.status === 30001, "the last one");
+  assert.equal(after.body.msg, "last");
+});

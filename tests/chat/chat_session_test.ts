@@ -92,7 +92,14 @@ async function fixture() {
     metrics: new Metrics(),
     maxMessageChars: 4096,
     maxFrameBytes: 65536,
-    limits: { messageRate: 1000, messageBurst: 1000, maxBufferedBytes: 1 << 20, maxUnacked: 100 },
+    limits: {
+      messageRate: 1000,
+      messageBurst: 1000,
+      messageQueue: 100,
+      messageQueueBytes: 1 << 20,
+      maxBufferedBytes: 1 << 20,
+      maxUnacked: 100,
+    },
     nextConnectionId: () => 1,
   });
   const session = (

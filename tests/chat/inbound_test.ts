@@ -8,6 +8,7 @@ import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** A sink that records every answer, receipt, termination and failure. */
 function recordingSink() {
@@ -24,7 +25,15 @@ function recordingSink() {
   return { sink, replies, acks, terminations, failures };
 }
 
-async function fixture(options: { rate?: number; burst?: number; repository?: Repository } = {}) {
+interface FixtureOptions {
+  rate?: number;
+  burst?: number;
+  queue?: number;
+  repository?: Repository;
+  clock?: () => number;
+}
+
+async function fixture(options: FixtureOptions = {}) {
   const base = new SqliteRepository(":memory:", sqliteOptions());
   const user = async (username: string): Promise<UserRef> =>
     (await base.createUser({
@@ -46,12 +55,17 @@ async function fixture(options: { rate?: number; burst?: number; repository?: Re
   const inbound = new Inbound(tom, jack, 1, {
     repository: options.repository ?? base,
     hub,
-    clock: Date.now,
+    clock: options.clock ?? Date.now,
     log: silentLogger,
     metrics: new Metrics(),
     maxMessageChars: 10,
     maxFrameBytes: 256,
-    limits: { messageRate: options.rate ?? 1000, messageBurst: options.burst ?? 1000 },
+    limits: {
+      messageRate: options.rate ?? 1000,
+      messageBurst: options.burst ?? 1000,
+      messageQueue: options.queue ?? 100,
+      messageQueueBytes: 1 << 20,
+    },
   }, recorded.sink);
   return { base, tom, jack, inbound, published, ...recorded };
 }
@@ -72,37 +86,70 @@ Deno.test("messages are stored in order, published, then acknowledged by id", as
   }
 });
 
-Deno.test("a repeated id is answered with the first message's id and not published again", async () => {
+Deno.test("a repeated id is answered with the first message's id and published again", async () => {
   const f = await fixture();
   try {
     f.inbound.received('{"msg":"once","id":"a"}');
     await f.inbound.settled();
     f.inbound.received('{"msg":"once","id":"a"}');
     await f.inbound.settled();
-    assert.deepEqual(f.published, ["once"]);
+    // Published again in case the first publish never happened; sockets drop it by id.
+    assert.deepEqual(f.published, ["once", "once"]);
     const [first, second] = f.replies as { body: { message_id: number } }[];
     assert.equal(first.body.message_id, second.body.message_id);
+    const history = await f.base.history(f.tom.id, f.jack.id, { limit: 10 });
+    assert.equal(history.length, 1);
   } finally {
     await f.base.close();
   }
 });
 
-Deno.test("bad frames are answered with 30004 naming the reason, in turn", async () => {
+Deno.test("bad frames with an id are answered with 30004 naming the reason and the id, in turn", async () => {
   const f = await fixture();
   try {
-    f.inbound.received("not json");
-    f.inbound.received(new Uint8Array([1]).buffer);
-    f.inbound.received('{"msg":"ok"}');
-    f.inbound.received('{"msg":"far too long for ten"}');
+    f.inbound.received('{"msg":5,"id":"a"}');
+    f.inbound.received('{"msg":"ok","id":"b"}');
+    f.inbound.received('{"msg":"far too long for ten","id":"c"}');
+    f.inbound.received('{"ack":1,"msg":"x","id":"d"}');
     await f.inbound.settled();
-    assert.deepEqual(f.replies.map((r) => (r.body as { reason: string }).reason), [
-      "frame is not valid JSON",
-      "binary frames are not supported; send JSON text",
-      "msg is longer than 10 characters",
+    assert.deepEqual(f.replies.map((r) => [r.status, r.body]), [
+      [30004, { reason: "msg must be a string", id: "a" }],
+      [30010, f.replies[1].body],
+      [30004, { reason: "msg is longer than 10 characters", id: "c" }],
+      [30004, { reason: "a frame carries msg or ack, not both", id: "d" }],
     ]);
     assert.deepEqual(f.published, ["ok"]);
+    assert.deepEqual(f.terminations, []);
   } finally {
     await f.base.close();
+  }
+});
+
+Deno.test("a bad frame without id ends the socket after storing what came before it; nothing after is read", async () => {
+  for (
+    const [frame, code] of [
+      ["not json", 1008],
+      [new Uint8Array([1]).buffer, 1003],
+      ['{"msg":"far too long for ten"}', 1008],
+      ['{"ack":1,"msg":"x"}', 1008],
+    ] as const
+  ) {
+    const f = await fixture();
+    try {
+      f.inbound.received('{"msg":"before"}');
+      f.inbound.received(frame);
+      f.inbound.received('{"msg":"after"}');
+      await f.inbound.settled();
+      assert.deepEqual(f.published, ["before"]);
+      assert.equal(f.terminations.length, 1);
+      assert.equal(f.terminations[0].kind, "invalid_message");
+      assert.equal(f.terminations[0].code, code);
+      assert.match(f.terminations[0].reason, /^Invalid message, not stored: /);
+      assert.equal(JSON.parse(f.terminations[0].frame!).status, 30004);
+      assert.deepEqual(f.replies, []);
+    } finally {
+      await f.base.close();
+    }
   }
 });
 
@@ -148,21 +195,72 @@ Deno.test("a frame over the byte limit ends the socket with 1009", async () => {
   }
 });
 
-Deno.test("a storage failure answers 30011 for each message of the batch", async () => {
+Deno.test("a storage failure answers 30011 to a frame with an id, and ends a socket without", async () => {
   const base = new SqliteRepository(":memory:", sqliteOptions());
   const failing = { saveMessages: () => Promise.reject(new Error("disk full")) };
   const f = await fixture({ repository: failing as unknown as Repository });
   try {
     f.inbound.received('{"msg":"a","id":"1"}');
     f.inbound.received('{"msg":"b"}');
+    f.inbound.received('{"msg":"c","id":"2"}');
     await f.inbound.settled();
     assert.deepEqual(f.replies, [
       { status: 30011, msg: "Message not stored, try again", body: { id: "1" } },
-      { status: 30011, msg: "Message not stored, try again", body: {} },
     ]);
+    assert.deepEqual(f.terminations, [DISCONNECT.NOT_STORED]);
+    assert.equal(DISCONNECT.NOT_STORED.code, 1013);
     assert.deepEqual(f.published, []);
   } finally {
     await f.base.close();
     await base.close();
+  }
+});
+
+Deno.test("frames without id over the rate wait and are stored in order as the bucket refills", async () => {
+  let now = 1_000_000;
+  const f = await fixture({ rate: 10, burst: 3, clock: () => now });
+  try {
+    for (let i = 1; i <= 6; i++) f.inbound.received(JSON.stringify({ msg: `m${i}` }));
+    await waitFor(() => f.published.length === 3, "the burst");
+    assert.deepEqual(f.published, ["m1", "m2", "m3"]);
+    now += 200; // Two tokens.
+    await waitFor(() => f.published.length === 5, "two more as the bucket refills");
+    now += 100;
+    await f.inbound.settled();
+    assert.deepEqual(f.published, ["m1", "m2", "m3", "m4", "m5", "m6"]);
+    assert.deepEqual(f.replies, []);
+    assert.deepEqual(f.terminations, []);
+  } finally {
+    await f.base.close();
+  }
+});
+
+Deno.test("past MSG_QUEUE waiting the socket ends with 30005 and 1008, everything received stored", async () => {
+  const now = 1_000_000;
+  const f = await fixture({ rate: 1, burst: 1, queue: 2, clock: () => now });
+  try {
+    for (let i = 1; i <= 5; i++) f.inbound.received(JSON.stringify({ msg: `m${i}` }));
+    await f.inbound.settled();
+    // m1 passed, m2 and m3 waited, m4 overflowed: all four stored, m5 came after the end.
+    assert.deepEqual(f.published, ["m1", "m2", "m3", "m4"]);
+    assert.equal(f.terminations.length, 1);
+    assert.equal(f.terminations[0].kind, "sending_too_fast");
+    assert.equal(f.terminations[0].code, 1008);
+    assert.equal(JSON.parse(f.terminations[0].frame!).status, 30005);
+  } finally {
+    await f.base.close();
+  }
+});
+
+Deno.test("closing stores at once what waits for the rate", async () => {
+  const now = 1_000_000;
+  const f = await fixture({ rate: 1, burst: 1, clock: () => now });
+  try {
+    for (let i = 1; i <= 4; i++) f.inbound.received(JSON.stringify({ msg: `m${i}` }));
+    f.inbound.close();
+    await f.inbound.settled();
+    assert.deepEqual(f.published, ["m1", "m2", "m3", "m4"]);
+  } finally {
+    await f.base.close();
   }
 });

@@ -176,3 +176,16 @@ Deno.test("the wait comes from retry_after_ms, else Retry-After in seconds or as
   assert.equal(retryAfterMs({ retry_after_ms: -1 }, "soon", now), 1000);
   assert.equal(retryAfterMs(null, null, now), 1000);
 });
+
+Deno.test("login hands out a device token and keeps it when it is shown again", async () => {
+  await using server = await startTestServer();
+  const chat = new ChatApi({ baseUrl: server.baseUrl });
+  await chat.register("Tom", "password123");
+  const first = await chat.login("Tom", "password123");
+  assert.ok(first.device !== null && first.device.length > 20);
+  const again = await chat.login("Tom", "password123", first.device);
+  assert.equal(again.device, first.device);
+  // A token that is not this user's is replaced, not echoed.
+  const other = await chat.login("Tom", "password123", "made.up");
+  assert.notEqual(other.device, "made.up");
+});

@@ -27,7 +27,7 @@ Deno.test({
   await toJack.expect(30098);
   await toTom.expect(30098);
   toJack.sendMessage("one", "1");
-  toJack.socket.send("not json");
+  toJack.socket.send('{"msg":42,"id":"2"}');
   await toJack.expect(30010);
   await toJack.expect(30004);
   await toTom.expect(30001);
@@ -40,7 +40,7 @@ Deno.test({
   assert.equal(sample(text, "chat_online_users"), 2);
   assert.equal(sample(text, "chat_messages_stored_total"), 1);
   assert.equal(sample(text, "chat_messages_delivered_total"), 1);
-  assert.equal(sample(text, 'chat_frames_rejected_total{reason="not_json"}'), 1);
+  assert.equal(sample(text, 'chat_frames_rejected_total{reason="msg_type"}'), 1);
   assert.equal(sample(text, 'chat_auth_failures_total{kind="login"}'), 1);
   assert.equal(sample(text, 'chat_auth_failures_total{kind="token"}'), 1);
   assert.equal(sample(text, "chat_delivery_latency_seconds_count"), 1);

@@ -165,7 +165,7 @@ Deno.test("login answers 201 with a UUID v4 token and an expire of now + TOKEN_T
   assert.equal(response.httpStatus, 201);
   assert.equal(response.json.status, 10001);
   assert.equal(response.json.msg, "Login success");
-  assert.deepEqual(Object.keys(response.json.body).sort(), ["expire", "token"]);
+  assert.deepEqual(Object.keys(response.json.body).sort(), ["device", "expire", "token"]);
   assert.match(response.json.body.token as string, UUID_V4);
   assert.match(response.json.body.expire as string, LOCAL_TIME);
   assert.equal(response.json.body.expire, formatLocalTime(clock.now + HOUR_MS));
@@ -347,4 +347,33 @@ Deno.test("an open chat socket gets 30002 and is closed when its token expires",
   assert.deepEqual(frame, { status: 30002, msg: "Token authentication failed", body: {} });
   assert.ok(tom.raw.includes(TOKEN_FAILED_FRAME));
   assert.equal((await tom.closed("close at token expiry")).code, 1008);
+});
+
+Deno.test("a name that looks like an existing one is refused with 409, naming why", async () => {
+  await using server = await startTestServer();
+  for (const name of ["Tom", "Straße", "TİM"]) {
+    const made = await api(server, "POST", "/v1/user", {
+      body: { username: name, password: "password123" },
+    });
+    assert.equal(made.httpStatus, 201, name);
+  }
+  for (const name of ["Тоm", "Tоm", "Τom", "STRASSE", "tım", "tim"]) {
+    const refused = await api(server, "POST", "/v1/user", {
+      body: { username: name, password: "password123" },
+    });
+    assert.equal(refused.httpStatus, 409, name);
+    assert.equal(refused.json.status, 10002);
+    assert.deepEqual(refused.json.body, {
+      field: "username",
+      reason: "looks like an existing username",
+    });
+  }
+  const same = await api(server, "POST", "/v1/user", {
+    body: { username: "TOM", password: "password123" },
+  });
+  assert.equal(same.json.body.reason, "is already taken");
+  const marks = await api(server, "POST", "/v1/user", {
+    body: { username: "Ja\u0301\u0302\u0303\u0304\u0305ck", password: "password123" },
+  });
+  assert.equal(marks.httpStatus, 400);
 });

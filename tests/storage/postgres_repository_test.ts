@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
-import { LOCK_CLASS, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
+import { LOCK_CLASS, migrate, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
+import { lookalikeKeys } from "../../lib/users/lookalike.ts";
+import { usernameKey } from "../../lib/users/username.ts";
 import type { UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { type HeldWriteLock, repositoryContract, saveOne } from "./repository_contract.ts";
@@ -287,3 +289,44 @@ pgTest("an unreachable database fails open within the connect timeout", async ()
     ),
   );
 });
+
+pgTest(
+  "migration 2 gives users stored before it their look-alike keys; look-alikes stored before both keep working",
+  async () => {
+    await withSchema(async (schema, admin) => {
+      const sql = postgres(TEST_DATABASE_URL, {
+        max: 1,
+        onnotice: () => {},
+        connection: { search_path: schema },
+      });
+      try {
+        await migrate(sql, schema, 1);
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+      for (const [name, key] of [["Tom", "tom"], ["Тоm", usernameKey("Тоm")]]) {
+        await admin.unsafe(
+          `INSERT INTO "${schema}".users (username, username_key, password_hash, created_at)
+         VALUES ($1, $2, 'x', 0)`,
+          [name, key],
+        );
+      }
+      const repo = await open(schema);
+      try {
+        assert.equal((await repo.findUser("tom"))?.username, "Tom");
+        assert.equal((await repo.findUser(usernameKey("Тоm")))?.username, "Тоm");
+        const attempt = await repo.createUser({
+          username: "Tоm",
+          usernameKey: usernameKey("Tоm"),
+          passwordHash: "x",
+          email: null,
+          createdAt: 0,
+          lookalike: lookalikeKeys("Tоm"),
+        });
+        assert.equal(attempt, null);
+      } finally {
+        await repo.close();
+      }
+    });
+  },
+);

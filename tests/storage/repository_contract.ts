@@ -137,6 +137,29 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     assert.equal(ids.size, 4);
   });
 
+  contractTest(
+    "a user sharing a look-alike key with an existing one is not stored",
+    async (repo) => {
+      const user = (username: string, skeleton: string, folded: string) =>
+        repo.createUser({
+          username,
+          usernameKey: usernameKey(username),
+          passwordHash: "x",
+          email: null,
+          createdAt: NOW,
+          lookalike: { skeleton, folded },
+        });
+      assert.ok((await user("Tom", "torn", "torn")) !== null);
+      assert.equal(await user("Тоm", "torn", "ᴛorn"), null); // the same skeleton
+      assert.equal(await user("TİM", "tl̇rn", "torn"), null); // the same folded key
+      assert.equal(await repo.findUser(usernameKey("Тоm")), null);
+      assert.ok((await user("Jack", "jack", "jack")) !== null);
+      // A user stored without keys (before they existed) blocks nothing and is not blocked.
+      assert.ok((await addUser(repo, "Torn")) !== null);
+      assert.ok((await user("Tim", "tirn", "tirn")) !== null);
+    },
+  );
+
   contractTest("a taken username key returns null", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const again = await repo.createUser({

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { migrate } from "../../lib/storage/sqlite_schema.ts";
+import { lookalikeKeys } from "../../lib/users/lookalike.ts";
+import { usernameKey } from "../../lib/users/username.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
@@ -235,4 +238,39 @@ Deno.test("SqliteRepository: the file passes an integrity check after many write
     assert.deepEqual(readPragma(path, "integrity_check"), [{ integrity_check: "ok" }]);
     assert.deepEqual(readPragma(path, "foreign_key_check"), []);
   });
+});
+
+Deno.test("SqliteRepository: migration 2 gives users stored before it their look-alike keys; look-alikes stored before both keep working", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-lookalike-" });
+  const path = `${dir}/chat.db`;
+  try {
+    const old = new DatabaseSync(path);
+    migrate(old, 1);
+    const insert = old.prepare(
+      `INSERT INTO users (username, username_key, password_hash, email, created_at)
+       VALUES (?, ?, 'x', NULL, 0)`,
+    );
+    insert.run("Tom", "tom");
+    insert.run("Тоm", usernameKey("Тоm")); // Cyrillic: a look-alike registered before the rule
+    old.close();
+
+    const repo = new SqliteRepository(path, sqliteOptions());
+    try {
+      assert.equal((await repo.findUser("tom"))?.username, "Tom");
+      assert.equal((await repo.findUser(usernameKey("Тоm")))?.username, "Тоm");
+      const attempt = await repo.createUser({
+        username: "Tоm",
+        usernameKey: usernameKey("Tоm"),
+        passwordHash: "x",
+        email: null,
+        createdAt: 0,
+        lookalike: lookalikeKeys("Tоm"),
+      });
+      assert.equal(attempt, null);
+    } finally {
+      await repo.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

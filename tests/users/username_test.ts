@@ -114,3 +114,15 @@ Deno.test("different names have different keys", () => {
   assert.notEqual(usernameKey("张三"), usernameKey("张四"));
   assert.equal(usernameKey("张三"), "张三");
 });
+
+Deno.test("stacks of combining marks, a repeated mark and invisible characters are refused", () => {
+  const stack = "Z\u0301\u0302\u0303\u0304\u0305oe";
+  assert.equal(checkUsername(stack).ok, false);
+  assert.equal(checkUsername("e\u0301\u0301va").ok, false);
+  assert.equal(checkUsername("a\u3164b").ok, false); // HANGUL FILLER draws as nothing
+  assert.equal(checkUsername("Tom\uFE0F").ok, false); // a variation selector
+  // What scripts need stays allowed: Vietnamese, Devanagari conjuncts, Thai tone marks.
+  for (const name of ["Tiền", "Nguyễn", "क्षत्रिय", "กิ่ง"]) {
+    assert.equal(checkUsername(name).ok, true, name);
+  }
+});

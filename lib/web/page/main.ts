@@ -125,7 +125,8 @@ async function submitAuth(): Promise<void> {
   button.textContent = t("working");
   try {
     const name = mode === "register" ? await api.register(username, password) : username;
-    const { token, expire } = await api.login(name, password);
+    const { token, expire, device } = await api.login(name, password, saved.device(name));
+    if (device !== null) saved.saveDevice(name, device);
     saved.save({ token, username: name, expire });
     byId<HTMLInputElement>("auth-password").value = "";
     render();

@@ -16,6 +16,8 @@ export interface SavedLogin {
 const LOGINS_KEY = "chat.logins";
 const LAST_KEY = "chat.last";
 const RECENT_KEY = "chat.recent";
+// Device tokens by user: kept across logouts, they mark this browser as a known device.
+const DEVICES_KEY = "chat.devices";
 // In sessionStorage: this tab's user (its key in the logins), or "" for none.
 const TAB_KEY = "chat.tab";
 /** How many recent peers are kept. */
@@ -70,6 +72,18 @@ export class SavedState {
   /** Leaves this tab without a user, keeping the login for other tabs. */
   detach(): void {
     this.#tab.setItem(TAB_KEY, "");
+  }
+
+  /** The device token this browser got at `username`'s last login, or null. */
+  device(username: string): string | null {
+    const token = this.#record(DEVICES_KEY)[keyOf(username)];
+    return typeof token === "string" ? token : null;
+  }
+
+  /** Keeps `username`'s device token for its next logins. */
+  saveDevice(username: string, token: string): void {
+    const devices = { ...this.#record(DEVICES_KEY), [keyOf(username)]: token };
+    this.#local.setItem(DEVICES_KEY, JSON.stringify(devices));
   }
 
   /** Recent peers of `username`, most recent first. */
