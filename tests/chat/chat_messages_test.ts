@@ -262,6 +262,11 @@ Deno.test("a message stored but never published reaches the open peer when its s
   const tomToken = await registerAndLogin(server, "Tom");
   const jackToken = await registerAndLogin(server, "Jack");
   await using toTom = await ChatClient.connect(server.wsUrl, "Tom", jackToken);
+  // Tom's first socket: Jack hearing that Tom came online proves Jack's socket has read its
+  // waiting messages (presence frames wait behind them), so the message below is a live one.
+  const firstSocket = await ChatClient.connect(server.wsUrl, "Jack", tomToken);
+  await firstSocket.expect(30098, "Jack's login on Tom's first socket");
+  await toTom.expect(30098, "Tom's first login");
   const tom = (await server.repository.findUser("tom"))!;
   const jack = (await server.repository.findUser("jack"))!;
   // What a node killed between its commit and its publish leaves: stored, never published.
@@ -273,7 +278,10 @@ Deno.test("a message stored but never published reaches the open peer when its s
     sentAt: Date.now(),
     clientId: "c-1",
   }]);
-  // The sender's client reconnects (to any node) and resends what was not acknowledged.
+  // The sender's socket dies; its client reconnects (to any node) and resends what was not
+  // acknowledged.
+  await firstSocket.close();
+  await toTom.expect(30099, "Tom's logout");
   await using toJack = await ChatClient.connect(server.wsUrl, "Jack", tomToken);
   await toJack.expect(30098, "Jack's login");
   await toTom.expect(30098, "Tom's login");
