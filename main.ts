@@ -2,9 +2,9 @@
  * Composition root: settings -> repository + hub -> service -> signals. The only module that
  * reads the environment, opens the database and installs signal handlers.
  *
- * The embedded default is SQLite and the in-process hub. PostgreSQL (`DATABASE_URL`) and
- * Redis (`REDIS_URL`) are loaded with a dynamic `import()` only when set, so the default never
- * loads their clients.
+ * The embedded default is SQLite and the in-process hub. PostgreSQL (`DATABASE_URL`), Redis
+ * (`REDIS_URL`) and the JWT verifier (`JWT_*`, on `npm:jose`) are loaded with a dynamic
+ * `import()` only when set, so the default never loads their packages.
  *
  *   main.ts                 run the service
  *   main.ts user add <name> add a user (prompts for the password)
@@ -21,6 +21,7 @@ import { DISCONNECT } from "./lib/protocol/disconnect.ts";
 import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
 import { systemClock } from "./lib/time.ts";
+import type { JwtVerifier } from "./lib/auth/jwt_verdict.ts";
 
 const writeLine = (line: string, level: "info" | "warn" | "error") => {
   if (level === "info") console.log(line);
@@ -92,6 +93,25 @@ async function openHub(config: Config, log: Logger): Promise<Hub> {
   }
 }
 
+/** The verifier of the app's JWTs when a `JWT_*` key is set; a failure names the setting. */
+async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined> {
+  const settings = config.jwt;
+  if (settings === null) return undefined;
+  const key = settings.key;
+  const setting = key.kind === "secret"
+    ? "JWT_SECRET"
+    : key.kind === "public_key"
+    ? `JWT_PUBLIC_KEY=${key.path}`
+    : `JWT_JWKS_URL=${key.url}`;
+  try {
+    const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
+    const { createJwtVerifier } = await import("./lib/auth/jwt.ts");
+    return await createJwtVerifier(settings, { clock: systemClock, publicKeyPem });
+  } catch (error) {
+    throw new Error(`Cannot use ${setting}: ${errorMessage(error)}`);
+  }
+}
+
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -142,7 +162,9 @@ async function main(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 
   let hub: Hub;
+  let jwt: JwtVerifier | undefined;
   try {
+    jwt = await loadJwtVerifier(config);
     hub = await openHub(config, log);
   } catch (error) {
     console.error(errorMessage(error));
@@ -152,7 +174,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   let service;
   try {
-    service = await startService({ config, repository, hub, log });
+    service = await startService({ config, repository, hub, log, jwt });
   } catch (error) {
     console.error(
       `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,

@@ -6,6 +6,7 @@
 import { API_STATUS } from "./protocol/status.ts";
 import { errorMessage } from "./log.ts";
 import { StorageUnavailableError } from "./storage/errors.ts";
+import type { Accounts } from "./auth/accounts.ts";
 import type { AuthThrottle } from "./limits/auth_throttle.ts";
 import { chatRoute, type ChatRouteContext } from "./chat/chat_route.ts";
 import { envelope } from "./http/envelope.ts";
@@ -20,6 +21,7 @@ export type { ClientInfo };
 
 /** What the handler needs. */
 export interface AppContext extends ChatRouteContext {
+  readonly accounts: Accounts;
   readonly throttle: AuthThrottle;
   /** Take the client address from `X-Forwarded-For`. */
   readonly trustProxy: boolean;

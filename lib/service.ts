@@ -4,6 +4,8 @@
  * stops in order: stop accepting, close every socket with 1001, finish in-flight work.
  */
 import { Accounts } from "./auth/accounts.ts";
+import { SessionAuthenticator } from "./auth/authenticator.ts";
+import type { JwtVerifier } from "./auth/jwt_verdict.ts";
 import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
@@ -31,6 +33,8 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Metrics to count into; a fresh set by default. */
   readonly metrics?: Metrics;
+  /** Verifies the app's JWTs (`JWT_*`); absent when JWT sign-in is off. */
+  readonly jwt?: JwtVerifier;
 }
 
 /** A listening service. */
@@ -77,7 +81,19 @@ export function buildService(options: ServiceOptions): Service {
   const { config, repository, hub, log } = options;
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? new Metrics();
-  const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
+  const authenticator = new SessionAuthenticator({
+    repository,
+    clock,
+    log,
+    metrics,
+    jwt: options.jwt,
+  });
+  const accounts = new Accounts({
+    repository,
+    clock,
+    tokenTtlMs: config.tokenTtlMs,
+    authenticator,
+  });
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();
   const lag = new EventLoopLag();
@@ -88,6 +104,7 @@ export function buildService(options: ServiceOptions): Service {
     repository,
     hub,
     accounts,
+    authenticator,
     deliveries: new DeliveryMarker(repository, log),
     clock,
     log,

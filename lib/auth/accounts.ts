@@ -5,6 +5,8 @@ import { checkUsername, usernameKey } from "../users/username.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
 import type { Clock } from "../time.ts";
+import { silentLogger } from "../log.ts";
+import { type Authenticator, SessionAuthenticator } from "./authenticator.ts";
 
 /** Password length bounds, in characters. */
 export const PASSWORD_CHARS = { min: 8, max: 128 } as const;
@@ -37,6 +39,8 @@ export interface AccountsOptions {
   readonly tokenTtlMs: number;
   /** Password hashing; scrypt by default (replaceable so tests can count the work done). */
   readonly passwords?: PasswordHasher;
+  /** How tokens become sessions; chat tokens only (no JWT) by default. */
+  readonly authenticator?: Authenticator;
 }
 
 /** Hashes and verifies passwords. */
@@ -73,11 +77,12 @@ function checkEmail(email: unknown): FieldError | string | null {
 }
 
 /** Accounts: who may chat, and with which token. */
-export class Accounts {
+export class Accounts implements Authenticator {
   readonly #repository: Repository;
   readonly #clock: Clock;
   readonly #tokenTtlMs: number;
   readonly #passwords: PasswordHasher;
+  readonly #authenticator: Authenticator;
   // Verified against when a login names no user, so that a wrong name costs what a wrong
   // password costs and response times do not reveal which names exist.
   #decoyHash: Promise<string> | null = null;
@@ -87,6 +92,12 @@ export class Accounts {
     this.#clock = options.clock;
     this.#tokenTtlMs = options.tokenTtlMs;
     this.#passwords = options.passwords ?? SCRYPT;
+    this.#authenticator = options.authenticator ??
+      new SessionAuthenticator({
+        repository: this.#repository,
+        clock: this.#clock,
+        log: silentLogger,
+      });
   }
 
   /** Registers a user from an untrusted `{username, password, email?}` object. */
@@ -119,14 +130,20 @@ export class Accounts {
     const name = checkUsername(username);
     const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
     const candidate = typeof password === "string" ? password : "";
-    if (user === null) {
+    // No user, or one signed in by JWT only (no password): the same work as a wrong password.
+    if (user === null || user.passwordHash === "") {
       await this.#passwords.verify(candidate, await this.#decoy());
       return null;
     }
     if (!(await this.#passwords.verify(candidate, user.passwordHash))) return null;
+    return this.issueToken(user);
+  }
+
+  /** Issues a chat token for a user, valid for `ttlMs` (`TOKEN_TTL` by default). */
+  async issueToken(user: UserRef, ttlMs = this.#tokenTtlMs): Promise<IssuedToken> {
     const token = newToken();
     const now = this.#clock();
-    const expiresAt = now + this.#tokenTtlMs;
+    const expiresAt = now + ttlMs;
     await this.#repository.createToken({
       tokenHash: hashToken(token),
       userId: user.id,
@@ -136,10 +153,17 @@ export class Accounts {
     return { token, expiresAt };
   }
 
-  /** The session of a token, or `null` when it is missing, unknown, revoked or expired. */
+  /**
+   * The session of a chat token or the app's JWT, or `null` when it is missing, unknown,
+   * revoked, expired or invalid (through the `Authenticator`).
+   */
   authenticate(token: string | null): Promise<Session | null> {
-    if (token === null || token === "" || token.length > 256) return Promise.resolve(null);
-    return this.#repository.findSession(hashToken(token), this.#clock());
+    return this.#authenticator.authenticate(token);
+  }
+
+  /** Whether a session found earlier still holds. */
+  stillValid(session: Session): Promise<boolean> {
+    return this.#authenticator.stillValid(session);
   }
 
   /** Revokes a token; resolves with the session it was, or `null` when it was not valid. */

@@ -10,6 +10,7 @@ import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { sqliteOptions } from "../support/backend_options.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
+import { SessionAuthenticator } from "../../lib/auth/authenticator.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -94,6 +95,7 @@ async function fixture() {
     maxFrameBytes: 65536,
     limits: { messageRate: 1000, messageBurst: 1000, maxBufferedBytes: 1 << 20, maxUnacked: 100 },
     nextConnectionId: () => 1,
+    authenticator: new SessionAuthenticator({ repository, clock: Date.now, log: silentLogger }),
   });
   const session = (
     socket: FakeSocket,
