@@ -11,6 +11,8 @@ import { startService } from "../../lib/service.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { Clock } from "../../lib/time.ts";
 import type { Metrics } from "../../lib/metrics.ts";
+import type { Config } from "../../lib/config.ts";
+import type { JwtVerifier } from "../../lib/auth/jwt_verdict.ts";
 
 /** A running test service. */
 export interface TestServer {
@@ -34,6 +36,20 @@ export interface TestServerOptions {
   readonly hub?: Hub;
   readonly log?: Logger;
   readonly metrics?: Metrics;
+  /** The JWT verifier; by default built from the `JWT_*` settings, as `main.ts` does. */
+  readonly jwt?: JwtVerifier;
+}
+
+/** The JWT verifier the settings describe (jose loaded only when they name one). */
+async function jwtVerifier(
+  config: Config,
+  options: TestServerOptions,
+): Promise<JwtVerifier | undefined> {
+  if (options.jwt !== undefined || config.jwt === null) return options.jwt;
+  const { createJwtVerifier } = await import("../../lib/auth/jwt.ts");
+  const key = config.jwt.key;
+  const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
+  return createJwtVerifier(config.jwt, { clock: options.clock ?? Date.now, publicKeyPem });
 }
 
 /**
@@ -82,6 +98,7 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     log: options.log ?? silentLogger,
     clock: options.clock,
     metrics: options.metrics,
+    jwt: await jwtVerifier(config, options),
   });
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -155,7 +172,14 @@ async function startClusterServer(options: TestServerOptions): Promise<TestServe
         await repository.close();
         throw error;
       }
-      const service = await startService({ config, repository, hub, log, clock: options.clock });
+      const service = await startService({
+        config,
+        repository,
+        hub,
+        log,
+        clock: options.clock,
+        jwt: await jwtVerifier(config, options),
+      });
       nodes.push({ repository, stop: () => service.stop(), port: service.port });
     }
   } catch (error) {
