@@ -8,6 +8,7 @@
  *
  *   main.ts                 run the service
  *   main.ts user add <name> add a user (prompts for the password)
+ *   main.ts key add|list|revoke [<name>]  the admin API's keys
  */
 import { dirname } from "node:path";
 import { type Config, ConfigError, parseConfig, redactUrl } from "./lib/config.ts";
@@ -20,6 +21,10 @@ import { startService } from "./lib/service.ts";
 import { DISCONNECT } from "./lib/protocol/disconnect.ts";
 import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
+import { runKeyCommand } from "./lib/cli/key_command.ts";
+import { ApiKeys } from "./lib/admin/api_keys.ts";
+import { PresenceRecorder } from "./lib/webhooks/presence_recorder.ts";
+import type { UserPresenceListener } from "./lib/hub/hub.ts";
 import { systemClock } from "./lib/time.ts";
 import type { JwtVerifier } from "./lib/auth/jwt_verdict.ts";
 
@@ -68,8 +73,12 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
 }
 
 /** Opens the hub the settings name; a failure message names the setting. */
-async function openHub(config: Config, log: Logger): Promise<Hub> {
-  if (config.redisUrl === null) return new MemoryHub();
+async function openHub(
+  config: Config,
+  log: Logger,
+  onUserPresence: UserPresenceListener,
+): Promise<Hub> {
+  if (config.redisUrl === null) return new MemoryHub({ onUserPresence });
   try {
     const { RedisHub } = await import("./lib/hub/redis_hub.ts");
     const hub = await RedisHub.open({
@@ -77,6 +86,7 @@ async function openHub(config: Config, log: Logger): Promise<Hub> {
       prefix: config.redisPrefix,
       presenceTtlMs: config.presenceTtlMs,
       log,
+      onUserPresence,
     });
     log.info("hub", {
       engine: "redis",
@@ -145,6 +155,17 @@ async function main(args: readonly string[]): Promise<number> {
     }
   }
 
+  if (args[0] === "key") {
+    // API keys touch only the database.
+    try {
+      return await runKeyCommand(args.slice(1), new ApiKeys(repository, systemClock), {
+        print: (line) => console.log(line),
+      });
+    } finally {
+      await repository.close();
+    }
+  }
+
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
   const stopRequested = Promise.withResolvers<Deno.Signal>();
@@ -163,9 +184,15 @@ async function main(args: readonly string[]): Promise<number> {
 
   let hub: Hub;
   let jwt: JwtVerifier | undefined;
+  const presence = new PresenceRecorder({
+    repository,
+    clock: systemClock,
+    log,
+    webhookEvents: config.webhook?.events,
+  });
   try {
     jwt = await loadJwtVerifier(config);
-    hub = await openHub(config, log);
+    hub = await openHub(config, log, presence.listener);
   } catch (error) {
     console.error(errorMessage(error));
     await repository.close();
@@ -174,7 +201,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   let service;
   try {
-    service = await startService({ config, repository, hub, log, jwt });
+    service = await startService({ config, repository, hub, log, jwt, presence });
   } catch (error) {
     console.error(
       `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,

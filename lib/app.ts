@@ -16,12 +16,16 @@ import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
 import { health, metricsPage, readiness } from "./http/health_routes.ts";
 import type { StaticFiles } from "./http/static_routes.ts";
+import { type AdminContext, adminRoutes } from "./admin/admin_routes.ts";
+import type { MessagePath } from "./chat/message_path.ts";
 
 export type { ClientInfo };
 
 /** What the handler needs. */
-export interface AppContext extends ChatRouteContext {
+export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messages"> {
   readonly accounts: Accounts;
+  /** The one store-and-publish path, for sockets and the admin API. */
+  readonly messages: MessagePath;
   readonly throttle: AuthThrottle;
   /** Take the client address from `X-Forwarded-For`. */
   readonly trustProxy: boolean;
@@ -61,6 +65,7 @@ export function createApp(
       GET: (r, c) => history(r, c.url, c.params.peer, accounts, repository),
     }),
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
+    ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
     route("/readyz", { GET: () => readiness(repository, hub) }),
     route("/metrics", { GET: () => metricsPage(metrics) }),

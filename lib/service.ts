@@ -20,6 +20,11 @@ import { type Clock, systemClock } from "./time.ts";
 import { EventLoopLag, Metrics } from "./metrics.ts";
 import { AuthThrottle } from "./limits/auth_throttle.ts";
 import { ConnectionCounter } from "./limits/connection_counter.ts";
+import { AttemptLimiter } from "./limits/attempt_limiter.ts";
+import { ApiKeys } from "./admin/api_keys.ts";
+import { MessagePath } from "./chat/message_path.ts";
+import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
+import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
 /** How often expired tokens are deleted. */
 const TOKEN_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -35,6 +40,10 @@ export interface ServiceOptions {
   readonly metrics?: Metrics;
   /** Verifies the app's JWTs (`JWT_*`); absent when JWT sign-in is off. */
   readonly jwt?: JwtVerifier;
+  /** Records the presence changes the hub reports (given to the hub when it was built). */
+  readonly presence?: PresenceRecorder;
+  /** The webhook sender's `fetch`; replaceable in tests. */
+  readonly fetch?: typeof fetch;
 }
 
 /** A listening service. */
@@ -55,6 +64,10 @@ export interface Service {
   startTimers(): void;
   /** Stops them. */
   stopTimers(): void;
+  /** Sends the webhook outbox (when `WEBHOOK_URL` is set) until `stopSending`. */
+  startSending(): void;
+  /** Waits for presence writes in hand, then stops the webhook sender. */
+  stopSending(): Promise<void>;
 }
 
 /** The gauges read at scrape time: open sockets, online users, event-loop lag. */
@@ -100,6 +113,23 @@ export function buildService(options: ServiceOptions): Service {
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
+  const dispatcher = config.webhook === null ? null : new WebhookDispatcher({
+    repository,
+    settings: config.webhook,
+    clock,
+    log,
+    metrics,
+    fetch: options.fetch,
+  });
+  const wakeSender = () => dispatcher?.wake();
+  if (options.presence !== undefined) options.presence.onRecorded = wakeSender;
+  const messages = new MessagePath({
+    repository,
+    hub,
+    metrics,
+    webhookEvents: config.webhook?.events,
+    onEventsStored: wakeSender,
+  });
   const context: AppContext = {
     repository,
     hub,
@@ -119,6 +149,9 @@ export function buildService(options: ServiceOptions): Service {
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     staticFiles: new StaticFiles(ASSETS),
+    messages,
+    apiKeys: new ApiKeys(repository, clock),
+    keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
     nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
       sessions.add(session);
@@ -140,6 +173,13 @@ export function buildService(options: ServiceOptions): Service {
       clearInterval(purge);
       lag.stop();
     },
+    startSending() {
+      dispatcher?.start();
+    },
+    async stopSending() {
+      await options.presence?.settled();
+      await dispatcher?.stop();
+    },
   };
 }
 
@@ -159,6 +199,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
   const service = buildService(options);
   const handler = createApp(service.context);
   service.startTimers();
+  service.startSending();
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
@@ -180,13 +221,14 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
               await drain(service);
               await finished;
               await service.context.deliveries.flush();
+              await service.stopSending();
             },
           });
         },
       }, handler);
     } catch (error) {
       service.stopTimers();
-      reject(error);
+      service.stopSending().finally(() => reject(error));
     }
   });
 }

@@ -26,6 +26,11 @@ export type RegisterResult =
   | { readonly ok: false; readonly taken: true }
   | { readonly ok: false; readonly taken: false; readonly error: FieldError };
 
+/** The outcome of `ensureUser`: created or found (and updated), or a field that failed. */
+export type EnsureResult =
+  | { readonly ok: true; readonly created: boolean; readonly user: UserRef }
+  | { readonly ok: false; readonly error: FieldError };
+
 /** A token and when it expires. */
 export interface IssuedToken {
   readonly token: string;
@@ -123,6 +128,42 @@ export class Accounts implements Authenticator {
       createdAt: this.#clock(),
     });
     return user === null ? { ok: false, taken: true } : { ok: true, user };
+  }
+
+  /**
+   * Makes sure the user `name` exists, for the admin API: created when missing (without a
+   * password unless one is given), else its password and email changed where given.
+   */
+  async ensureUser(name: unknown, input: Record<string, unknown>): Promise<EnsureResult> {
+    const checked = checkUsername(name);
+    if (!checked.ok) return { ok: false, error: { field: "username", reason: checked.reason } };
+    const hasPassword = input.password !== undefined && input.password !== null;
+    const passwordError = hasPassword ? checkPassword(input.password) : null;
+    if (passwordError) return { ok: false, error: passwordError };
+    const email = checkEmail(input.email);
+    if (email !== null && typeof email !== "string") return { ok: false, error: email };
+    const passwordHash = hasPassword ? await this.#passwords.hash(input.password as string) : "";
+    const key = usernameKey(checked.username);
+    for (;;) {
+      const found = await this.#repository.findUser(key);
+      if (found !== null) {
+        const changes = {
+          ...(hasPassword ? { passwordHash } : {}),
+          ...(input.email !== undefined ? { email } : {}),
+        };
+        if (Object.keys(changes).length > 0) await this.#repository.updateUser(found.id, changes);
+        return { ok: true, created: false, user: { id: found.id, username: found.username } };
+      }
+      const user = await this.#repository.createUser({
+        username: checked.username,
+        usernameKey: key,
+        passwordHash,
+        email,
+        createdAt: this.#clock(),
+      });
+      if (user !== null) return { ok: true, created: true, user };
+      // Created at the same moment elsewhere: update that one.
+    }
   }
 
   /** Issues a token for a name and password; `null` when either is wrong. */

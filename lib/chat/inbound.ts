@@ -20,6 +20,7 @@ import type { Metrics } from "../metrics.ts";
 import { TokenBucket } from "../limits/token_bucket.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { NewMessage, Repository, SaveResult, UserRef } from "../storage/repository.ts";
+import { MessagePath } from "./message_path.ts";
 
 /** A frame waiting to be handled: a message to store, or an answer to send in turn. */
 type QueuedFrame =
@@ -36,6 +37,8 @@ export interface InboundContext {
   readonly maxMessageChars: number;
   readonly maxFrameBytes: number;
   readonly limits: Pick<Limits, "messageRate" | "messageBurst">;
+  /** Where messages are stored and published; over the repository and hub by default. */
+  readonly messages?: MessagePath;
 }
 
 /** Where the inbound side sends its answers and what it asks of the session. */
@@ -58,6 +61,7 @@ export class Inbound {
   readonly #context: InboundContext;
   readonly #sink: InboundSink;
   readonly #bucket: TokenBucket;
+  readonly #path: MessagePath;
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
   #queue: QueuedFrame[] = [];
   #draining = false;
@@ -75,6 +79,7 @@ export class Inbound {
     this.#connection = connection;
     this.#context = context;
     this.#sink = sink;
+    this.#path = context.messages ?? new MessagePath(context);
     this.#bucket = new TokenBucket(
       context.limits.messageRate,
       context.limits.messageBurst,
@@ -184,9 +189,7 @@ export class Inbound {
       // Acknowledged once handed to the hub: a message the client sends after this 30010, from
       // any socket on any node, then reaches the peer after this one.
       if (!duplicate) {
-        this.#context.metrics.messagesStored.inc();
-        this.#context.metrics.markReceived(message, item.receivedAt);
-        await this.#context.hub.publish(message, this.#from.id, this.#to.id);
+        await this.#path.publish(message, this.#from.id, this.#to.id, item.receivedAt);
       }
       if (item.id !== null) {
         this.#sink.reply(storedFrame(item.id, message.messageId, message.sendTime));
@@ -199,7 +202,7 @@ export class Inbound {
     const messages = items.flatMap((item) => "message" in item ? [item.message] : []);
     if (messages.length === 0) return null;
     try {
-      return await this.#context.repository.saveMessages(messages);
+      return await this.#path.store(messages);
     } catch (error) {
       this.#context.metrics.storeFailures.inc({}, messages.length);
       this.#context.log.error("chat.store_failed", {

@@ -13,6 +13,7 @@ import type { Clock } from "../../lib/time.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { Config } from "../../lib/config.ts";
 import type { JwtVerifier } from "../../lib/auth/jwt_verdict.ts";
+import { PresenceRecorder } from "../../lib/webhooks/presence_recorder.ts";
 
 /** A running test service. */
 export interface TestServer {
@@ -90,7 +91,13 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
     synchronous: config.sqliteSynchronous,
   });
-  const hub = options.hub ?? new MemoryHub();
+  const presence = new PresenceRecorder({
+    repository,
+    clock: options.clock ?? Date.now,
+    log: options.log ?? silentLogger,
+    webhookEvents: config.webhook?.events,
+  });
+  const hub = options.hub ?? new MemoryHub({ onUserPresence: presence.listener });
   const service = await startService({
     config,
     repository,
@@ -99,6 +106,7 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     clock: options.clock,
     metrics: options.metrics,
     jwt: await jwtVerifier(config, options),
+    presence,
   });
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -161,12 +169,19 @@ async function startClusterServer(options: TestServerOptions): Promise<TestServe
         poolSize: 4,
       });
       let hub;
+      const presence = new PresenceRecorder({
+        repository,
+        clock: options.clock ?? Date.now,
+        log,
+        webhookEvents: config.webhook?.events,
+      });
       try {
         hub = await RedisHub.open({
           url: config.redisUrl!,
           prefix,
           presenceTtlMs: config.presenceTtlMs,
           log,
+          onUserPresence: presence.listener,
         });
       } catch (error) {
         await repository.close();
@@ -179,6 +194,7 @@ async function startClusterServer(options: TestServerOptions): Promise<TestServe
         log,
         clock: options.clock,
         jwt: await jwtVerifier(config, options),
+        presence,
       });
       nodes.push({ repository, stop: () => service.stop(), port: service.port });
     }
