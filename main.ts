@@ -122,6 +122,21 @@ async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined>
   }
 }
 
+/** Runs `user add <name>` or `key add|list|revoke`; returns the exit code. */
+function runCommand(
+  args: readonly string[],
+  config: Config,
+  repository: Repository,
+): Promise<number> {
+  if (args[0] === "key") {
+    return runKeyCommand(args.slice(1), new ApiKeys(repository, systemClock), {
+      print: (line) => console.log(line),
+    });
+  }
+  const accounts = new Accounts({ repository, clock: systemClock, tokenTtlMs: config.tokenTtlMs });
+  return runUserCommand(args.slice(1), accounts, processTerminal());
+}
+
 async function main(args: readonly string[]): Promise<number> {
   let config: Config;
   try {
@@ -141,26 +156,10 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  if (args[0] === "user") {
-    // Adding a user touches only the database: no hub, no Redis, no socket.
-    const accounts = new Accounts({
-      repository,
-      clock: systemClock,
-      tokenTtlMs: config.tokenTtlMs,
-    });
+  if (args[0] === "user" || args[0] === "key") {
+    // Adding a user or a key touches only the database: no hub, no Redis, no socket.
     try {
-      return await runUserCommand(args.slice(1), accounts, processTerminal());
-    } finally {
-      await repository.close();
-    }
-  }
-
-  if (args[0] === "key") {
-    // API keys touch only the database.
-    try {
-      return await runKeyCommand(args.slice(1), new ApiKeys(repository, systemClock), {
-        print: (line) => console.log(line),
-      });
+      return await runCommand(args, config, repository);
     } finally {
       await repository.close();
     }

@@ -89,11 +89,12 @@ function addGauges(metrics: Metrics, connections: ConnectionCounter, lag: EventL
   );
 }
 
-/** Builds every component of the service from its settings, repository and hub. */
-export function buildService(options: ServiceOptions): Service {
+/**
+ * The parts that plug the service into an app: the authenticator (chat tokens and JWTs), the
+ * accounts over it, the webhook sender and the store-and-publish path that wakes it.
+ */
+function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metrics) {
   const { config, repository, hub, log } = options;
-  const clock = options.clock ?? systemClock;
-  const metrics = options.metrics ?? new Metrics();
   const authenticator = new SessionAuthenticator({
     repository,
     clock,
@@ -107,12 +108,6 @@ export function buildService(options: ServiceOptions): Service {
     tokenTtlMs: config.tokenTtlMs,
     authenticator,
   });
-  const connections = new ConnectionCounter(config.limits);
-  const sessions = new Set<ChatSession>();
-  const lag = new EventLoopLag();
-  let purge: ReturnType<typeof setInterval> | undefined;
-  let connectionsOpened = 0;
-  addGauges(metrics, connections, lag);
   const dispatcher = config.webhook === null ? null : new WebhookDispatcher({
     repository,
     settings: config.webhook,
@@ -130,11 +125,38 @@ export function buildService(options: ServiceOptions): Service {
     webhookEvents: config.webhook?.events,
     onEventsStored: wakeSender,
   });
+  return {
+    authenticator,
+    accounts,
+    messages,
+    apiKeys: new ApiKeys(repository, clock),
+    keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
+    startSending() {
+      dispatcher?.start();
+    },
+    async stopSending() {
+      await options.presence?.settled();
+      await dispatcher?.stop();
+    },
+  };
+}
+
+/** Builds every component of the service from its settings, repository and hub. */
+export function buildService(options: ServiceOptions): Service {
+  const { config, repository, hub, log } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? new Metrics();
+  const { startSending, stopSending, ...integration } = buildIntegration(options, clock, metrics);
+  const connections = new ConnectionCounter(config.limits);
+  const sessions = new Set<ChatSession>();
+  const lag = new EventLoopLag();
+  let purge: ReturnType<typeof setInterval> | undefined;
+  let connectionsOpened = 0;
+  addGauges(metrics, connections, lag);
   const context: AppContext = {
     repository,
     hub,
-    accounts,
-    authenticator,
+    ...integration,
     deliveries: new DeliveryMarker(repository, log),
     clock,
     log,
@@ -149,9 +171,6 @@ export function buildService(options: ServiceOptions): Service {
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
     staticFiles: new StaticFiles(ASSETS),
-    messages,
-    apiKeys: new ApiKeys(repository, clock),
-    keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
     nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
       sessions.add(session);
@@ -164,7 +183,7 @@ export function buildService(options: ServiceOptions): Service {
     startTimers() {
       lag.start();
       purge = setInterval(() => {
-        accounts.purgeExpiredTokens().catch((error) =>
+        integration.accounts.purgeExpiredTokens().catch((error) =>
           log.error("token.purge_failed", { error: errorMessage(error) })
         );
       }, TOKEN_PURGE_INTERVAL_MS);
@@ -173,13 +192,8 @@ export function buildService(options: ServiceOptions): Service {
       clearInterval(purge);
       lag.stop();
     },
-    startSending() {
-      dispatcher?.start();
-    },
-    async stopSending() {
-      await options.presence?.settled();
-      await dispatcher?.stop();
-    },
+    startSending,
+    stopSending,
   };
 }
 
