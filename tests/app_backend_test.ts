@@ -54,6 +54,8 @@ Deno.test("an app backend: JWT sign-in, admin API, message.waiting across its do
     WEBHOOK_URL: receiver.url,
     WEBHOOK_SECRET: SECRET,
     WEBHOOK_EVENTS: "message.waiting",
+    // A claim cut short by the SIGKILL holds its event for this + 5 s.
+    WEBHOOK_TIMEOUT: "1s",
   };
   const add = spawnDeno({ args: ["key", "add", "app-backend"], env });
   assert.equal((await add.finished()).code, 0, add.output);
@@ -90,7 +92,12 @@ Deno.test("an app backend: JWT sign-in, admin API, message.waiting across its do
   {
     await using chat = spawnDeno({ env });
     const server = await chat.listening();
-    await receiver.waitFor((events) => events.length === expected.length, "every waiting event");
+    // Retries back off (1 s, 2 s, 4 s… from the attempts made while the app was down).
+    await receiver.waitFor(
+      (events) => events.length === expected.length,
+      "every waiting event",
+      60_000,
+    );
     assert.deepEqual(
       receiver.events.map((event) => event.type),
       expected.map(() => "message.waiting"),

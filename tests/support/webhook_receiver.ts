@@ -77,7 +77,7 @@ export class WebhookReceiver {
   async waitFor(
     predicate: (events: readonly ReceivedEvent[]) => boolean,
     what: string,
-    ms = DEFAULT_TIMEOUT_MS * 5,
+    ms = DEFAULT_TIMEOUT_MS * 15,
   ): Promise<void> {
     const check = async () => {
       while (!predicate(this.events)) {
