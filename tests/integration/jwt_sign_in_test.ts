@@ -145,3 +145,24 @@ Deno.test("without JWT settings a JWT is an unknown token, and chat tokens still
   jack.sendMessage("note to self", "n-1");
   await jack.nextMatching((frame) => frame.status === 30010, "stored");
 });
+
+Deno.test("logging out with a JWT closes the sockets opened with it", async () => {
+  await using app = await AppBackend.start();
+  await using server = await startTestServer({ env: { JWT_SECRET: app.secret } });
+  await registerAndLogin(server, "Jack");
+  const jwt = await appChatToken(app, "Tom", "HS256");
+  // Another token of Tom's (minted in the same second with the same claims, it would be the same).
+  const other = await app.sign("HS256", { sub: "Tom", exp: Math.floor(Date.now() / 1000) + 999 });
+  await using tom = await ChatClient.connect(server.wsUrl, "jack", jwt);
+  await using tomElsewhere = await ChatClient.connect(server.wsUrl, "tom", other);
+  tom.sendMessage("before", "b-1");
+  await tom.nextMatching((frame) => frame.status === 30010, "stored");
+  const logout = await api(server, "DELETE", "/v1/user/token", {
+    headers: { authorization: `Bearer ${jwt}` },
+  });
+  assert.equal(logout.httpStatus, 200);
+  await tom.nextMatching((frame) => frame.status === 30002, "30002");
+  assert.equal((await tom.closed()).code, 1008);
+  tomElsewhere.sendMessage("still here", "s-1");
+  await tomElsewhere.nextMatching((frame) => frame.status === 30010, "the other JWT's socket");
+});
