@@ -4,13 +4,13 @@ FROM denoland/deno:2.9.6
 WORKDIR /app
 
 # The embedded default needs no npm package; the PostgreSQL and Redis clients are loaded only with
-# DATABASE_URL / REDIS_URL, by dynamic import, so they are cached here explicitly and a cluster node
-# never downloads at start-up. playwright-core (browser tests only) is not. The chat page is inside
+# DATABASE_URL / REDIS_URL, and jose only with a JWT_ setting, by dynamic import, so they are cached
+# here explicitly and a node never downloads at start-up. playwright-core (browser tests only) is not. The chat page is inside
 # lib/ (lib/web/assets.ts).
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY lib ./lib
-RUN deno cache --frozen main.ts lib/storage/postgres_repository.ts lib/hub/redis_hub.ts
+RUN deno cache --frozen main.ts lib/storage/postgres_repository.ts lib/hub/redis_hub.ts lib/auth/jwt.ts
 
 # The database lives in a volume owned by the unprivileged user.
 RUN mkdir -p /data && chown deno:deno /data

@@ -2,12 +2,13 @@
  * Composition root: settings -> repository + hub -> service -> signals. The only module that
  * reads the environment, opens the database and installs signal handlers.
  *
- * The embedded default is SQLite and the in-process hub. PostgreSQL (`DATABASE_URL`) and
- * Redis (`REDIS_URL`) are loaded with a dynamic `import()` only when set, so the default never
- * loads their clients.
+ * The embedded default is SQLite and the in-process hub. PostgreSQL (`DATABASE_URL`), Redis
+ * (`REDIS_URL`) and the JWT verifier (`JWT_*`, on `npm:jose`) are loaded with a dynamic
+ * `import()` only when set, so the default never loads their packages.
  *
  *   main.ts                 run the service
  *   main.ts user add <name> add a user (prompts for the password)
+ *   main.ts key add|list|revoke [<name>]  the admin API's keys
  */
 import { dirname } from "node:path";
 import { type Config, ConfigError, parseConfig, redactUrl } from "./lib/config.ts";
@@ -20,7 +21,12 @@ import { startService } from "./lib/service.ts";
 import { DISCONNECT } from "./lib/protocol/disconnect.ts";
 import { Accounts } from "./lib/auth/accounts.ts";
 import { processTerminal, runUserCommand } from "./lib/cli/user_add.ts";
+import { runKeyCommand } from "./lib/cli/key_command.ts";
+import { ApiKeys } from "./lib/admin/api_keys.ts";
+import { PresenceRecorder } from "./lib/webhooks/presence_recorder.ts";
+import type { UserPresenceListener } from "./lib/hub/hub.ts";
 import { systemClock } from "./lib/time.ts";
+import type { JwtVerifier } from "./lib/auth/jwt_verdict.ts";
 
 const writeLine = (line: string, level: "info" | "warn" | "error") => {
   if (level === "info") console.log(line);
@@ -67,8 +73,12 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
 }
 
 /** Opens the hub the settings name; a failure message names the setting. */
-async function openHub(config: Config, log: Logger): Promise<Hub> {
-  if (config.redisUrl === null) return new MemoryHub();
+async function openHub(
+  config: Config,
+  log: Logger,
+  onUserPresence: UserPresenceListener,
+): Promise<Hub> {
+  if (config.redisUrl === null) return new MemoryHub({ onUserPresence });
   try {
     const { RedisHub } = await import("./lib/hub/redis_hub.ts");
     const hub = await RedisHub.open({
@@ -76,6 +86,7 @@ async function openHub(config: Config, log: Logger): Promise<Hub> {
       prefix: config.redisPrefix,
       presenceTtlMs: config.presenceTtlMs,
       log,
+      onUserPresence,
     });
     log.info("hub", {
       engine: "redis",
@@ -90,6 +101,40 @@ async function openHub(config: Config, log: Logger): Promise<Hub> {
       `Cannot connect to Redis REDIS_URL=${redactUrl(config.redisUrl)}: ${errorMessage(error)}`,
     );
   }
+}
+
+/** The verifier of the app's JWTs when a `JWT_*` key is set; a failure names the setting. */
+async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined> {
+  const settings = config.jwt;
+  if (settings === null) return undefined;
+  const key = settings.key;
+  const setting = key.kind === "secret"
+    ? "JWT_SECRET"
+    : key.kind === "public_key"
+    ? `JWT_PUBLIC_KEY=${key.path}`
+    : `JWT_JWKS_URL=${key.url}`;
+  try {
+    const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
+    const { createJwtVerifier } = await import("./lib/auth/jwt.ts");
+    return await createJwtVerifier(settings, { clock: systemClock, publicKeyPem });
+  } catch (error) {
+    throw new Error(`Cannot use ${setting}: ${errorMessage(error)}`);
+  }
+}
+
+/** Runs `user add <name>` or `key add|list|revoke`; returns the exit code. */
+function runCommand(
+  args: readonly string[],
+  config: Config,
+  repository: Repository,
+): Promise<number> {
+  if (args[0] === "key") {
+    return runKeyCommand(args.slice(1), new ApiKeys(repository, systemClock), {
+      print: (line) => console.log(line),
+    });
+  }
+  const accounts = new Accounts({ repository, clock: systemClock, tokenTtlMs: config.tokenTtlMs });
+  return runUserCommand(args.slice(1), accounts, processTerminal());
 }
 
 async function main(args: readonly string[]): Promise<number> {
@@ -111,15 +156,10 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  if (args[0] === "user") {
-    // Adding a user touches only the database: no hub, no Redis, no socket.
-    const accounts = new Accounts({
-      repository,
-      clock: systemClock,
-      tokenTtlMs: config.tokenTtlMs,
-    });
+  if (args[0] === "user" || args[0] === "key") {
+    // Adding a user or a key touches only the database: no hub, no Redis, no socket.
     try {
-      return await runUserCommand(args.slice(1), accounts, processTerminal());
+      return await runCommand(args, config, repository);
     } finally {
       await repository.close();
     }
@@ -142,8 +182,16 @@ async function main(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 
   let hub: Hub;
+  let jwt: JwtVerifier | undefined;
+  const presence = new PresenceRecorder({
+    repository,
+    clock: systemClock,
+    log,
+    webhookEvents: config.webhook?.events,
+  });
   try {
-    hub = await openHub(config, log);
+    jwt = await loadJwtVerifier(config);
+    hub = await openHub(config, log, presence.listener);
   } catch (error) {
     console.error(errorMessage(error));
     await repository.close();
@@ -152,7 +200,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   let service;
   try {
-    service = await startService({ config, repository, hub, log });
+    service = await startService({ config, repository, hub, log, jwt, presence });
   } catch (error) {
     console.error(
       `Cannot listen on ${config.host}:${config.port} (HOST, PORT): ${errorMessage(error)}`,

@@ -6,6 +6,7 @@
 import { API_STATUS } from "./protocol/status.ts";
 import { errorMessage } from "./log.ts";
 import { StorageUnavailableError } from "./storage/errors.ts";
+import type { Accounts } from "./auth/accounts.ts";
 import type { AuthThrottle } from "./limits/auth_throttle.ts";
 import { chatRoute, type ChatRouteContext } from "./chat/chat_route.ts";
 import { envelope } from "./http/envelope.ts";
@@ -15,11 +16,16 @@ import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
 import { health, metricsPage, readiness } from "./http/health_routes.ts";
 import type { StaticFiles } from "./http/static_routes.ts";
+import { type AdminContext, adminRoutes } from "./admin/admin_routes.ts";
+import type { MessageWriter } from "./chat/message_writer.ts";
 
 export type { ClientInfo };
 
 /** What the handler needs. */
-export interface AppContext extends ChatRouteContext {
+export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messages"> {
+  readonly accounts: Accounts;
+  /** The one store-and-publish path, for sockets and the admin API. */
+  readonly messages: MessageWriter;
   readonly throttle: AuthThrottle;
   /** How many proxies in front append to `X-Forwarded-For` (0: use the connection's address). */
   readonly trustedProxies: number;
@@ -59,6 +65,7 @@ export function createApp(
       GET: (r, c) => history(r, c.url, c.params.peer, accounts, repository),
     }),
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
+    ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
     route("/readyz", { GET: () => readiness(repository, hub) }),
     route("/metrics", { GET: () => metricsPage(metrics) }),

@@ -2,6 +2,17 @@
  * Settings, parsed once from an environment map into a fully resolved `Config`. A bad value
  * throws a `ConfigError` naming the setting, so start-up can stop with one clear line.
  */
+import { ConfigError } from "./config_error.ts";
+import {
+  type JwtSettings,
+  jwtSettings,
+  type SettingReader,
+  type WebhookSettings,
+  webhookSettings,
+} from "./config_integration.ts";
+
+export { ConfigError };
+export type { JwtKeySource, JwtSettings, WebhookSettings } from "./config_integration.ts";
 
 /** The resolved settings of the service. */
 export interface Config {
@@ -50,6 +61,10 @@ export interface Config {
   readonly redisPrefix: string;
   /** How long a node's presence outlives its last heartbeat, in ms (`PRESENCE_TTL`, default 15 s). */
   readonly presenceTtlMs: number;
+  /** Sign-in with the app's JWTs; `null` when no JWT key is set. */
+  readonly jwt: JwtSettings | null;
+  /** Events sent to the app's backend; `null` when `WEBHOOK_URL` is unset. */
+  readonly webhook: WebhookSettings | null;
 }
 
 /** Limits against floods and slow or greedy clients. */
@@ -81,16 +96,6 @@ export interface Limits {
   readonly maxBufferedBytes: number;
   /** Messages sent to a receipt-mode socket (`ack=1`) and not yet acknowledged, at most. */
   readonly maxUnacked: number;
-}
-
-/** A setting that cannot be used. */
-export class ConfigError extends Error {
-  readonly key: string;
-  constructor(key: string, reason: string) {
-    super(`Invalid setting ${key}: ${reason}`);
-    this.name = "ConfigError";
-    this.key = key;
-  }
 }
 
 /** The settings read from the environment, with their defaults, for documentation and tests. */
@@ -125,6 +130,17 @@ export const DEFAULTS = {
   REDIS_URL: "",
   REDIS_PREFIX: "chat:",
   PRESENCE_TTL: "15s",
+  JWT_SECRET: "",
+  JWT_PUBLIC_KEY: "",
+  JWT_JWKS_URL: "",
+  JWT_ISSUER: "",
+  JWT_AUDIENCE: "",
+  JWT_LEEWAY: "30s",
+  WEBHOOK_URL: "",
+  WEBHOOK_SECRET: "",
+  WEBHOOK_EVENTS: "*",
+  WEBHOOK_MAX_AGE: "24h",
+  WEBHOOK_TIMEOUT: "5s",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -202,6 +218,8 @@ export function parseConfig(env: Env): Config {
     limits: limits(env),
     ...storageSettings(env),
     ...clusterSettings(env),
+    jwt: jwtSettings(settingReader(env)),
+    webhook: webhookSettings(settingReader(env)),
   };
 }
 
@@ -284,6 +302,15 @@ function clusterSettings(env: Env) {
     redisUrl,
     redisPrefix,
     presenceTtlMs: duration(env, "PRESENCE_TTL", 1000, 10 * UNIT_MS.m),
+  };
+}
+
+/** The value readers the integration settings (`config_integration.ts`) parse with. */
+function settingReader(env: Env): SettingReader {
+  return {
+    text: (key) => read(env, key),
+    duration: (key, minMs, maxMs) => duration(env, key, minMs, maxMs),
+    webUrl: (key) => connectionUrl(env, key, ["https:", "http:"]),
   };
 }
 

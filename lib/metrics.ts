@@ -100,6 +100,7 @@ export class Metrics {
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
   readonly #gauges: Gauge[] = [];
+  readonly #counters: Counter[] = [];
   // When each live message was stored, to time its delivery; weak, so nothing accumulates.
   readonly #storedAt = new WeakMap<object, number>();
 
@@ -113,6 +114,13 @@ export class Metrics {
     this.messagesDelivered.inc();
     const storedAt = this.#storedAt.get(message);
     if (storedAt !== undefined) this.deliveryLatency.observe((performance.now() - storedAt) / 1000);
+  }
+
+  /** Adds a counter of a part that not every service runs (webhooks); rendered after the rest. */
+  counter(name: string, help: string): Counter {
+    const counter = new Counter(name, help);
+    this.#counters.push(counter);
+    return counter;
   }
 
   /** Adds a gauge read at scrape time. */
@@ -130,6 +138,7 @@ export class Metrics {
       this.connectionsRefused,
       this.storeFailures,
       this.deliveryLatency,
+      ...this.#counters,
       ...this.#gauges,
     ].map((metric) => metric.render()).join("");
   }

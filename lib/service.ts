@@ -4,6 +4,8 @@
  * stops in order: stop accepting, close every socket with 1001, finish in-flight work.
  */
 import { Accounts } from "./auth/accounts.ts";
+import { SessionAuthenticator } from "./auth/authenticator.ts";
+import type { JwtVerifier } from "./auth/jwt_verdict.ts";
 import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
@@ -18,6 +20,11 @@ import { type Clock, systemClock } from "./time.ts";
 import { EventLoopLag, Metrics } from "./metrics.ts";
 import { AuthThrottle } from "./limits/auth_throttle.ts";
 import { ConnectionCounter } from "./limits/connection_counter.ts";
+import { AttemptLimiter } from "./limits/attempt_limiter.ts";
+import { ApiKeys } from "./admin/api_keys.ts";
+import { MessageWriter } from "./chat/message_writer.ts";
+import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
+import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
 /** How often expired tokens are deleted. */
 const TOKEN_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -31,6 +38,12 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Metrics to count into; a fresh set by default. */
   readonly metrics?: Metrics;
+  /** Verifies the app's JWTs (`JWT_*`); absent when JWT sign-in is off. */
+  readonly jwt?: JwtVerifier;
+  /** Records the presence changes the hub reports (given to the hub when it was built). */
+  readonly presence?: PresenceRecorder;
+  /** The webhook sender's `fetch`; replaceable in tests. */
+  readonly fetch?: typeof fetch;
 }
 
 /** A listening service. */
@@ -51,6 +64,10 @@ export interface Service {
   startTimers(): void;
   /** Stops them. */
   stopTimers(): void;
+  /** Sends the webhook outbox (when `WEBHOOK_URL` is set) until `stopSending`. */
+  startSending(): void;
+  /** Waits for presence writes in hand, then stops the webhook sender. */
+  stopSending(): Promise<void>;
 }
 
 /** The gauges read at scrape time: open sockets, online users, event-loop lag. */
@@ -72,12 +89,65 @@ function addGauges(metrics: Metrics, connections: ConnectionCounter, lag: EventL
   );
 }
 
+/**
+ * The parts that plug the service into an app: the authenticator (chat tokens and JWTs), the
+ * accounts over it, the webhook sender and the store-and-publish path that wakes it.
+ */
+function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metrics) {
+  const { config, repository, hub, log } = options;
+  const authenticator = new SessionAuthenticator({
+    repository,
+    clock,
+    log,
+    metrics,
+    jwt: options.jwt,
+  });
+  const accounts = new Accounts({
+    repository,
+    clock,
+    tokenTtlMs: config.tokenTtlMs,
+    authenticator,
+  });
+  const dispatcher = config.webhook === null ? null : new WebhookDispatcher({
+    repository,
+    settings: config.webhook,
+    clock,
+    log,
+    metrics,
+    fetch: options.fetch,
+  });
+  const wakeSender = () => dispatcher?.wake();
+  if (options.presence !== undefined) options.presence.onRecorded = wakeSender;
+  const messages = new MessageWriter({
+    repository,
+    hub,
+    metrics,
+    log,
+    webhookEvents: config.webhook?.events,
+    onEventsStored: wakeSender,
+  });
+  return {
+    authenticator,
+    accounts,
+    messages,
+    apiKeys: new ApiKeys(repository, clock),
+    keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
+    startSending() {
+      dispatcher?.start();
+    },
+    async stopSending() {
+      await options.presence?.settled();
+      await dispatcher?.stop();
+    },
+  };
+}
+
 /** Builds every component of the service from its settings, repository and hub. */
 export function buildService(options: ServiceOptions): Service {
   const { config, repository, hub, log } = options;
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? new Metrics();
-  const accounts = new Accounts({ repository, clock, tokenTtlMs: config.tokenTtlMs });
+  const { startSending, stopSending, ...integration } = buildIntegration(options, clock, metrics);
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();
   const lag = new EventLoopLag();
@@ -87,7 +157,7 @@ export function buildService(options: ServiceOptions): Service {
   const context: AppContext = {
     repository,
     hub,
-    accounts,
+    ...integration,
     deliveries: new DeliveryMarker(repository, log),
     clock,
     log,
@@ -114,7 +184,7 @@ export function buildService(options: ServiceOptions): Service {
     startTimers() {
       lag.start();
       purge = setInterval(() => {
-        accounts.purgeExpiredTokens().catch((error) =>
+        integration.accounts.purgeExpiredTokens().catch((error) =>
           log.error("token.purge_failed", { error: errorMessage(error) })
         );
       }, TOKEN_PURGE_INTERVAL_MS);
@@ -123,6 +193,8 @@ export function buildService(options: ServiceOptions): Service {
       clearInterval(purge);
       lag.stop();
     },
+    startSending,
+    stopSending,
   };
 }
 
@@ -142,6 +214,7 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
   const service = buildService(options);
   const handler = createApp(service.context);
   service.startTimers();
+  service.startSending();
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
@@ -163,13 +236,14 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
               await drain(service);
               await finished;
               await service.context.deliveries.flush();
+              await service.stopSending();
             },
           });
         },
       }, handler);
     } catch (error) {
       service.stopTimers();
-      reject(error);
+      service.stopSending().finally(() => reject(error));
     }
   });
 }

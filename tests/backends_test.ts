@@ -1,4 +1,7 @@
-/** The embedded default stays dependency-free: PostgreSQL and Redis load only when set. */
+/**
+ * The embedded default stays dependency-free: PostgreSQL, Redis and the JWT verifier (jose) load
+ * only when set.
+ */
 import assert from "node:assert/strict";
 import { REPO_ROOT } from "./support/process.ts";
 
@@ -13,7 +16,7 @@ interface Info {
   modules: { specifier: string; dependencies?: InfoDependency[] }[];
 }
 
-Deno.test("main.ts reaches the PostgreSQL and Redis clients only through dynamic import()", async () => {
+Deno.test("main.ts reaches PostgreSQL, Redis and jose only through dynamic import()", async () => {
   const { stdout, success } = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "main.ts"],
     cwd: REPO_ROOT,
@@ -40,9 +43,9 @@ Deno.test("main.ts reaches the PostgreSQL and Redis clients only through dynamic
   }
   const npm = [...loaded].filter((url) => url.startsWith("npm:"));
   assert.deepEqual(npm, [], "no npm package is loaded by the embedded default");
-  assert.ok(![...loaded].some((url) => /postgres_repository|redis_hub/.test(url)));
+  assert.ok(![...loaded].some((url) => /postgres_repository|redis_hub|auth\/jwt\.ts/.test(url)));
   assert.deepEqual(
     dynamic.map((url) => url.slice(url.indexOf("/lib/"))).sort(),
-    ["/lib/hub/redis_hub.ts", "/lib/storage/postgres_repository.ts"],
+    ["/lib/auth/jwt.ts", "/lib/hub/redis_hub.ts", "/lib/storage/postgres_repository.ts"],
   );
 });

@@ -56,6 +56,8 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     redisUrl: null,
     redisPrefix: "chat:",
     presenceTtlMs: 15 * SECOND,
+    jwt: null,
+    webhook: null,
   });
   assert.deepEqual(parseConfig({}), parseConfig({ ...DEFAULTS }));
 });
@@ -97,6 +99,15 @@ Deno.test("every setting is read from the environment", () => {
       REDIS_URL: "redis://cache.example:6379/2",
       REDIS_PREFIX: "chat-eu:",
       PRESENCE_TTL: "20s",
+      JWT_JWKS_URL: "https://app.example/.well-known/jwks.json",
+      JWT_ISSUER: "https://app.example",
+      JWT_AUDIENCE: "chat",
+      JWT_LEEWAY: "5s",
+      WEBHOOK_URL: "https://app.example/hooks/chat",
+      WEBHOOK_SECRET: "0123456789abcdef",
+      WEBHOOK_EVENTS: "message.waiting, user.offline",
+      WEBHOOK_MAX_AGE: "2h",
+      WEBHOOK_TIMEOUT: "1500ms",
     }),
     {
       port: 8080,
@@ -131,6 +142,19 @@ Deno.test("every setting is read from the environment", () => {
       redisUrl: "redis://cache.example:6379/2",
       redisPrefix: "chat-eu:",
       presenceTtlMs: 20 * SECOND,
+      jwt: {
+        key: { kind: "jwks", url: "https://app.example/.well-known/jwks.json" },
+        issuer: "https://app.example",
+        audience: "chat",
+        leewayMs: 5 * SECOND,
+      },
+      webhook: {
+        url: "https://app.example/hooks/chat",
+        secret: "0123456789abcdef",
+        events: new Set(["message.waiting", "user.offline"]),
+        maxAgeMs: 2 * HOUR,
+        timeoutMs: 1500,
+      },
     },
   );
 });

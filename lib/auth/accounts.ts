@@ -7,6 +7,11 @@ import { lookalikeKeys } from "../users/lookalike.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
 import type { Clock } from "../time.ts";
+import { silentLogger } from "../log.ts";
+import { type Authenticator, SessionAuthenticator } from "./authenticator.ts";
+
+/** Why a name that looks like an existing user's is refused. */
+export const LOOKALIKE_REASON = "looks like an existing username";
 
 /** Password length bounds, in characters. */
 export const PASSWORD_CHARS = { min: 8, max: 128 } as const;
@@ -27,11 +32,17 @@ export type RegisterResult =
   | { readonly ok: false; readonly taken: true; readonly lookalike: boolean }
   | { readonly ok: false; readonly taken: false; readonly error: FieldError };
 
-/** A token and when it expires, and the device token for the next logins from this device. */
+/** The outcome of `ensureUser`: created or found (and updated), or a field that failed. */
+export type EnsureResult =
+  | { readonly ok: true; readonly created: boolean; readonly user: UserRef }
+  | { readonly ok: false; readonly error: FieldError };
+
+/** A token and when it expires. */
 export interface IssuedToken {
   readonly token: string;
   readonly expiresAt: number;
-  readonly device: string;
+  /** With a password login: the device token for the next logins from this device. */
+  readonly device?: string;
 }
 
 /** Options of the account service. */
@@ -41,6 +52,8 @@ export interface AccountsOptions {
   readonly tokenTtlMs: number;
   /** Password hashing; scrypt by default (replaceable so tests can count the work done). */
   readonly passwords?: PasswordHasher;
+  /** How tokens become sessions; chat tokens only (no JWT) by default. */
+  readonly authenticator?: Authenticator;
 }
 
 /** Hashes and verifies passwords. */
@@ -77,11 +90,12 @@ function checkEmail(email: unknown): FieldError | string | null {
 }
 
 /** Accounts: who may chat, and with which token. */
-export class Accounts {
+export class Accounts implements Authenticator {
   readonly #repository: Repository;
   readonly #clock: Clock;
   readonly #tokenTtlMs: number;
   readonly #passwords: PasswordHasher;
+  readonly #authenticator: Authenticator;
   // Verified against when a login names no user, so that a wrong name costs what a wrong
   // password costs and response times do not reveal which names exist.
   #decoyHash: Promise<string> | null = null;
@@ -91,6 +105,12 @@ export class Accounts {
     this.#clock = options.clock;
     this.#tokenTtlMs = options.tokenTtlMs;
     this.#passwords = options.passwords ?? SCRYPT;
+    this.#authenticator = options.authenticator ??
+      new SessionAuthenticator({
+        repository: this.#repository,
+        clock: this.#clock,
+        log: silentLogger,
+      });
   }
 
   /** Registers a user from an untrusted `{username, password, email?}` object. */
@@ -123,6 +143,47 @@ export class Accounts {
   }
 
   /**
+   * Makes sure the user `name` exists, for the admin API: created when missing (without a
+   * password unless one is given), else its password and email changed where given.
+   */
+  async ensureUser(name: unknown, input: Record<string, unknown>): Promise<EnsureResult> {
+    const checked = checkUsername(name);
+    if (!checked.ok) return { ok: false, error: { field: "username", reason: checked.reason } };
+    const hasPassword = input.password !== undefined && input.password !== null;
+    const passwordError = hasPassword ? checkPassword(input.password) : null;
+    if (passwordError) return { ok: false, error: passwordError };
+    const email = checkEmail(input.email);
+    if (email !== null && typeof email !== "string") return { ok: false, error: email };
+    const passwordHash = hasPassword ? await this.#passwords.hash(input.password as string) : "";
+    const key = usernameKey(checked.username);
+    for (;;) {
+      const found = await this.#repository.findUser(key);
+      if (found !== null) {
+        const changes = {
+          ...(hasPassword ? { passwordHash } : {}),
+          ...(input.email !== undefined ? { email } : {}),
+        };
+        if (Object.keys(changes).length > 0) await this.#repository.updateUser(found.id, changes);
+        return { ok: true, created: false, user: { id: found.id, username: found.username } };
+      }
+      const user = await this.#repository.createUser({
+        username: checked.username,
+        usernameKey: key,
+        lookalike: lookalikeKeys(checked.username),
+        passwordHash,
+        email,
+        createdAt: this.#clock(),
+      });
+      if (user !== null) return { ok: true, created: true, user };
+      // Not stored: created at the same moment elsewhere (then update that one), or refused as
+      // a look-alike of an existing user.
+      if ((await this.#repository.findUser(key)) === null) {
+        return { ok: false, error: { field: "username", reason: LOOKALIKE_REASON } };
+      }
+    }
+  }
+
+  /**
    * Issues a token (and a device token) for a name and password; `null` when either is wrong.
    * `knownDevice` is the device token the client showed, kept when valid.
    */
@@ -134,7 +195,8 @@ export class Accounts {
     const name = checkUsername(username);
     const user = name.ok ? await this.#repository.findUser(usernameKey(name.username)) : null;
     const candidate = typeof password === "string" ? password : "";
-    if (user === null) {
+    // No user, or one signed in by JWT only (no password): the same work as a wrong password.
+    if (user === null || user.passwordHash === "") {
       await this.#passwords.verify(candidate, await this.#decoy());
       return null;
     }
@@ -143,16 +205,21 @@ export class Accounts {
     const device = typeof knownDevice === "string" && isDeviceToken(knownDevice, user.passwordHash)
       ? knownDevice
       : issueDeviceToken(user.passwordHash);
+    return { ...(await this.issueToken(user)), device };
+  }
+
+  /** Issues a chat token for a user, valid for `ttlMs` (`TOKEN_TTL` by default). */
+  async issueToken(user: UserRef, ttlMs = this.#tokenTtlMs): Promise<IssuedToken> {
     const token = newToken();
     const now = this.#clock();
-    const expiresAt = now + this.#tokenTtlMs;
+    const expiresAt = now + ttlMs;
     await this.#repository.createToken({
       tokenHash: hashToken(token),
       userId: user.id,
       createdAt: now,
       expiresAt,
     });
-    return { token, expiresAt, device };
+    return { token, expiresAt };
   }
 
   /** Whether `device` is a device token of the user named `username` (a known device). */
@@ -163,10 +230,17 @@ export class Accounts {
     return user !== null && isDeviceToken(device, user.passwordHash);
   }
 
-  /** The session of a token, or `null` when it is missing, unknown, revoked or expired. */
+  /**
+   * The session of a chat token or the app's JWT, or `null` when it is missing, unknown,
+   * revoked, expired or invalid (through the `Authenticator`).
+   */
   authenticate(token: string | null): Promise<Session | null> {
-    if (token === null || token === "" || token.length > 256) return Promise.resolve(null);
-    return this.#repository.findSession(hashToken(token), this.#clock());
+    return this.#authenticator.authenticate(token);
+  }
+
+  /** Whether a session found earlier still holds. */
+  stillValid(session: Session): Promise<boolean> {
+    return this.#authenticator.stillValid(session);
   }
 
   /** Revokes a token; resolves with the session it was, or `null` when it was not valid. */

@@ -5,7 +5,7 @@
  */
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
-import type { Accounts } from "../auth/accounts.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repository, Session, UserRef } from "../storage/repository.ts";
@@ -23,7 +23,8 @@ export type Admission =
 
 /** What admission reads. */
 export interface AdmissionContext {
-  readonly accounts: Accounts;
+  /** Chat tokens and, when configured, the app's JWTs. */
+  readonly authenticator: Authenticator;
   readonly repository: Repository;
   readonly connections: ConnectionCounter;
   readonly metrics: Metrics;
@@ -39,7 +40,7 @@ export interface ChatRequest {
 
 /** Decides what an opening chat socket will be told. */
 export async function admit(context: AdmissionContext, request: ChatRequest): Promise<Admission> {
-  const session = await context.accounts.authenticate(request.token);
+  const session = await context.authenticator.authenticate(request.token);
   if (session === null) {
     context.metrics.authFailures.inc({ kind: "token" });
     return { admitted: false, disconnect: DISCONNECT.TOKEN_FAILED };

@@ -12,6 +12,7 @@ import type { Limits } from "../config.ts";
 import { type Endpoint, HubUnavailableError } from "../hub/hub.ts";
 import type { StoredMessage, UserRef } from "../storage/repository.ts";
 import type { Admission } from "./admission.ts";
+import type { Authenticator } from "../auth/authenticator.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
@@ -35,6 +36,8 @@ export interface ChatContext extends InboundContext {
   >;
   /** Numbers connections for the logs, per service. */
   readonly nextConnectionId: () => number;
+  /** Checks again, at join, that the session still holds. */
+  readonly authenticator: Authenticator;
 }
 
 const NOBODY: UserRef = { id: 0, username: "" };
@@ -150,7 +153,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   // --- internals ---
 
   async #start(): Promise<void> {
-    const { repository, hub } = this.#context;
+    const { hub } = this.#context;
     this.#joined = true;
     const { peerOnline } = await hub.join(this);
     if (this.#closed) {
@@ -158,8 +161,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       await hub.leave(this);
       return;
     }
-    // A logout between admission and the join found no socket to close: check once more.
-    if ((await repository.findSession(this.tokenHash, this.#context.clock())) === null) {
+    // A logout or erasure between admission and the join found no socket to close: check again.
+    if (!this.#admission.admitted) return;
+    if (!(await this.#context.authenticator.stillValid(this.#admission.session))) {
       this.terminate(DISCONNECT.TOKEN_FAILED);
       return;
     }

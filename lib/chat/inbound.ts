@@ -48,6 +48,8 @@ export interface InboundContext {
     Limits,
     "messageRate" | "messageBurst" | "messageQueue" | "messageQueueBytes"
   >;
+  /** Where messages are stored and published (with webhook events); a plain one by default. */
+  readonly messages?: MessageWriter;
 }
 
 /** Where the inbound side sends its answers and what it asks of the session. */
@@ -94,7 +96,7 @@ export class Inbound {
     this.#context = context;
     this.#sink = sink;
     this.#socketOptedIn = socketOptedIn;
-    this.#writer = new MessageWriter(context);
+    this.#writer = context.messages ?? new MessageWriter(context);
     const { messageRate, messageBurst, messageQueue, messageQueueBytes } = context.limits;
     this.#shaper = new Shaper<Pending>(
       {

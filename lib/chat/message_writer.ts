@@ -1,13 +1,20 @@
 /**
- * The one store-and-publish path: a batch of a sender's messages is stored in one transaction
- * (all or none, in order), then each newly stored message is handed to the hub in that order, so
- * nothing is delivered that is not stored. A socket's inbound side uses it; so can any other way
- * in that must store messages exactly as if they were sent on a socket.
+ * The one path by which a message enters the service, from a chat socket (`Inbound`) or the admin
+ * API alike: a batch of a sender's messages is stored in one transaction (all or none, in order),
+ * each with the webhook events it causes, then each is handed to the hub in that order, so
+ * nothing is delivered that is not stored. `message.waiting` is recorded when the receiver holds
+ * no socket on the pair (receiver -> sender) as the message is stored: the push trigger.
  */
 import { errorMessage, type Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Hub } from "../hub/hub.ts";
-import type { NewMessage, Repository, StoredMessage } from "../storage/repository.ts";
+import type {
+  MessageEventType,
+  NewMessage,
+  Repository,
+  StoredMessage,
+} from "../storage/repository.ts";
+import type { WebhookEventType } from "../webhooks/event_types.ts";
 
 /** A message to write, and when its frame arrived (`performance.now()`, for the latency metric). */
 export interface Submitted {
@@ -18,7 +25,7 @@ export interface Submitted {
 /** What became of one submitted message. */
 export type WriteOutcome =
   | { readonly kind: "stored"; readonly message: StoredMessage; readonly duplicate: boolean }
-  | { readonly kind: "not_stored" };
+  | { readonly kind: "not_stored"; readonly error: unknown };
 
 /** What the writer needs from the service. */
 export interface WriterContext {
@@ -26,29 +33,39 @@ export interface WriterContext {
   readonly hub: Hub;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** The webhook event types to record; empty or absent when webhooks are off. */
+  readonly webhookEvents?: ReadonlySet<WebhookEventType>;
+  /** Called after messages with webhook events were stored, to wake the sender. */
+  readonly onEventsStored?: () => void;
 }
 
-const NOT_STORED: WriteOutcome = Object.freeze({ kind: "not_stored" });
-
-/** Stores batches of messages and publishes them. */
+/** Stores batches of messages, with their webhook events, and publishes them. */
 export class MessageWriter {
   readonly #context: WriterContext;
+  readonly #created: boolean;
+  readonly #waiting: boolean;
 
   constructor(context: WriterContext) {
     this.#context = context;
+    this.#created = context.webhookEvents?.has("message.created") ?? false;
+    this.#waiting = context.webhookEvents?.has("message.waiting") ?? false;
   }
 
   /**
-   * Stores `batch` in one transaction and publishes each newly stored message, in order;
-   * returns one outcome per message, in the same order. A storage failure is logged and every
-   * message of the batch is `not_stored`; a hub failure after storing throws.
+   * Stores `batch` in one transaction and publishes each message, in order; returns one outcome
+   * per message, in the same order. A storage failure is logged and every message of the batch
+   * is `not_stored`; a hub failure after storing throws.
    */
   async write(batch: readonly Submitted[], connection = 0): Promise<WriteOutcome[]> {
     if (batch.length === 0) return [];
     const { repository, hub, metrics, log } = this.#context;
     let saved;
     try {
-      saved = await repository.saveMessages(batch.map((item) => item.message));
+      const messages = await this.#withEvents(batch.map((item) => item.message));
+      saved = await repository.saveMessages(messages);
+      if (messages.some((message) => (message.events?.length ?? 0) > 0)) {
+        this.#context.onEventsStored?.();
+      }
     } catch (error) {
       metrics.storeFailures.inc({}, batch.length);
       log.error("chat.store_failed", {
@@ -56,7 +73,7 @@ export class MessageWriter {
         count: batch.length,
         error: errorMessage(error),
       });
-      return batch.map(() => NOT_STORED);
+      return batch.map(() => ({ kind: "not_stored", error }));
     }
     const outcomes: WriteOutcome[] = [];
     for (let i = 0; i < batch.length; i++) {
@@ -74,5 +91,27 @@ export class MessageWriter {
       outcomes.push({ kind: "stored", message, duplicate });
     }
     return outcomes;
+  }
+
+  /** The messages with the webhook events each causes (none when webhooks are off). */
+  async #withEvents(messages: readonly NewMessage[]): Promise<readonly NewMessage[]> {
+    if (!this.#created && !this.#waiting) return messages;
+    // One presence look-up per pair in the batch (a socket's batch has one pair).
+    const receiverOnPair = new Map<string, Promise<boolean>>();
+    const onPair = (message: NewMessage) => {
+      const key = `${message.to.id}>${message.from.id}`;
+      let known = receiverOnPair.get(key);
+      if (known === undefined) {
+        known = this.#context.hub.isOnPair(message.to.id, message.from.id);
+        receiverOnPair.set(key, known);
+      }
+      return known;
+    };
+    return await Promise.all(messages.map(async (message) => {
+      const events: MessageEventType[] = [];
+      if (this.#waiting && !(await onPair(message))) events.push("message.waiting");
+      if (this.#created) events.push("message.created");
+      return { ...message, events };
+    }));
   }
 }

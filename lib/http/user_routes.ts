@@ -1,7 +1,7 @@
 /** The user API: register, log in, log out. */
 import { API_STATUS } from "../protocol/status.ts";
 import { formatLocalTime } from "../time.ts";
-import type { Accounts } from "../auth/accounts.ts";
+import { type Accounts, LOOKALIKE_REASON } from "../auth/accounts.ts";
 import { MAX_DEVICE_TOKEN_CHARS } from "../auth/device_token.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { AuthThrottle } from "../limits/auth_throttle.ts";
@@ -67,7 +67,7 @@ export async function register(
   if (result.taken) {
     return envelope(409, API_STATUS.USERNAME_TAKEN, "Username already taken", {
       field: "username",
-      reason: result.lookalike ? "looks like an existing username" : "is already taken",
+      reason: result.lookalike ? LOOKALIKE_REASON : "is already taken",
     });
   }
   return invalidInput(result.error.field, result.error.reason);

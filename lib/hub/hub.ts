@@ -46,6 +46,15 @@ export interface Hub {
   publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
   /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
   revokeToken(tokenHash: string): Promise<void>;
+  /** Whether the user holds an endpoint on the pair (user -> peer), on any node. */
+  isOnPair(userId: number, peerId: number): Promise<boolean>;
+  /** Whether the user holds any endpoint, on any node. */
+  isOnline(userId: number): Promise<boolean>;
+  /**
+   * The user was erased: every endpoint of theirs is terminated with 30002, and every endpoint
+   * chatting with them with 30003, on every node.
+   */
+  disconnectUser(userId: number): Promise<void>;
   /** Resolves when the hub can reach what it depends on; rejects when it cannot. */
   ping(): Promise<void>;
   /** How many endpoints are open here. */
@@ -53,6 +62,12 @@ export interface Hub {
   /** Terminates every endpoint with `disconnect` and stops. */
   close(disconnect: Disconnect): Promise<void>;
 }
+
+/**
+ * Told when a user gets their first endpoint anywhere in the cluster (`online`) or loses their
+ * last one (also when their node died and was reaped); exactly one node is told of each change.
+ */
+export type UserPresenceListener = (userId: number, online: boolean) => void;
 
 /** The hub cannot reach what it depends on (Redis); the client should try again later. */
 export class HubUnavailableError extends Error {

@@ -35,6 +35,7 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): boolean {
 export class LocalEndpoints {
   readonly #byPair = new Map<string, Set<Endpoint>>();
   readonly #byToken = new Map<string, Set<Endpoint>>();
+  readonly #perUser = new Map<number, number>();
   #size = 0;
 
   /** How many endpoints are held. */
@@ -46,8 +47,14 @@ export class LocalEndpoints {
   add(endpoint: Endpoint): number {
     const own = addTo(this.#byPair, pairKey(endpoint.user.id, endpoint.peer.id), endpoint);
     addTo(this.#byToken, endpoint.tokenHash, endpoint);
+    this.#perUser.set(endpoint.user.id, (this.#perUser.get(endpoint.user.id) ?? 0) + 1);
     this.#size++;
     return own.size;
+  }
+
+  /** How many endpoints the user holds here, on every pair. */
+  userCount(userId: number): number {
+    return this.#perUser.get(userId) ?? 0;
   }
 
   /** Removes an endpoint; returns how many the user still holds on its pair, or -1 if unknown. */
@@ -55,6 +62,9 @@ export class LocalEndpoints {
     const key = pairKey(endpoint.user.id, endpoint.peer.id);
     if (!removeFrom(this.#byPair, key, endpoint)) return -1;
     removeFrom(this.#byToken, endpoint.tokenHash, endpoint);
+    const left = (this.#perUser.get(endpoint.user.id) ?? 1) - 1;
+    if (left === 0) this.#perUser.delete(endpoint.user.id);
+    else this.#perUser.set(endpoint.user.id, left);
     this.#size--;
     return this.#byPair.get(key)?.size ?? 0;
   }
@@ -85,11 +95,25 @@ export class LocalEndpoints {
     for (const endpoint of [...endpoints]) endpoint.terminate(DISCONNECT.TOKEN_FAILED);
   }
 
+  /**
+   * Terminates every endpoint of an erased user with 30002, and every endpoint chatting with
+   * them with 30003 (naming them as the endpoint's peer).
+   */
+  disconnectUser(userId: number): void {
+    for (const endpoint of this.all()) {
+      if (endpoint.user.id === userId) endpoint.terminate(DISCONNECT.TOKEN_FAILED);
+      else if (endpoint.peer.id === userId) {
+        endpoint.terminate(DISCONNECT.targetNotFound(endpoint.peer.username));
+      }
+    }
+  }
+
   /** Forgets every endpoint and returns them, e.g. to terminate them. */
   clear(): Endpoint[] {
     const all = [...this.#byToken.values()].flatMap((set) => [...set]);
     this.#byPair.clear();
     this.#byToken.clear();
+    this.#perUser.clear();
     this.#size = 0;
     return all;
   }

@@ -2,12 +2,18 @@
 import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
 import type { StoredMessage } from "../storage/repository.ts";
 import type { Disconnect } from "../protocol/disconnect.ts";
-import type { Endpoint, Hub, JoinResult } from "./hub.ts";
+import type { Endpoint, Hub, JoinResult, UserPresenceListener } from "./hub.ts";
 import { LocalEndpoints } from "./local_endpoints.ts";
 
 /** A `Hub` in memory: presence is whatever this process holds. */
 export class MemoryHub implements Hub {
   readonly #local = new LocalEndpoints();
+  readonly #onUserPresence: UserPresenceListener | undefined;
+
+  /** `onUserPresence` hears when a user gets their first endpoint or loses their last. */
+  constructor(options: { readonly onUserPresence?: UserPresenceListener } = {}) {
+    this.#onUserPresence = options.onUserPresence;
+  }
 
   get size(): number {
     return this.#local.size;
@@ -16,6 +22,7 @@ export class MemoryHub implements Hub {
   join(endpoint: Endpoint): Promise<JoinResult> {
     const { user, peer } = endpoint;
     const own = this.#local.add(endpoint);
+    if (this.#local.userCount(user.id) === 1) this.#onUserPresence?.(user.id, true);
     // A note-to-self pair has no second party to tell.
     if (user.id === peer.id) return Promise.resolve({ peerOnline: false });
     const peerOnline = this.#local.onPair(peer.id, user.id) !== undefined;
@@ -28,6 +35,9 @@ export class MemoryHub implements Hub {
   leave(endpoint: Endpoint): Promise<void> {
     const { user, peer } = endpoint;
     const remaining = this.#local.remove(endpoint);
+    if (remaining >= 0 && this.#local.userCount(user.id) === 0) {
+      this.#onUserPresence?.(user.id, false);
+    }
     if (remaining === 0 && user.id !== peer.id) {
       this.#local.sendToPair(peer.id, user.id, peerLogoutFrame(user.username));
     }
@@ -41,6 +51,19 @@ export class MemoryHub implements Hub {
 
   revokeToken(tokenHash: string): Promise<void> {
     this.#local.revoke(tokenHash);
+    return Promise.resolve();
+  }
+
+  isOnPair(userId: number, peerId: number): Promise<boolean> {
+    return Promise.resolve(this.#local.onPair(userId, peerId) !== undefined);
+  }
+
+  isOnline(userId: number): Promise<boolean> {
+    return Promise.resolve(this.#local.userCount(userId) > 0);
+  }
+
+  disconnectUser(userId: number): Promise<void> {
+    this.#local.disconnectUser(userId);
     return Promise.resolve();
   }
 

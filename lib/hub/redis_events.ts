@@ -14,6 +14,8 @@ export const HUB_EVENT = {
   MESSAGE: "message",
   /** A token was revoked: its endpoints close. */
   REVOKE: "revoke",
+  /** A user was erased: their endpoints and those chatting with them close. */
+  ERASE: "erase",
   /** A node checking that its own subscription delivers. */
   PROBE: "probe",
 } as const;
@@ -50,6 +52,13 @@ export interface RevokeEvent {
   readonly tokenHash: string;
 }
 
+/** The endpoints of `user`, and those chatting with `user`, close on every node. */
+export interface EraseEvent {
+  readonly kind: typeof HUB_EVENT.ERASE;
+  readonly origin: string;
+  readonly user: number;
+}
+
 /** Sent by a node to its own channel; hearing `nonce` back shows the subscription works. */
 export interface ProbeEvent {
   readonly kind: typeof HUB_EVENT.PROBE;
@@ -58,7 +67,7 @@ export interface ProbeEvent {
 }
 
 /** The events about endpoints, which the hub acts on; probes stay within the link. */
-export type EndpointEvent = PresenceEvent | MessageEvent | RevokeEvent;
+export type EndpointEvent = PresenceEvent | MessageEvent | RevokeEvent | EraseEvent;
 
 /** Any event. */
 export type HubEvent = EndpointEvent | ProbeEvent;

@@ -21,7 +21,13 @@ import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { errorMessage, type Logger } from "../log.ts";
 import type { StoredMessage } from "../storage/repository.ts";
-import { type Endpoint, type Hub, HubUnavailableError, type JoinResult } from "./hub.ts";
+import {
+  type Endpoint,
+  type Hub,
+  HubUnavailableError,
+  type JoinResult,
+  type UserPresenceListener,
+} from "./hub.ts";
 import { LocalEndpoints } from "./local_endpoints.ts";
 import {
   encodeEvent,
@@ -33,7 +39,10 @@ import {
 import { RedisLink, type RedisLinkOptions } from "./redis_link.ts";
 
 /** Options of the Redis hub; `main.ts` passes them from `Config`. */
-export type RedisHubOptions = RedisLinkOptions;
+export interface RedisHubOptions extends RedisLinkOptions {
+  /** Hears when a user gets their first endpoint in the cluster or loses their last. */
+  readonly onUserPresence?: UserPresenceListener;
+}
 
 /** What the hub tracks of a local endpoint's presence picture. */
 interface Tracked {
@@ -53,19 +62,24 @@ export class RedisHub implements Hub {
   readonly #log: Logger;
   readonly #local = new LocalEndpoints();
   readonly #tracked = new Map<Endpoint, Tracked>();
+  readonly #onUserPresence: UserPresenceListener | undefined;
 
-  private constructor(link: RedisLink, log: Logger) {
+  private constructor(link: RedisLink, log: Logger, onUserPresence?: UserPresenceListener) {
     this.#link = link;
     this.#log = log;
+    this.#onUserPresence = onUserPresence;
   }
 
   /** Connects, subscribes, registers the node and starts its heartbeat. */
   static async open(options: RedisHubOptions): Promise<RedisHub> {
     const link = new RedisLink(options);
-    const hub = new RedisHub(link, options.log);
+    const hub = new RedisHub(link, options.log, options.onUserPresence);
     await link.start({
       heard: (event) => hub.#heard(event),
       lost: (reason) => hub.#closeEverySocket(reason),
+      usersOffline: (userIds) => {
+        for (const userId of userIds) hub.#onUserPresence?.(userId, false);
+      },
     });
     return hub;
   }
@@ -105,7 +119,8 @@ export class RedisHub implements Hub {
       this.#link.registrationLost();
       throw new HubUnavailableError("This node was taken for dead and registers again");
     }
-    const [seq, first, peerOnline] = reply;
+    const [seq, first, peerOnline, userFirst] = reply;
+    if (userFirst === 1) this.#onUserPresence?.(user.id, true);
     tracked.seq = seq;
     tracked.peerOnline = peerOnline === 1;
     const early = tracked.early;
@@ -127,7 +142,8 @@ export class RedisHub implements Hub {
     if (this.#link.state !== "ready") return;
     const { user, peer } = endpoint;
     const reply = await this.#link.script("LEAVE", [String(user.id), String(peer.id)]);
-    const [seq, last] = reply as number[];
+    const [seq, last, userLast] = reply as number[];
+    if (userLast === 1) this.#onUserPresence?.(user.id, false);
     if (last === 1) this.#applyPresence(this.#presence(endpoint, seq, false));
   }
 
@@ -149,6 +165,28 @@ export class RedisHub implements Hub {
     this.#local.revoke(tokenHash);
     if (this.#link.state === "closed") return;
     await this.#link.publishToEveryNode({ kind: HUB_EVENT.REVOKE, origin: this.nodeId, tokenHash });
+  }
+
+  async isOnPair(userId: number, peerId: number): Promise<boolean> {
+    if (this.#local.onPair(userId, peerId) !== undefined) return true;
+    this.#assertReady();
+    return await this.#link.script("ON_PAIR", [String(userId), String(peerId)]) === 1;
+  }
+
+  async isOnline(userId: number): Promise<boolean> {
+    if (this.#local.userCount(userId) > 0) return true;
+    this.#assertReady();
+    return await this.#link.script("ONLINE", [String(userId)]) === 1;
+  }
+
+  async disconnectUser(userId: number): Promise<void> {
+    this.#local.disconnectUser(userId);
+    if (this.#link.state === "closed") return;
+    await this.#link.publishToEveryNode({
+      kind: HUB_EVENT.ERASE,
+      origin: this.nodeId,
+      user: userId,
+    });
   }
 
   async ping(): Promise<void> {
@@ -181,6 +219,9 @@ export class RedisHub implements Hub {
         break;
       case HUB_EVENT.REVOKE:
         this.#local.revoke(event.tokenHash);
+        break;
+      case HUB_EVENT.ERASE:
+        this.#local.disconnectUser(event.user);
         break;
     }
   }

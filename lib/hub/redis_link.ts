@@ -21,6 +21,7 @@ import {
   decodeEvent,
   encodeEvent,
   type EndpointEvent,
+  type EraseEvent,
   HUB_EVENT,
   type ProbeEvent,
   type RevokeEvent,
@@ -50,6 +51,8 @@ export interface LinkListener {
    * every local endpoint must go. The link is not `ready` until it has registered again.
    */
   lost(reason: string): void;
+  /** Reaping (a dead node's entries, or this node's own) left these users with no endpoint. */
+  usersOffline(userIds: readonly number[]): void;
 }
 
 /**
@@ -150,7 +153,7 @@ export class RedisLink {
   }
 
   /** Publishes `event` to every node, this one included. */
-  async publishToEveryNode(event: RevokeEvent): Promise<void> {
+  async publishToEveryNode(event: RevokeEvent | EraseEvent): Promise<void> {
     await this.#command(this.#client.publish(this.#everyNodeChannel(), encodeEvent(event)));
   }
 
@@ -179,7 +182,7 @@ export class RedisLink {
     clearInterval(this.#timer);
     await this.#tick;
     try {
-      if (wasReady) await this.script("REAP_SELF", []);
+      if (wasReady) this.#reaped(await this.script("REAP_SELF", []));
     } catch (error) {
       this.#log.warn("hub.goodbye_failed", { node: this.nodeId, error: errorMessage(error) });
     }
@@ -256,7 +259,7 @@ export class RedisLink {
           this.registrationLost();
           return;
         }
-        const gone = await this.script("REAP_EXPIRED", []) as number;
+        const gone = this.#reaped(await this.script("REAP_EXPIRED", []));
         if (gone > 0) this.#log.info("hub.reaped", { node: this.nodeId, offline: gone });
       } catch (error) {
         this.#connectionLost("heartbeat", error);
@@ -264,6 +267,13 @@ export class RedisLink {
         this.#ticking = false;
       }
     })();
+  }
+
+  /** Passes on who went offline everywhere; returns how many went offline on a pair. */
+  #reaped(reply: unknown): number {
+    const [gone, offline] = reply as [number, number[]];
+    if (offline.length > 0) this.#listener?.usersOffline(offline);
+    return gone;
   }
 
   /** Redis could not be reached: tell the listener, and refuse joins until it is back. */
@@ -282,7 +292,7 @@ export class RedisLink {
     this.#state = "recovering";
     (async () => {
       try {
-        await this.script("REAP_SELF", []);
+        this.#reaped(await this.script("REAP_SELF", []));
         await this.#subscriptionWorks();
         await this.script("REGISTER", [String(this.#ttlMs)]);
         if (this.#state !== "recovering") return;

@@ -10,6 +10,7 @@
  *   P node:<id>            heartbeat, expires after PRESENCE_TTL unless refreshed
  *   P node:<id>:pairs      set of "<u>:<p>" pairs on which node <id> holds endpoints
  *   P pair:<u>:<p>         hash <node id> -> how many endpoints user <u> holds on (u -> p) there
+ *   P user:<u>             hash <node id> -> how many endpoints user <u> holds there, all pairs
  *   P ch:<id>              channel of node <id>: messages and presence events for its endpoints
  *   P revoke               channel of every node: revoked token hashes
  *
@@ -24,6 +25,7 @@ import { PRESENCE_EVENT_LUA } from "./redis_events.ts";
 const PRELUDE = `
 local P = ARGV[1]
 local function pairKey(u, p) return P .. 'pair:' .. u .. ':' .. p end
+local function userKey(u) return P .. 'user:' .. u end
 
 -- Tells every node holding endpoints on (p -> u), except \`except\`, that u came online (1)
 -- or went offline (0) on (u -> p); returns the event's sequence number.
@@ -37,19 +39,26 @@ local function announce(u, p, online, origin, except)
 end
 
 -- Removes every presence entry of node \`dead\`, announcing each user that thereby went
--- offline; returns how many did.
-local function reap(dead)
+-- offline on a pair; returns how many did, and appends to \`offline\` the ids of the users who
+-- thereby hold no endpoint anywhere.
+local function reap(dead, offline)
   local pairsKey = P .. 'node:' .. dead .. ':pairs'
   local gone = 0
+  local users = {}
   for _, pair in ipairs(redis.call('SMEMBERS', pairsKey)) do
     local sep = string.find(pair, ':', 1, true)
     local u, p = string.sub(pair, 1, sep - 1), string.sub(pair, sep + 1)
     local own = pairKey(u, p)
     redis.call('HDEL', own, dead)
+    users[u] = true
     if u ~= p and redis.call('EXISTS', own) == 0 then
       announce(u, p, 0, dead, dead)
       gone = gone + 1
     end
+  end
+  for u in pairs(users) do
+    redis.call('HDEL', userKey(u), dead)
+    if redis.call('EXISTS', userKey(u)) == 0 then table.insert(offline, tonumber(u)) end
   end
   redis.call('DEL', pairsKey, P .. 'node:' .. dead)
   redis.call('SREM', P .. 'nodes', dead)
@@ -76,19 +85,21 @@ return 1
 
 /**
  * ARGV: prefix, node, user, peer. Counts one more endpoint of user on (user -> peer) at node.
- * Returns {seq, first, peerOnline}: `first` when it is the user's first endpoint on the pair
- * in the whole cluster (then the peer's endpoints are told, if the peer is online), `seq` the
- * point in the event sequence the endpoint starts from. {-1, 0, 0} when the node is not
- * registered (it was reaped).
+ * Returns {seq, first, peerOnline, userFirst}: `first` when it is the user's first endpoint on
+ * the pair in the whole cluster (then the peer's endpoints are told, if the peer is online),
+ * `seq` the point in the event sequence the endpoint starts from, `userFirst` when it is the
+ * user's first endpoint anywhere. {-1, 0, 0, 0} when the node is not registered (it was reaped).
  */
 export const JOIN = `${PRELUDE}
 local node, u, p = ARGV[2], ARGV[3], ARGV[4]
-if redis.call('SISMEMBER', P .. 'nodes', node) == 0 then return {-1, 0, 0} end
+if redis.call('SISMEMBER', P .. 'nodes', node) == 0 then return {-1, 0, 0, 0} end
 local own = pairKey(u, p)
 local first = redis.call('EXISTS', own) == 0
 redis.call('HINCRBY', own, node, 1)
 redis.call('SADD', P .. 'node:' .. node .. ':pairs', u .. ':' .. p)
-if u == p then return {0, 0, 0} end
+local userFirst = redis.call('EXISTS', userKey(u)) == 0 and 1 or 0
+redis.call('HINCRBY', userKey(u), node, 1)
+if u == p then return {0, 0, 0, userFirst} end
 local peerOnline = redis.call('EXISTS', pairKey(p, u))
 local seq
 if first and peerOnline == 1 then
@@ -96,27 +107,30 @@ if first and peerOnline == 1 then
 else
   seq = redis.call('INCR', P .. 'seq')
 end
-return {seq, first and 1 or 0, peerOnline}
+return {seq, first and 1 or 0, peerOnline, userFirst}
 `;
 
 /**
- * ARGV: prefix, node, user, peer. Counts one endpoint less. Returns {seq, 1} when it was the
- * user's last on the pair in the cluster (the peer's endpoints on other nodes are told; the
- * caller tells its own), else {0, 0}.
+ * ARGV: prefix, node, user, peer. Counts one endpoint less. Returns {seq, 1, userLast} when it
+ * was the user's last on the pair in the cluster (the peer's endpoints on other nodes are told;
+ * the caller tells its own), else {0, 0, userLast}; `userLast` when it was the user's last
+ * endpoint anywhere.
  */
 export const LEAVE = `${PRELUDE}
 local node, u, p = ARGV[2], ARGV[3], ARGV[4]
 local own = pairKey(u, p)
 local count = tonumber(redis.call('HGET', own, node) or '0')
-if count <= 0 then return {0, 0} end
+if count <= 0 then return {0, 0, 0} end
 if count == 1 then
   redis.call('HDEL', own, node)
   redis.call('SREM', P .. 'node:' .. node .. ':pairs', u .. ':' .. p)
 else
   redis.call('HSET', own, node, count - 1)
 end
-if u == p or redis.call('EXISTS', own) == 1 then return {0, 0} end
-return {announce(u, p, 0, node, node), 1}
+if redis.call('HINCRBY', userKey(u), node, -1) <= 0 then redis.call('HDEL', userKey(u), node) end
+local userLast = redis.call('EXISTS', userKey(u)) == 0 and 1 or 0
+if u == p or redis.call('EXISTS', own) == 1 then return {0, 0, userLast} end
+return {announce(u, p, 0, node, node), 1, userLast}
 `;
 
 /**
@@ -135,20 +149,35 @@ return sent
 `;
 
 /**
- * ARGV: prefix, node. Reaps every other registered node whose heartbeat expired; returns how
- * many users thereby went offline.
+ * ARGV: prefix, node. Reaps every other registered node whose heartbeat expired; returns
+ * {how many users thereby went offline on a pair, {ids of users thereby offline everywhere}}.
  */
 export const REAP_EXPIRED = `${PRELUDE}
 local gone = 0
+local offline = {}
 for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
   if node ~= ARGV[2] and redis.call('EXISTS', P .. 'node:' .. node) == 0 then
-    gone = gone + reap(node)
+    gone = gone + reap(node, offline)
   end
 end
-return gone
+return {gone, offline}
 `;
 
-/** ARGV: prefix, node. Removes the node's own entries, e.g. when it stops or reconnects. */
+/**
+ * ARGV: prefix, node. Removes the node's own entries, e.g. when it stops or reconnects; returns
+ * as `REAP_EXPIRED` does.
+ */
 export const REAP_SELF = `${PRELUDE}
-return reap(ARGV[2])
+local offline = {}
+return {reap(ARGV[2], offline), offline}
+`;
+
+/** ARGV: prefix, node, user, peer. 1 when user holds an endpoint on (user -> peer), else 0. */
+export const ON_PAIR = `${PRELUDE}
+return redis.call('EXISTS', pairKey(ARGV[3], ARGV[4]))
+`;
+
+/** ARGV: prefix, node, user. 1 when user holds an endpoint anywhere, else 0. */
+export const ONLINE = `${PRELUDE}
+return redis.call('EXISTS', userKey(ARGV[3]))
 `;

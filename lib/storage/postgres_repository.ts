@@ -7,15 +7,24 @@ import postgres from "postgres";
 import { migrate } from "./postgres_schema.ts";
 import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
+import * as app from "./postgres_app_tables.ts";
 import type {
+  ApiKeyRecord,
+  ClaimedEvent,
+  ClaimRequest,
+  EventOutcome,
   HistoryQuery,
+  NewApiKey,
   NewMessage,
   NewToken,
   NewUser,
+  OutboxBacklog,
+  PresenceChange,
   Repository,
   SaveResult,
   Session,
   StoredMessage,
+  UserChanges,
   UserRecord,
   UserRef,
 } from "./repository.ts";
@@ -111,9 +120,10 @@ export class PostgresRepository implements Repository {
           password_hash: string;
           email: string | null;
           created_at: number;
+          last_seen_at: number | null;
         }[]
       >`
-        SELECT id, username, password_hash, email, created_at
+        SELECT id, username, password_hash, email, created_at, last_seen_at
         FROM users WHERE username_key = ${usernameKey}`
     );
     if (rows.length === 0) return null;
@@ -124,6 +134,7 @@ export class PostgresRepository implements Repository {
       passwordHash: row.password_hash,
       email: row.email,
       createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
     };
   }
 
@@ -165,8 +176,8 @@ export class PostgresRepository implements Repository {
 
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
-    // One statement is its own transaction.
-    if (messages.length === 1) {
+    // One statement is its own transaction (with webhook events, they share one).
+    if (messages.length === 1 && (messages[0].events?.length ?? 0) === 0) {
       return this.#run(async (sql) => [await this.#save(sql, messages[0])]);
     }
     // One transaction, in order: all are stored or none is.
@@ -198,6 +209,14 @@ export class PostgresRepository implements Repository {
           DO NOTHING
         RETURNING id`;
     if (inserted.length > 0) {
+      if (message.events !== undefined && message.events.length > 0) {
+        await app.insertMessageEvents(sql, message.events, {
+          id: inserted[0].id,
+          fromUserId: from.id,
+          toUserId: to.id,
+          at: message.sentAt,
+        });
+      }
       return {
         duplicate: false,
         message: {
@@ -268,6 +287,46 @@ export class PostgresRepository implements Repository {
           ORDER BY m.id DESC LIMIT ${limit}`
     );
     return rows.map(toMessage);
+  }
+
+  async updateUser(userId: number, changes: UserChanges): Promise<void> {
+    await this.#run((sql) => app.updateUser(sql, userId, changes));
+  }
+
+  deleteUser(userId: number): Promise<{ messages: number } | null> {
+    return this.#run((sql) => app.deleteUser(sql, userId));
+  }
+
+  async recordPresence(change: PresenceChange): Promise<void> {
+    await this.#run((sql) => app.recordPresence(sql, change));
+  }
+
+  createApiKey(key: NewApiKey): Promise<boolean> {
+    return this.#run((sql) => app.createApiKey(sql, key));
+  }
+
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    return this.#run((sql) => app.findApiKey(sql, keyHash));
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#run((sql) => app.listApiKeys(sql));
+  }
+
+  deleteApiKey(name: string): Promise<boolean> {
+    return this.#run((sql) => app.deleteApiKey(sql, name));
+  }
+
+  claimWebhookEvents(request: ClaimRequest): Promise<ClaimedEvent[]> {
+    return this.#run((sql) => app.claimWebhookEvents(sql, request));
+  }
+
+  settleWebhookEvent(seq: number, owner: string, outcome: EventOutcome): Promise<boolean> {
+    return this.#run((sql) => app.settleWebhookEvent(sql, seq, owner, outcome));
+  }
+
+  webhookBacklog(): Promise<OutboxBacklog> {
+    return this.#run((sql) => app.webhookBacklog(sql));
   }
 
   async ping(): Promise<void> {

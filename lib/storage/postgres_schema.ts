@@ -62,6 +62,37 @@ const MIGRATIONS: readonly Migration[] = [
     `CREATE INDEX messages_waiting ON messages (to_user_id, from_user_id, id) WHERE NOT delivered`,
   ],
   addLookalikeKeys,
+  // 3 (issue 13): when users were last seen, API keys of the admin API, the webhook outbox.
+  [
+    `ALTER TABLE users ADD COLUMN last_seen_at bigint`,
+    `CREATE TABLE api_keys (
+      name text PRIMARY KEY,
+      key_hash text NOT NULL UNIQUE,
+      created_at bigint NOT NULL
+    )`,
+    // Events wait here until the receiver answered 2xx (then the row goes) or they are too old
+    // (state 'failed'). user_id orders them: each user's events are sent oldest first.
+    `CREATE TABLE webhook_events (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      event_id text NOT NULL UNIQUE,
+      type text NOT NULL,
+      user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+      peer_id bigint REFERENCES users(id) ON DELETE CASCADE,
+      message_id bigint REFERENCES messages(id) ON DELETE CASCADE,
+      created_at bigint NOT NULL,
+      attempts integer NOT NULL DEFAULT 0,
+      next_attempt_at bigint NOT NULL,
+      leased_until bigint NOT NULL DEFAULT 0,
+      lease_owner text,
+      state text NOT NULL DEFAULT 'pending',
+      last_error text
+    )`,
+    `CREATE INDEX webhook_events_queue ON webhook_events (user_id, seq) WHERE state = 'pending'`,
+    `CREATE INDEX webhook_events_due ON webhook_events (next_attempt_at) WHERE state = 'pending'`,
+    `CREATE INDEX webhook_events_by_peer ON webhook_events (peer_id) WHERE peer_id IS NOT NULL`,
+    `CREATE INDEX webhook_events_by_message ON webhook_events (message_id)
+      WHERE message_id IS NOT NULL`,
+  ],
 ];
 
 /** The schema version this code writes. */

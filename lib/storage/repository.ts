@@ -15,9 +15,18 @@ export interface UserRef {
 
 /** A user with its credentials, for login. */
 export interface UserRecord extends UserRef {
+  /** The scrypt hash; `""` for a user without a password (signed in by JWT). */
   readonly passwordHash: string;
   readonly email: string | null;
   readonly createdAt: number;
+  /** When the user last came online or went offline; `null` if never. */
+  readonly lastSeenAt: number | null;
+}
+
+/** Changes to a user's credentials; an absent field stays as it is. */
+export interface UserChanges {
+  readonly passwordHash?: string;
+  readonly email?: string | null;
 }
 
 /** The look-alike keys of a name (`lookalikeKeys()`): a name sharing either is refused. */
@@ -69,6 +78,75 @@ export interface NewMessage {
   readonly sendTime: string;
   readonly sentAt: number;
   readonly clientId: string | null;
+  /**
+   * Webhook events to record with the message, in the same transaction, when it is stored (not
+   * for a duplicate). Absent: none.
+   */
+  readonly events?: readonly MessageEventType[];
+}
+
+/** The webhook events a stored message can cause. */
+export type MessageEventType = "message.waiting" | "message.created";
+
+/** A user came online (first socket anywhere) or went offline (last socket closed). */
+export interface PresenceChange {
+  readonly userId: number;
+  readonly online: boolean;
+  readonly at: number;
+  /** Whether to record the `user.online` / `user.offline` webhook event with it. */
+  readonly event: boolean;
+}
+
+/** An API key of the admin API; only its SHA-256 is stored. */
+export interface NewApiKey {
+  readonly name: string;
+  readonly keyHash: string;
+  readonly createdAt: number;
+}
+
+/** A stored API key, as listed. */
+export interface ApiKeyRecord {
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/** A webhook event claimed for sending, with what its body is made of. */
+export interface ClaimedEvent {
+  /** Its place in the outbox: events of one user are sent in this order. */
+  readonly seq: number;
+  /** The event's id (`Chat-Event-Id`). */
+  readonly eventId: string;
+  readonly type: string;
+  readonly createdAt: number;
+  /** Attempts made before this one. */
+  readonly attempts: number;
+  /** The message of a `message.*` event. */
+  readonly message: StoredMessage | null;
+  /** The user of a `user.*` event. */
+  readonly user: { readonly username: string; readonly lastSeenAt: number | null } | null;
+}
+
+/** What `claimWebhookEvents` takes. */
+export interface ClaimRequest {
+  readonly now: number;
+  /** The claim holds until then; afterwards another sender may claim the event. */
+  readonly leaseUntil: number;
+  /** Who claims (a node id), so that only its claim can complete the event. */
+  readonly owner: string;
+  readonly limit: number;
+}
+
+/** How an attempt to send a claimed event ended. */
+export type EventOutcome =
+  | { readonly kind: "sent" }
+  | { readonly kind: "retry"; readonly nextAttemptAt: number; readonly error: string }
+  | { readonly kind: "failed"; readonly error: string };
+
+/** The outbox's backlog, for metrics. */
+export interface OutboxBacklog {
+  readonly pending: number;
+  /** When the oldest pending event was created; `null` when none is pending. */
+  readonly oldestCreatedAt: number | null;
 }
 
 /** The stored message, and whether it had been stored before under the same client id. */
@@ -123,6 +201,36 @@ export interface Repository {
   ): Promise<StoredMessage[]>;
   /** The conversation between two users in both directions, newest first. */
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]>;
+  /** Changes a user's password hash or email. */
+  updateUser(userId: number, changes: UserChanges): Promise<void>;
+  /**
+   * Erases a user: their tokens, every message they sent or received, the webhook events about
+   * them, and the user. Returns how many messages went; `null` when there was no such user.
+   */
+  deleteUser(userId: number): Promise<{ readonly messages: number } | null>;
+  /** Records a presence change (`lastSeenAt`) and, when asked, its webhook event, together. */
+  recordPresence(change: PresenceChange): Promise<void>;
+  /** Stores an API key; `false` when the name is taken. */
+  createApiKey(key: NewApiKey): Promise<boolean>;
+  /** The API key with this hash; `null` when there is none. */
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** Every API key, by name. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Deletes an API key by name; `false` when there was none. */
+  deleteApiKey(name: string): Promise<boolean>;
+  /**
+   * Claims up to `limit` pending webhook events that are due, each the oldest pending event of
+   * its user and not claimed by another sender whose claim still holds. Claims are exclusive
+   * across every node until `leaseUntil`.
+   */
+  claimWebhookEvents(request: ClaimRequest): Promise<ClaimedEvent[]>;
+  /**
+   * Ends an attempt of `owner`'s claim: `sent` removes the event, `retry` schedules it again,
+   * `failed` keeps it as failed (no longer sent). `false` when the claim was no longer `owner`'s.
+   */
+  settleWebhookEvent(seq: number, owner: string, outcome: EventOutcome): Promise<boolean>;
+  /** How many webhook events are pending, and since when. */
+  webhookBacklog(): Promise<OutboxBacklog>;
   /** Resolves when the storage answers a trivial query; rejects when it cannot be reached. */
   ping(): Promise<void>;
   /** Releases the storage; later calls fail. */

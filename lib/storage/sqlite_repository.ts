@@ -3,15 +3,24 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
 import { fromSqliteError } from "./sqlite_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
+import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import type {
+  ApiKeyRecord,
+  ClaimedEvent,
+  ClaimRequest,
+  EventOutcome,
   HistoryQuery,
+  NewApiKey,
   NewMessage,
   NewToken,
   NewUser,
+  OutboxBacklog,
+  PresenceChange,
   Repository,
   SaveResult,
   Session,
   StoredMessage,
+  UserChanges,
   UserRecord,
   UserRef,
 } from "./repository.ts";
@@ -70,6 +79,7 @@ export class SqliteRepository implements Repository {
   readonly #selectWaiting: StatementSync;
   readonly #selectHistory: StatementSync;
   readonly #selectOwnHistory: StatementSync;
+  readonly #app: SqliteAppTables;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -85,7 +95,8 @@ export class SqliteRepository implements Repository {
        RETURNING id`,
     );
     this.#selectUser = db.prepare(
-      `SELECT id, username, password_hash, email, created_at FROM users WHERE username_key = ?`,
+      `SELECT id, username, password_hash, email, created_at, last_seen_at
+       FROM users WHERE username_key = ?`,
     );
     this.#insertToken = db.prepare(
       `INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
@@ -131,6 +142,7 @@ export class SqliteRepository implements Repository {
       `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
        WHERE m.from_user_id = ?1 AND m.to_user_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3`,
     );
+    this.#app = new SqliteAppTables(db);
   }
 
   createUser(user: NewUser): Promise<UserRef | null> {
@@ -160,6 +172,7 @@ export class SqliteRepository implements Repository {
           password_hash: string;
           email: string | null;
           created_at: number;
+          last_seen_at: number | null;
         }
         | undefined;
       if (row === undefined) return null;
@@ -169,6 +182,7 @@ export class SqliteRepository implements Repository {
         passwordHash: row.password_hash,
         email: row.email,
         createdAt: row.created_at,
+        lastSeenAt: row.last_seen_at,
       };
     });
   }
@@ -217,6 +231,15 @@ export class SqliteRepository implements Repository {
         message.clientId,
       ) as { id: number } | undefined;
       if (inserted !== undefined) {
+        // The message's webhook events commit with it, or neither does.
+        if (message.events !== undefined && message.events.length > 0) {
+          this.#app.insertMessageEvents(message.events, {
+            id: inserted.id,
+            fromUserId: message.from.id,
+            toUserId: message.to.id,
+            at: message.sentAt,
+          });
+        }
         return {
           duplicate: false,
           message: {
@@ -264,6 +287,46 @@ export class SqliteRepository implements Repository {
         : this.#selectHistory.all(userId, peerId, before, query.limit);
       return (rows as unknown as MessageRow[]).map(toMessage);
     });
+  }
+
+  updateUser(userId: number, changes: UserChanges): Promise<void> {
+    return this.#write(() => this.#app.updateUser(userId, changes));
+  }
+
+  deleteUser(userId: number): Promise<{ messages: number } | null> {
+    return this.#write(() => this.#app.deleteUser(userId));
+  }
+
+  recordPresence(change: PresenceChange): Promise<void> {
+    return this.#write(() => this.#app.recordPresence(change));
+  }
+
+  createApiKey(key: NewApiKey): Promise<boolean> {
+    return this.#write(() => this.#app.createApiKey(key));
+  }
+
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    return this.#attempt(() => this.#app.findApiKey(keyHash));
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#attempt(() => this.#app.listApiKeys());
+  }
+
+  deleteApiKey(name: string): Promise<boolean> {
+    return this.#write(() => this.#app.deleteApiKey(name));
+  }
+
+  claimWebhookEvents(request: ClaimRequest): Promise<ClaimedEvent[]> {
+    return this.#write(() => this.#app.claim(request));
+  }
+
+  settleWebhookEvent(seq: number, owner: string, outcome: EventOutcome): Promise<boolean> {
+    return this.#write(() => this.#app.settle(seq, owner, outcome));
+  }
+
+  webhookBacklog(): Promise<OutboxBacklog> {
+    return this.#attempt(() => this.#app.backlog());
   }
 
   ping(): Promise<void> {

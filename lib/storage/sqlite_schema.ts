@@ -66,6 +66,39 @@ const MIGRATIONS: readonly Migration[] = [
     ON messages(to_user_id, from_user_id, id) WHERE delivered = 0;
   `,
   addLookalikeKeys,
+  // 3 (issue 13): when users were last seen, API keys of the admin API, the webhook outbox.
+  `
+  ALTER TABLE users ADD COLUMN last_seen_at INTEGER;
+
+  CREATE TABLE api_keys (
+    name TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Events wait here until the receiver answered 2xx (then the row goes) or they are too old
+  -- (state 'failed'). user_id orders them: each user's events are sent oldest first.
+  CREATE TABLE webhook_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    peer_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    leased_until INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT
+  ) STRICT;
+  CREATE INDEX webhook_events_queue ON webhook_events(user_id, seq) WHERE state = 'pending';
+  CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX webhook_events_by_peer ON webhook_events(peer_id) WHERE peer_id IS NOT NULL;
+  CREATE INDEX webhook_events_by_message ON webhook_events(message_id)
+    WHERE message_id IS NOT NULL;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -21,7 +21,7 @@ async function fixture(maxConnectionsPerUser = 2) {
   }
   const { token } = (await accounts.login("Tom", "password123"))!;
   const context: AdmissionContext = {
-    accounts,
+    authenticator: accounts,
     repository,
     connections: new ConnectionCounter({
       maxConnections: 100,

@@ -10,6 +10,7 @@ import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { sqliteOptions } from "../support/backend_options.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
+import { SessionAuthenticator } from "../../lib/auth/authenticator.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -41,6 +42,16 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
+    updateUser: (...args) => base.updateUser(...args),
+    deleteUser: (...args) => base.deleteUser(...args),
+    recordPresence: (...args) => base.recordPresence(...args),
+    createApiKey: (...args) => base.createApiKey(...args),
+    findApiKey: (...args) => base.findApiKey(...args),
+    listApiKeys: () => base.listApiKeys(),
+    deleteApiKey: (...args) => base.deleteApiKey(...args),
+    claimWebhookEvents: (...args) => base.claimWebhookEvents(...args),
+    settleWebhookEvent: (...args) => base.settleWebhookEvent(...args),
+    webhookBacklog: () => base.webhookBacklog(),
     ping: () => base.ping(),
     close: () => base.close(),
     ...overrides,
@@ -101,6 +112,7 @@ async function fixture() {
       maxUnacked: 100,
     },
     nextConnectionId: () => 1,
+    authenticator: new SessionAuthenticator({ repository, clock: Date.now, log: silentLogger }),
   });
   const session = (
     socket: FakeSocket,

@@ -5,7 +5,8 @@
  * after the one that should not have, never after a fixed sleep.
  */
 import assert from "node:assert/strict";
-import type { Hub } from "../../lib/hub/hub.ts";
+import type { Hub, UserPresenceListener } from "../../lib/hub/hub.ts";
+import { hubAppContract } from "./hub_app_contract.ts";
 import {
   chatMessageFrame,
   peerLoginFrame,
@@ -42,9 +43,16 @@ function storedMessage(
  */
 export function hubContract(
   name: string,
-  open: () => Promise<{ hub: Hub; cleanup: () => Promise<void> }>,
-  openCluster?: () => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>,
+  open: (
+    onUserPresence?: UserPresenceListener,
+  ) => Promise<{ hub: Hub; cleanup: () => Promise<void> }>,
+  openCluster?: (
+    onUserPresence?: UserPresenceListener,
+  ) => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>,
 ): void {
+  // Issue 13: pair and user presence queries, erasure, user presence events.
+  hubAppContract(name, open, openCluster);
+
   function contractTest(behaviour: string, body: (hub: Hub) => Promise<void>): void {
     Deno.test(`${name}: ${behaviour}`, async () => {
       const { hub, cleanup } = await open();

@@ -2,8 +2,8 @@ import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import { hubContract } from "./hub_contract.ts";
 
-hubContract("MemoryHub", () => {
-  const hub = new MemoryHub();
+hubContract("MemoryHub", (onUserPresence) => {
+  const hub = new MemoryHub({ onUserPresence });
   return Promise.resolve({
     hub,
     cleanup: () => hub.close(DISCONNECT.GOING_AWAY),

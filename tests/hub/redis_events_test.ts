@@ -38,10 +38,11 @@ Deno.test("Redis events: every kind survives encoding and decoding", () => {
       },
     },
     { kind: HUB_EVENT.REVOKE, origin: "a1", tokenHash: "ab12" },
+    { kind: HUB_EVENT.ERASE, origin: "a1", user: TOM },
     { kind: HUB_EVENT.PROBE, origin: "a1", nonce: "n1" },
   ];
   for (const event of events) assert.deepEqual(decodeEvent(encodeEvent(event)), event);
-  assert.deepEqual(Object.values(HUB_EVENT), ["presence", "message", "revoke", "probe"]);
+  assert.deepEqual(Object.values(HUB_EVENT), ["presence", "message", "revoke", "erase", "probe"]);
 });
 
 Deno.test("Redis events: what is not JSON, names no known kind or no origin is refused", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import { RedisHub } from "../../lib/hub/redis_hub.ts";
+import type { UserPresenceListener } from "../../lib/hub/hub.ts";
 import * as scripts from "../../lib/hub/redis_scripts.ts";
 import { encodeEvent, HUB_EVENT } from "../../lib/hub/redis_events.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -24,8 +25,16 @@ const reachable = await servicesReachable(["redis"], "the Redis hub tests");
 const TOM: UserRef = { id: 1, username: "Tom" };
 const JACK: UserRef = { id: 2, username: "Jack" };
 
-function openHub(prefix: string, presenceTtlMs = 5000): Promise<RedisHub> {
-  return RedisHub.open({ ...redisHubOptions(TEST_REDIS_URL, prefix, silentLogger), presenceTtlMs });
+function openHub(
+  prefix: string,
+  presenceTtlMs = 5000,
+  onUserPresence?: UserPresenceListener,
+): Promise<RedisHub> {
+  return RedisHub.open({
+    ...redisHubOptions(TEST_REDIS_URL, prefix, silentLogger),
+    presenceTtlMs,
+    onUserPresence,
+  });
 }
 
 async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
@@ -36,15 +45,15 @@ async function closeAll(hubs: RedisHub[], prefix: string): Promise<void> {
 if (reachable) {
   hubContract(
     "RedisHub",
-    async () => {
+    async (onUserPresence) => {
       const prefix = testRedisPrefix();
-      const hub = await openHub(prefix);
+      const hub = await openHub(prefix, 5000, onUserPresence);
       return { hub, cleanup: () => closeAll([hub], prefix) };
     },
-    async () => {
+    async (onUserPresence) => {
       const prefix = testRedisPrefix();
-      const a = await openHub(prefix);
-      const b = await openHub(prefix);
+      const a = await openHub(prefix, 5000, onUserPresence);
+      const b = await openHub(prefix, 5000, onUserPresence);
       return { hubs: [a, b], cleanup: () => closeAll([a, b], prefix) };
     },
   );

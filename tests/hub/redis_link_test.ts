@@ -36,6 +36,10 @@ class RecordingListener implements LinkListener {
   lost(reason: string): void {
     this.losses.push(reason);
   }
+  readonly offline = new EventLog<number>("a user reaped offline");
+  usersOffline(userIds: readonly number[]): void {
+    for (const id of userIds) this.offline.push(id);
+  }
 }
 
 /** A started link on `url` under `prefix`, its listener and its log lines. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { NewMessage, Repository, SaveResult, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
+import { appTablesContract } from "./app_tables_contract.ts";
 
 const HOUR_MS = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -119,6 +120,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
       passwordHash: "scrypt$16384$8$1$c2FsdA==$a2V5",
       email: "tom@example.com",
       createdAt: NOW,
+      lastSeenAt: null,
     });
   });
 
@@ -659,4 +661,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     await assert.rejects(repo.findUser("tom"));
     await assert.rejects(repo.findSession("hash", NOW));
   });
+
+  // Issue 13: user changes and erasure, presence times, API keys, the webhook outbox.
+  appTablesContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
 }

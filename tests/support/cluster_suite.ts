@@ -1,12 +1,12 @@
 /**
- * `deno task test:cluster`: runs the protocol test suite (tests/chat, tests/http) against the
+ * `deno task test:cluster`: runs the protocol test suite (tests/chat, tests/http) and the app integration suite (tests/integration) against the
  * cluster configuration, two in-process nodes on PostgreSQL and Redis. When those are
  * unreachable it prints a note and exits 0, unless `REQUIRE_SERVICES=1`.
  */
 import { REPO_ROOT } from "./process.ts";
 import { servicesReachable } from "./services.ts";
 
-const SUITE = ["tests/chat/", "tests/http/"];
+const SUITE = ["tests/chat/", "tests/http/", "tests/integration/"];
 
 if (import.meta.main) {
   const reachable = await servicesReachable(

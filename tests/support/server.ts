@@ -11,6 +11,9 @@ import { startService } from "../../lib/service.ts";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import type { Clock } from "../../lib/time.ts";
 import type { Metrics } from "../../lib/metrics.ts";
+import type { Config } from "../../lib/config.ts";
+import type { JwtVerifier } from "../../lib/auth/jwt_verdict.ts";
+import { PresenceRecorder } from "../../lib/webhooks/presence_recorder.ts";
 
 /** A running test service. */
 export interface TestServer {
@@ -34,6 +37,20 @@ export interface TestServerOptions {
   readonly hub?: Hub;
   readonly log?: Logger;
   readonly metrics?: Metrics;
+  /** The JWT verifier; by default built from the `JWT_*` settings, as `main.ts` does. */
+  readonly jwt?: JwtVerifier;
+}
+
+/** The JWT verifier the settings describe (jose loaded only when they name one). */
+async function jwtVerifier(
+  config: Config,
+  options: TestServerOptions,
+): Promise<JwtVerifier | undefined> {
+  if (options.jwt !== undefined || config.jwt === null) return options.jwt;
+  const { createJwtVerifier } = await import("../../lib/auth/jwt.ts");
+  const key = config.jwt.key;
+  const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
+  return createJwtVerifier(config.jwt, { clock: options.clock ?? Date.now, publicKeyPem });
 }
 
 /**
@@ -74,7 +91,13 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     busyTimeoutMs: config.sqliteBusyTimeoutMs,
     synchronous: config.sqliteSynchronous,
   });
-  const hub = options.hub ?? new MemoryHub();
+  const presence = new PresenceRecorder({
+    repository,
+    clock: options.clock ?? Date.now,
+    log: options.log ?? silentLogger,
+    webhookEvents: config.webhook?.events,
+  });
+  const hub = options.hub ?? new MemoryHub({ onUserPresence: presence.listener });
   const service = await startService({
     config,
     repository,
@@ -82,6 +105,8 @@ async function startEmbeddedServer(options: TestServerOptions): Promise<TestServ
     log: options.log ?? silentLogger,
     clock: options.clock,
     metrics: options.metrics,
+    jwt: await jwtVerifier(config, options),
+    presence,
   });
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -144,18 +169,33 @@ async function startClusterServer(options: TestServerOptions): Promise<TestServe
         poolSize: 4,
       });
       let hub;
+      const presence = new PresenceRecorder({
+        repository,
+        clock: options.clock ?? Date.now,
+        log,
+        webhookEvents: config.webhook?.events,
+      });
       try {
         hub = await RedisHub.open({
           url: config.redisUrl!,
           prefix,
           presenceTtlMs: config.presenceTtlMs,
           log,
+          onUserPresence: presence.listener,
         });
       } catch (error) {
         await repository.close();
         throw error;
       }
-      const service = await startService({ config, repository, hub, log, clock: options.clock });
+      const service = await startService({
+        config,
+        repository,
+        hub,
+        log,
+        clock: options.clock,
+        jwt: await jwtVerifier(config, options),
+        presence,
+      });
       nodes.push({ repository, stop: () => service.stop(), port: service.port });
     }
   } catch (error) {
