@@ -18,7 +18,6 @@ import {
   rateLimitedFrame,
   storedFrame,
 } from "../protocol/server_frame.ts";
-import { quotaRefusal } from "./quota_answer.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { type Clock, formatLocalTime } from "../time.ts";
 import type { Logger } from "../log.ts";
@@ -27,6 +26,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Repository, UserRef } from "../storage/repository.ts";
 import { MessageWriter, type Submitted, type WriteOutcome } from "./message_writer.ts";
+import { quotaRefusal } from "./quota_answer.ts";
 import { refusal } from "./refusal.ts";
 import { Shaper } from "./shaper.ts";
 
