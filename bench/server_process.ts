@@ -98,6 +98,12 @@ export class ServerProcess {
         AUTH_MAX_PER_USER: "1000000",
         MAX_CONNECTIONS: "1000000",
         MAX_CONNECTIONS_PER_IP: "1000000",
+        // The daily quotas far above any run's volume, but on: their checks are part of the
+        // cost. The waiting quota off: the backlog scenario stores 20,000 for one receiver, and
+        // counting them at each save would measure the count (issue 12's cursors make it O(1)).
+        QUOTA_DAILY_MESSAGES: "1000000000",
+        QUOTA_DAILY_BYTES: "1099511627776",
+        QUOTA_WAITING_MESSAGES: "0",
         NO_COLOR: "1",
         ...(options.kind === "service" ? options.serviceEnv : {}),
         ...options.env,

@@ -96,6 +96,12 @@ export interface Limits {
   readonly maxBufferedBytes: number;
   /** Messages sent to a receipt-mode socket (`ack=1`) and not yet acknowledged, at most. */
   readonly maxUnacked: number;
+  /** Messages one user may store per UTC day (`QUOTA_DAILY_MESSAGES`, 10000; 0 = no limit). */
+  readonly quotaDailyMessages: number;
+  /** Bytes of text one user may store per UTC day (`QUOTA_DAILY_BYTES`, 16 MiB; 0 = no limit). */
+  readonly quotaDailyBytes: number;
+  /** Messages of one sender waiting for one receiver (`QUOTA_WAITING_MESSAGES`, 1000; 0 = no limit). */
+  readonly quotaWaitingMessages: number;
 }
 
 /** The settings read from the environment, with their defaults, for documentation and tests. */
@@ -119,6 +125,9 @@ export const DEFAULTS = {
   MAX_CONNECTIONS_PER_USER: "20",
   MAX_BUFFERED_BYTES: "1048576",
   MAX_UNACKED: "1000",
+  QUOTA_DAILY_MESSAGES: "10000",
+  QUOTA_DAILY_BYTES: "16777216",
+  QUOTA_WAITING_MESSAGES: "1000",
   ALLOWED_ORIGINS: "*",
   TRUST_PROXY: "false",
   LOG_FORMAT: "text",
@@ -262,6 +271,9 @@ function limits(env: Env): Limits {
     maxConnectionsPerUser: integer(env, "MAX_CONNECTIONS_PER_USER", 1, 10_000),
     maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", 1024, 1024 * 1024 * 1024),
     maxUnacked: integer(env, "MAX_UNACKED", 1, 1_000_000),
+    quotaDailyMessages: integer(env, "QUOTA_DAILY_MESSAGES", 0, 1_000_000_000),
+    quotaDailyBytes: integer(env, "QUOTA_DAILY_BYTES", 0, 2 ** 40),
+    quotaWaitingMessages: integer(env, "QUOTA_WAITING_MESSAGES", 0, 1_000_000_000),
   };
 }
 

@@ -94,6 +94,10 @@ export class Metrics {
     "chat_store_failures_total",
     "Messages that could not be stored.",
   );
+  readonly messagesRefused = new Counter(
+    "chat_messages_refused_total",
+    "Messages not stored because their sender was over a storage quota, by quota.",
+  );
   readonly deliveryLatency = new Histogram(
     "chat_delivery_latency_seconds",
     "Time from a message being received to it being written to the peer's socket.",
@@ -137,6 +141,7 @@ export class Metrics {
       this.authFailures,
       this.connectionsRefused,
       this.storeFailures,
+      this.messagesRefused,
       this.deliveryLatency,
       ...this.#counters,
       ...this.#gauges,

@@ -125,6 +125,11 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     log,
     webhookEvents: config.webhook?.events,
     onEventsStored: wakeSender,
+    quota: {
+      dailyMessages: config.limits.quotaDailyMessages,
+      dailyBytes: config.limits.quotaDailyBytes,
+      waitingMessages: config.limits.quotaWaitingMessages,
+    },
   });
   return {
     authenticator,

@@ -44,6 +44,9 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
       maxConnectionsPerUser: 20,
       maxBufferedBytes: 1024 * 1024,
       maxUnacked: 1000,
+      quotaDailyMessages: 10_000,
+      quotaDailyBytes: 16 * 1024 * 1024,
+      quotaWaitingMessages: 1000,
     },
     allowedOrigins: null,
     trustedProxies: 0,
@@ -88,6 +91,9 @@ Deno.test("every setting is read from the environment", () => {
       MAX_CONNECTIONS_PER_USER: "2",
       MAX_BUFFERED_BYTES: "65536",
       MAX_UNACKED: "64",
+      QUOTA_DAILY_MESSAGES: "500",
+      QUOTA_DAILY_BYTES: "0",
+      QUOTA_WAITING_MESSAGES: "50",
       ALLOWED_ORIGINS: "https://chat.example.com, http://localhost:8080",
       TRUST_PROXY: "yes",
       LOG_FORMAT: "json",
@@ -130,6 +136,9 @@ Deno.test("every setting is read from the environment", () => {
         maxConnectionsPerUser: 2,
         maxBufferedBytes: 65536,
         maxUnacked: 64,
+        quotaDailyMessages: 500,
+        quotaDailyBytes: 0,
+        quotaWaitingMessages: 50,
       },
       allowedOrigins: new Set(["https://chat.example.com", "http://localhost:8080"]),
       trustedProxies: 1,
@@ -189,6 +198,14 @@ Deno.test("durations parse as bare seconds or with ms, s, m, h or d", () => {
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "2m" }).wsIdleTimeoutSeconds, 120);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "5000ms" }).wsIdleTimeoutSeconds, 5);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "1h" }).wsIdleTimeoutSeconds, 3600);
+});
+
+Deno.test("a bad storage quota is refused naming it; 0 turns a quota off", () => {
+  for (const key of ["QUOTA_DAILY_MESSAGES", "QUOTA_DAILY_BYTES", "QUOTA_WAITING_MESSAGES"]) {
+    for (const value of ["-1", "many", "1.5", "1e6"]) assertRefused(key, value);
+  }
+  assertRefused("QUOTA_DAILY_MESSAGES", "1000000001");
+  assert.equal(parseConfig({ QUOTA_WAITING_MESSAGES: "0" }).limits.quotaWaitingMessages, 0);
 });
 
 Deno.test("a bad PORT is refused naming PORT", () => {

@@ -13,7 +13,8 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { AttemptLimiter } from "../limits/attempt_limiter.ts";
 import type { MessageWriter } from "../chat/message_writer.ts";
-import type { Repository, UserRecord } from "../storage/repository.ts";
+import type { QuotaRefusal, Repository, UserRecord } from "../storage/repository.ts";
+import { dailyKind } from "../chat/quota_answer.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
 import {
   envelope,
@@ -52,6 +53,23 @@ function keyFailed(): Response {
 
 function userNotFound(name: string): Response {
   return envelope(404, API_STATUS.NOT_FOUND, `User ${name} does not exist`);
+}
+
+/** A message over its sender's quota: 429 10016 with `Retry-After` (daily) or 429 10017. */
+function overQuota(refused: QuotaRefusal): Response {
+  if (refused.quota === "waiting") {
+    return envelope(429, API_STATUS.WAITING_QUOTA, "Too many messages waiting", {
+      limit: refused.limit,
+    });
+  }
+  const retryAfterMs = refused.retryAfterMs ?? 0;
+  return envelope(
+    429,
+    API_STATUS.DAILY_QUOTA,
+    "Daily quota exceeded",
+    { quota: dailyKind(refused), limit: refused.limit, retry_after_ms: retryAfterMs },
+    { "retry-after": String(Math.ceil(retryAfterMs / 1000)) },
+  );
 }
 
 /** Wraps a handler so that it runs only for a valid API key. */
@@ -172,7 +190,7 @@ function deleteUser(context: AdminContext): AdminHandler {
 /**
  * `POST /v1/admin/messages` `{"from", "to", "msg", "id"?}` -> 201 `{"message_id", "send_time"}`
  * (200 for a resend of the same `id`): stored and delivered as if `from` had sent it on a
- * socket, through the same path.
+ * socket, through the same path, within the same quotas (429 when over one).
  */
 function postMessage(context: AdminContext): AdminHandler {
   return async (request) => {
@@ -206,6 +224,7 @@ function postMessage(context: AdminContext): AdminHandler {
     }]);
     // The error path answers 503 for storage that may recover, 500 otherwise.
     if (saved.kind === "not_stored") throw saved.error;
+    if (saved.kind === "refused") return overQuota(saved.refusal);
     return envelope(saved.duplicate ? 200 : 201, API_STATUS.OK, "Stored", {
       message_id: saved.message.messageId,
       send_time: saved.message.sendTime,

@@ -5,7 +5,7 @@
  * writes, with flow control and delivery confirmation, by `Outbound`. It sees a `ChatSocket`,
  * never Deno's WebSocket.
  */
-import { chatMessageFrame, peerLoginFrame } from "../protocol/server_frame.ts";
+import { peerLoginFrame } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { errorMessage } from "../log.ts";
 import type { Limits } from "../config.ts";
@@ -17,7 +17,8 @@ import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
-import { Outbound, WAITING_PAGE_SIZE } from "./outbound.ts";
+import { Outbound } from "./outbound.ts";
+import { WaitingReader } from "./waiting_reader.ts";
 
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -53,6 +54,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #context: ChatContext;
   readonly #inbound: Inbound;
   readonly #outbound: Outbound;
+  readonly #waiting: WaitingReader;
   #closed = false;
   #joined = false;
   #started: Promise<void> = Promise.resolve();
@@ -75,6 +77,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       deliveries: context.deliveries,
       metrics: context.metrics,
       onTooSlow: (cause) => this.#tooSlow(cause),
+    });
+    this.#waiting = new WaitingReader({
+      repository: context.repository,
+      receiver: this.user.id,
+      sender: this.peer.id,
+      outbound: this.#outbound,
     });
     this.#inbound = new Inbound(this.user, this.peer, this.#id, context, {
       reply: (frame) => this.#outbound.send(frame),
@@ -127,6 +135,11 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (!this.#closed) this.#outbound.deliver(message, frame);
   }
 
+  catchUp(): void {
+    if (this.#closed || !this.#admission.admitted) return;
+    this.#waiting.catchUp().catch((error) => this.#fail("chat.catch_up_failed", error));
+  }
+
   /** The one way the server ends this socket: the disconnect's frame, then its close. */
   terminate(disconnect: Disconnect): void {
     if (this.#closed) return;
@@ -170,21 +183,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (peerOnline) this.#outbound.sendNow(peerLoginFrame(this.peer.username));
     // Deliveries this process has written but not yet marked must not count as waiting.
     await this.#context.deliveries.flush();
-    if (await this.#sendWaiting()) this.#outbound.releaseHeld();
-  }
-
-  /** Waiting messages first, oldest first, a page at a time so memory stays bounded. */
-  async #sendWaiting(): Promise<boolean> {
-    for (;;) {
-      const page = await this.#context.repository.waitingMessages(
-        this.user.id,
-        this.peer.id,
-        this.#outbound.lastSentId,
-        WAITING_PAGE_SIZE,
-      );
-      if (!(await this.#outbound.writeWaiting(page, chatMessageFrame))) return false;
-      if (page.length < WAITING_PAGE_SIZE) return true;
-    }
+    // Waiting messages first, oldest first, a page at a time so memory stays bounded.
+    await this.#waiting.readOnOpen();
   }
 
   #tooSlow(cause: string): void {
@@ -232,7 +232,9 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     clearTimeout(this.#expiryTimer);
     this.#whenClosed.resolve();
     if (this.#joined) {
-      this.#context.hub.leave(this).catch((error) =>
+      // Once what the client sent is stored and published: should this node die before, the
+      // pair is still its own in the hub, and the peers catch up when it is reaped.
+      this.#inbound.settled().then(() => this.#context.hub.leave(this)).catch((error) =>
         this.#context.log.error("chat.leave_failed", { conn: this.#id, error: errorMessage(error) })
       );
     }

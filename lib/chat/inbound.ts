@@ -7,8 +7,8 @@
  *   and is stored as the bucket refills; only past `MSG_QUEUE`/`MSG_QUEUE_BYTES` waiting does the
  *   socket end (every message received before that is stored). A frame with `id` may not wait:
  *   over the rate it gets 30005 with `retry_after_ms` and its id, and the client sends it again.
- * - Refusals follow the seed-client rule (`refusal.ts`): a client that opted in gets 30004 or
- *   30011; one that did not learns through the socket's close.
+ * - Refusals follow the seed-client rule (`refusal.ts`): a client that opted in gets 30004,
+ *   30007, 30008 or 30011; one that did not learns through the socket's close.
  */
 import { decodeClientFrame, type DecodeResult } from "../protocol/client_frame.ts";
 import { utf8LengthUpTo } from "../protocol/text.ts";
@@ -26,6 +26,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Repository, UserRef } from "../storage/repository.ts";
 import { MessageWriter, type Submitted, type WriteOutcome } from "./message_writer.ts";
+import { quotaRefusal } from "./quota_answer.ts";
 import { refusal } from "./refusal.ts";
 import { Shaper } from "./shaper.ts";
 
@@ -272,7 +273,9 @@ export class Inbound {
       }
       return true;
     }
-    const told = refusal(item.optedIn, notStoredFrame(item.id), DISCONNECT.NOT_STORED);
+    const told = outcome.kind === "refused"
+      ? quotaRefusal(item.optedIn, outcome.refusal, item.id)
+      : refusal(item.optedIn, notStoredFrame(item.id), DISCONNECT.NOT_STORED);
     if ("reply" in told) {
       this.#sink.reply(told.reply);
       return true;

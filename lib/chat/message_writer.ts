@@ -11,7 +11,10 @@ import type { Hub } from "../hub/hub.ts";
 import type {
   MessageEventType,
   NewMessage,
+  QuotaRefusal,
   Repository,
+  SaveOutcome,
+  StorageQuota,
   StoredMessage,
 } from "../storage/repository.ts";
 import type { WebhookEventType } from "../webhooks/event_types.ts";
@@ -25,7 +28,8 @@ export interface Submitted {
 /** What became of one submitted message. */
 export type WriteOutcome =
   | { readonly kind: "stored"; readonly message: StoredMessage; readonly duplicate: boolean }
-  | { readonly kind: "not_stored"; readonly error: unknown };
+  | { readonly kind: "not_stored"; readonly error: unknown }
+  | { readonly kind: "refused"; readonly refusal: QuotaRefusal };
 
 /** What the writer needs from the service. */
 export interface WriterContext {
@@ -37,6 +41,8 @@ export interface WriterContext {
   readonly webhookEvents?: ReadonlySet<WebhookEventType>;
   /** Called after messages with webhook events were stored, to wake the sender. */
   readonly onEventsStored?: () => void;
+  /** What one user may store (`QUOTA_*`); absent: no quotas. */
+  readonly quota?: StorageQuota;
 }
 
 /** Stores batches of messages, with their webhook events, and publishes them. */
@@ -54,7 +60,8 @@ export class MessageWriter {
   /**
    * Stores `batch` in one transaction and publishes each message, in order; returns one outcome
    * per message, in the same order. A storage failure is logged and every message of the batch
-   * is `not_stored`; a hub failure after storing throws.
+   * is `not_stored`; one over its sender's quota is `refused`, and so is every later one of the
+   * batch (resends of stored ids aside); a hub failure after storing throws.
    */
   async write(batch: readonly Submitted[], connection = 0): Promise<WriteOutcome[]> {
     if (batch.length === 0) return [];
@@ -62,7 +69,10 @@ export class MessageWriter {
     let saved;
     try {
       const messages = await this.#withEvents(batch.map((item) => item.message));
-      saved = await repository.saveMessages(messages);
+      const { quota } = this.#context;
+      saved = quota === undefined
+        ? await repository.saveMessages(messages)
+        : await repository.saveMessagesWithin(messages, quota);
       if (messages.some((message) => (message.events?.length ?? 0) > 0)) {
         this.#context.onEventsStored?.();
       }
@@ -77,7 +87,13 @@ export class MessageWriter {
     }
     const outcomes: WriteOutcome[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const { message, duplicate } = saved[i];
+      const outcome: SaveOutcome = saved[i];
+      if ("refused" in outcome) {
+        metrics.messagesRefused.inc({ quota: outcome.refused.quota });
+        outcomes.push({ kind: "refused", refusal: outcome.refused });
+        continue;
+      }
+      const { message, duplicate } = outcome;
       const { from, to } = batch[i].message;
       if (!duplicate) {
         metrics.messagesStored.inc();

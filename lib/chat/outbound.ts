@@ -105,6 +105,11 @@ export class Outbound {
     return !this.#closed;
   }
 
+  /** Holds live traffic again, until `releaseHeld` (messages read from storage go first). */
+  hold(): void {
+    if (!this.#closed && this.#held === null) this.#held = [];
+  }
+
   /** The waiting messages are out: send what was held, in the order it came, then live. */
   releaseHeld(): void {
     const held = this.#held ?? [];

@@ -27,7 +27,7 @@
  * and 30003 stop the client for good.
  */
 import { DEFAULT_MAX_MESSAGE_CHARS, encodeMessageFrame } from "../protocol/client_frame.ts";
-import { decodeServerFrame, type StoredAnswer } from "../protocol/server_frame.ts";
+import { decodeServerFrame, type QuotaFrame, type StoredAnswer } from "../protocol/server_frame.ts";
 import { CHAT_STATUS } from "../protocol/status.ts";
 import { countCodePoints } from "../protocol/text.ts";
 import { ChatApi, type FetchLike, httpOrigin } from "./chat_api.ts";
@@ -307,6 +307,10 @@ export class ChatClient {
       case CHAT_STATUS.NOT_STORED:
         this.#notStored(frame.msg, frame.id);
         return;
+      case CHAT_STATUS.DAILY_QUOTA:
+      case CHAT_STATUS.WAITING_QUOTA:
+        this.#overQuota(frame);
+        return;
       case CHAT_STATUS.TOKEN_FAILED:
       case CHAT_STATUS.TARGET_NOT_FOUND:
         this.#events.error(frame.status, frame.msg, { fatal: true });
@@ -343,6 +347,17 @@ export class ChatClient {
     this.#connection.refused();
     this.#queue.detach();
     this.#events.error(CHAT_STATUS.TOO_MANY_CONNECTIONS, message, { limit });
+  }
+
+  /**
+   * 30007 or 30008: the message was not stored, its sender being over a storage quota; sending
+   * it again works after `retryAfterMs` (30007) or once the peer got some messages (30008).
+   */
+  #overQuota(frame: QuotaFrame): void {
+    const { status, msg, id: frameId, limit, retryAfterMs } = frame;
+    this.#receiver.releaseEchoes();
+    const id = this.#queue.failed(frameId, new SendError(msg, status, true));
+    this.#events.error(status, msg, { id, limit, retryAfterMs });
   }
 
   /** 30011: the message was not stored; sending it again may work. */

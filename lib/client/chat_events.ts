@@ -19,20 +19,20 @@ export interface ErrorEvent {
   /**
    * 30002 (token failed), 30003 (no such peer), 30004 (invalid message), 30005 (rate limit: the
    * message is sent again by itself), 30006 (too many sockets of this user: the client tries
-   * again with backoff), 30011 (not stored).
+   * again with backoff), 30007 and 30008 (over a storage quota: not stored), 30011 (not stored).
    */
   readonly status: number;
   /** The frame's `msg`, e.g. `Target user Tony does not exist`. */
   readonly message: string;
   /** With 30004: the service's reason, e.g. `msg is empty`. */
   readonly reason: string | null;
-  /** With 30004, 30005 and 30011: the `id` of the message concerned, when known. */
+  /** With 30004, 30005, 30007, 30008 and 30011: the `id` of the message concerned, when known. */
   readonly id: string | null;
   /** True for 30002 and 30003: the client has stopped and will not reconnect. */
   readonly fatal: boolean;
-  /** With 30005: milliseconds until the message is sent again. */
+  /** With 30005: ms until the message is sent again; with 30007: until the quota's next day. */
   readonly retryAfterMs: number | null;
-  /** With 30006: how many sockets one user may hold (`MAX_CONNECTIONS_PER_USER`). */
+  /** With 30006: sockets one user may hold (`MAX_CONNECTIONS_PER_USER`); 30007, 30008: the quota. */
   readonly limit: number | null;
 }
 

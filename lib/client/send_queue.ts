@@ -32,9 +32,9 @@ export interface StoredMessage {
 
 /** Why `send` rejected. */
 export class SendError extends Error {
-  /** The service's status (30002, 30003, 30004, 30011), or null when the client refused itself. */
+  /** The service's status (30002-30004, 30007, 30008, 30011), or null when the client refused. */
   readonly status: number | null;
-  /** True when sending the same text again may work (30011, or the client was closed). */
+  /** True when sending the same text again may work (30007, 30008, 30011, or closed). */
   readonly retryable: boolean;
 
   constructor(message: string, status: number | null, retryable: boolean) {
@@ -160,7 +160,7 @@ export class SendQueue {
     return target;
   }
 
-  /** 30004 or 30011: the message (`id`, else the one in flight) failed; returns its `id`. */
+  /** 30004, 30007, 30008 or 30011: the message (`id`, else the one in flight) failed; its `id`. */
   failed(id: string | null, error: SendError): string | null {
     const target = id ?? this.#inFlight;
     if (target !== null && target === this.#inFlight) this.#answered(true);

@@ -21,6 +21,11 @@ export interface Endpoint {
   deliver(message: StoredMessage, frame: string): void;
   /** Sends the disconnect's frame (when it has one), then closes the socket with its code. */
   terminate(disconnect: Disconnect): void;
+  /**
+   * Messages from the peer may be stored and not published (the node that stored them died
+   * first): read what waits from storage and offer it in order, ahead of later live messages.
+   */
+  catchUp(): void;
 }
 
 /** What `join` learned. */

@@ -88,6 +88,12 @@ export class LocalEndpoints {
     for (const receiver of receivers) receiver.deliver(message, frame);
   }
 
+  /** Has every endpoint on (toUserId -> fromUserId) catch up on `fromUserId`'s messages. */
+  catchUp(fromUserId: number, toUserId: number): void {
+    const receivers = this.onPair(toUserId, fromUserId);
+    if (receivers !== undefined) { for (const receiver of receivers) receiver.catchUp(); }
+  }
+
   /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
   revoke(tokenHash: string): void {
     const endpoints = this.#byToken.get(tokenHash);

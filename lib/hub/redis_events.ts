@@ -16,6 +16,8 @@ export const HUB_EVENT = {
   REVOKE: "revoke",
   /** A user was erased: their endpoints and those chatting with them close. */
   ERASE: "erase",
+  /** Messages of a pair may be stored and not published (their node died): read them. */
+  CATCH_UP: "catch_up",
   /** A node checking that its own subscription delivers. */
   PROBE: "probe",
 } as const;
@@ -59,6 +61,18 @@ export interface EraseEvent {
   readonly user: number;
 }
 
+/**
+ * The node that held `from`'s endpoints on (from -> to) was reaped: messages it stored from
+ * `from` to `to` may never have been published. The endpoints on (to -> from) read what waits
+ * for them from storage. `origin` is the reaped node.
+ */
+export interface CatchUpEvent {
+  readonly kind: typeof HUB_EVENT.CATCH_UP;
+  readonly origin: string;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** Sent by a node to its own channel; hearing `nonce` back shows the subscription works. */
 export interface ProbeEvent {
   readonly kind: typeof HUB_EVENT.PROBE;
@@ -67,7 +81,12 @@ export interface ProbeEvent {
 }
 
 /** The events about endpoints, which the hub acts on; probes stay within the link. */
-export type EndpointEvent = PresenceEvent | MessageEvent | RevokeEvent | EraseEvent;
+export type EndpointEvent =
+  | PresenceEvent
+  | MessageEvent
+  | RevokeEvent
+  | EraseEvent
+  | CatchUpEvent;
 
 /** Any event. */
 export type HubEvent = EndpointEvent | ProbeEvent;
@@ -105,3 +124,10 @@ export function decodeEvent(raw: string): HubEvent | null {
 export const PRESENCE_EVENT_LUA = `'{"kind":"${HUB_EVENT.PRESENCE}","origin":"' .. origin .. ` +
   `'","seq":' .. seq .. ',"user":' .. u .. ',"peer":' .. p .. ` +
   `',"online":' .. (online == 1 and 'true' or 'false') .. '}'`;
+
+/**
+ * The Lua expression that builds a `CatchUpEvent`'s JSON inside a script, from the locals
+ * `origin` (the reaped node's id), `u` and `p` (decimal strings: the pair u -> p it held).
+ */
+export const CATCH_UP_EVENT_LUA = `'{"kind":"${HUB_EVENT.CATCH_UP}","origin":"' .. origin .. ` +
+  `'","from":' .. u .. ',"to":' .. p .. '}'`;

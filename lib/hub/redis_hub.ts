@@ -16,6 +16,9 @@
  *   it with a wrong picture.
  * - When Redis cannot be reached the node closes its chat sockets with 1013 (try again
  *   later) and refuses new ones until the link is ready again.
+ * - A node reaped as dead (or cut off from Redis) may have stored messages it never published:
+ *   the reaping script tells the nodes holding the peers' endpoints of each of its pairs to have
+ *   them catch up from storage (`Endpoint.catchUp`), before it tells them of the 30099.
  */
 import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
@@ -222,6 +225,9 @@ export class RedisHub implements Hub {
         break;
       case HUB_EVENT.ERASE:
         this.#local.disconnectUser(event.user);
+        break;
+      case HUB_EVENT.CATCH_UP:
+        this.#local.catchUp(event.from, event.to);
         break;
     }
   }

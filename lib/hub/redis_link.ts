@@ -7,7 +7,8 @@
  * listener, and tells it when the node's presence in Redis is gone.
  *
  * - Every node refreshes a heartbeat key every PRESENCE_TTL / 3 and reaps the entries of
- *   nodes whose heartbeat expired, telling the peers of their users 30099. So a node killed
+ *   nodes whose heartbeat expired, telling the peers of their users 30099 (and, first, to catch
+ *   up from storage on what the dead node may have stored without publishing). So a node killed
  *   with -9 leaves its users online for at most PRESENCE_TTL + PRESENCE_TTL / 3.
  * - A command that Redis does not answer within a beat (at least 1 s) counts as no answer.
  * - When Redis cannot be reached, or other nodes took this one for dead, the link is "down"
@@ -182,7 +183,8 @@ export class RedisLink {
     clearInterval(this.#timer);
     await this.#tick;
     try {
-      if (wasReady) this.#reaped(await this.script("REAP_SELF", []));
+      // Everything stored here was published: the peers need not catch up.
+      if (wasReady) this.#reaped(await this.script("REAP_SELF", ["0"]));
     } catch (error) {
       this.#log.warn("hub.goodbye_failed", { node: this.nodeId, error: errorMessage(error) });
     }
@@ -292,7 +294,8 @@ export class RedisLink {
     this.#state = "recovering";
     (async () => {
       try {
-        this.#reaped(await this.script("REAP_SELF", []));
+        // Messages stored while Redis was away may not have been published: peers catch up.
+        this.#reaped(await this.script("REAP_SELF", ["1"]));
         await this.#subscriptionWorks();
         await this.script("REGISTER", [String(this.#ttlMs)]);
         if (this.#state !== "recovering") return;

@@ -11,7 +11,8 @@
  *   P node:<id>:pairs      set of "<u>:<p>" pairs on which node <id> holds endpoints
  *   P pair:<u>:<p>         hash <node id> -> how many endpoints user <u> holds on (u -> p) there
  *   P user:<u>             hash <node id> -> how many endpoints user <u> holds there, all pairs
- *   P ch:<id>              channel of node <id>: messages and presence events for its endpoints
+ *   P ch:<id>              channel of node <id>: messages, presence events and catch-ups for its
+ *                          endpoints
  *   P revoke               channel of every node: revoked token hashes
  *
  * The scripts name keys they build themselves, so they need one Redis server (or a
@@ -20,7 +21,7 @@
  * Events are JSON, shaped as `redis_events.ts` defines them; the scripts build presence events
  * (`PresenceEvent`) with its `PRESENCE_EVENT_LUA`, and pass on message events as given.
  */
-import { PRESENCE_EVENT_LUA } from "./redis_events.ts";
+import { CATCH_UP_EVENT_LUA, PRESENCE_EVENT_LUA } from "./redis_events.ts";
 
 const PRELUDE = `
 local P = ARGV[1]
@@ -38,10 +39,20 @@ local function announce(u, p, online, origin, except)
   return seq
 end
 
+-- Tells every node holding endpoints on (p -> u) to read what waits for them from u: node
+-- \`origin\`, which held u's endpoints on (u -> p), may have stored messages it never published.
+local function catchUp(u, p, origin)
+  local event = ${CATCH_UP_EVENT_LUA}
+  for _, node in ipairs(redis.call('HKEYS', pairKey(p, u))) do
+    if node ~= origin then redis.call('PUBLISH', P .. 'ch:' .. node, event) end
+  end
+end
+
 -- Removes every presence entry of node \`dead\`, announcing each user that thereby went
--- offline on a pair; returns how many did, and appends to \`offline\` the ids of the users who
--- thereby hold no endpoint anywhere.
-local function reap(dead, offline)
+-- offline on a pair (after the catch-up, when \`catchUps\` is set, so the peers' sockets get
+-- the messages before the 30099); returns how many went offline, and appends to \`offline\`
+-- the ids of the users who thereby hold no endpoint anywhere.
+local function reap(dead, offline, catchUps)
   local pairsKey = P .. 'node:' .. dead .. ':pairs'
   local gone = 0
   local users = {}
@@ -49,6 +60,7 @@ local function reap(dead, offline)
     local sep = string.find(pair, ':', 1, true)
     local u, p = string.sub(pair, 1, sep - 1), string.sub(pair, sep + 1)
     local own = pairKey(u, p)
+    if catchUps then catchUp(u, p, dead) end
     redis.call('HDEL', own, dead)
     users[u] = true
     if u ~= p and redis.call('EXISTS', own) == 0 then
@@ -149,27 +161,29 @@ return sent
 `;
 
 /**
- * ARGV: prefix, node. Reaps every other registered node whose heartbeat expired; returns
- * {how many users thereby went offline on a pair, {ids of users thereby offline everywhere}}.
+ * ARGV: prefix, node. Reaps every other registered node whose heartbeat expired, and has the
+ * peers' endpoints of every pair it held catch up from storage; returns {how many users thereby
+ * went offline on a pair, {ids of users thereby offline everywhere}}.
  */
 export const REAP_EXPIRED = `${PRELUDE}
 local gone = 0
 local offline = {}
 for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
   if node ~= ARGV[2] and redis.call('EXISTS', P .. 'node:' .. node) == 0 then
-    gone = gone + reap(node, offline)
+    gone = gone + reap(node, offline, true)
   end
 end
 return {gone, offline}
 `;
 
 /**
- * ARGV: prefix, node. Removes the node's own entries, e.g. when it stops or reconnects; returns
- * as `REAP_EXPIRED` does.
+ * ARGV: prefix, node, catch up ('1' or '0'). Removes the node's own entries, e.g. when it stops
+ * ('0': it published everything it stored) or when it was cut off from Redis ('1': the peers'
+ * endpoints catch up, as for a reaped node); returns as `REAP_EXPIRED` does.
  */
 export const REAP_SELF = `${PRELUDE}
 local offline = {}
-return {reap(ARGV[2], offline), offline}
+return {reap(ARGV[2], offline, ARGV[3] == '1'), offline}
 `;
 
 /** ARGV: prefix, node, user, peer. 1 when user holds an endpoint on (user -> peer), else 0. */

@@ -5,12 +5,15 @@
  * one answer in one file. Model: centrifugal/centrifuge `disconnect.go`.
  */
 import {
+  dailyQuotaFrame,
+  type DailyQuotaKind,
   invalidMessageFrame,
   notStoredFrame,
   rateLimitedFrame,
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
   tooManyConnectionsFrame,
+  waitingQuotaFrame,
 } from "./server_frame.ts";
 import { CLOSE_CODE, type CloseCode } from "./status.ts";
 
@@ -24,6 +27,8 @@ export type DisconnectKind =
   | "invalid_message"
   | "not_stored"
   | "sending_too_fast"
+  | "daily_quota"
+  | "waiting_quota"
   | "too_slow"
   | "try_again_later"
   | "going_away"
@@ -122,6 +127,29 @@ export const DISCONNECT = {
       rateLimitedFrame(retryAfterMs),
       CLOSE_CODE.POLICY_VIOLATION,
       "Sending too fast; messages before this close are stored, later ones are not",
+    ),
+  /**
+   * 30007, then 1008: a message from a client that did not opt into extensions was not stored,
+   * its sender having stored its daily quota (`QUOTA_DAILY_MESSAGES` or `QUOTA_DAILY_BYTES`).
+   * Every message before it is stored.
+   */
+  dailyQuota: (quota: DailyQuotaKind, limit: number, retryAfterMs: number): Disconnect =>
+    disconnect(
+      "daily_quota",
+      dailyQuotaFrame(quota, limit, retryAfterMs),
+      CLOSE_CODE.POLICY_VIOLATION,
+      `Daily quota of ${quota} reached; messages before this close are stored, later ones are not`,
+    ),
+  /**
+   * 30008, then 1008: as above, `QUOTA_WAITING_MESSAGES` of the sender's messages wait for the
+   * receiver; one more is stored once the receiver got some.
+   */
+  waitingQuota: (limit: number): Disconnect =>
+    disconnect(
+      "waiting_quota",
+      waitingQuotaFrame(limit),
+      CLOSE_CODE.POLICY_VIOLATION,
+      "Too many messages waiting for the receiver; messages before this close are stored",
     ),
   /** 1013: the receiver is too slow or acknowledges too little; its messages stay waiting. */
   TOO_SLOW: disconnect(

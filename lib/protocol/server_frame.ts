@@ -70,6 +70,33 @@ export function tooManyConnectionsFrame(limit: number): string {
   return encodeFrame(CHAT_STATUS.TOO_MANY_CONNECTIONS, "Too many connections", { limit });
 }
 
+/** Which daily quota a 30007 names: messages or bytes per UTC day. */
+export type DailyQuotaKind = "messages" | "bytes";
+
+/** 30007: the sender stored its daily quota; the message was not stored. */
+export function dailyQuotaFrame(
+  quota: DailyQuotaKind,
+  limit: number,
+  retryAfterMs: number,
+  id: string | null = null,
+): string {
+  const body = { quota, limit, retry_after_ms: retryAfterMs };
+  return encodeFrame(
+    CHAT_STATUS.DAILY_QUOTA,
+    "Daily quota exceeded",
+    id === null ? body : { ...body, id },
+  );
+}
+
+/** 30008: `limit` of the sender's messages wait for the receiver; the message was not stored. */
+export function waitingQuotaFrame(limit: number, id: string | null = null): string {
+  return encodeFrame(
+    CHAT_STATUS.WAITING_QUOTA,
+    "Too many messages waiting",
+    id === null ? { limit } : { limit, id },
+  );
+}
+
 /** 30010: a message that carried a client `id` is stored. */
 export function storedFrame(id: string, messageId: number, sendTime: string): string {
   return encodeFrame(CHAT_STATUS.STORED, "Stored", {
@@ -96,6 +123,16 @@ export function peerLoginFrame(peerName: string): string {
 /** 30099: the peer went offline on this pair. */
 export function peerLogoutFrame(peerName: string): string {
   return encodeFrame(CHAT_STATUS.PEER_LOGOUT, `Target user ${peerName} logout`, {});
+}
+
+/** A 30007 or 30008 as the client module reads it. */
+export interface QuotaFrame {
+  readonly status: typeof CHAT_STATUS.DAILY_QUOTA | typeof CHAT_STATUS.WAITING_QUOTA;
+  readonly msg: string;
+  readonly id: string | null;
+  readonly limit: number | null;
+  /** With 30007: ms until the quota's next day begins. */
+  readonly retryAfterMs: number | null;
 }
 
 /** A server frame as the client module reads it: its status, its `msg`, and its typed body. */
@@ -131,6 +168,7 @@ export type ServerFrame =
     readonly msg: string;
     readonly id: string | null;
   }
+  | QuotaFrame
   | {
     readonly status:
       | typeof CHAT_STATUS.TOKEN_FAILED
@@ -189,6 +227,15 @@ function readBody(status: number, msg: string, body: Body): ServerFrame | null {
       return { status, msg, limit: finiteOrNull(body.limit) };
     case CHAT_STATUS.NOT_STORED:
       return { status, msg, id: stringOrNull(body.id) };
+    case CHAT_STATUS.DAILY_QUOTA:
+    case CHAT_STATUS.WAITING_QUOTA:
+      return {
+        status,
+        msg,
+        id: stringOrNull(body.id),
+        limit: finiteOrNull(body.limit),
+        retryAfterMs: finiteOrNull(body.retry_after_ms),
+      };
     case CHAT_STATUS.TOKEN_FAILED:
     case CHAT_STATUS.TARGET_NOT_FOUND:
     case CHAT_STATUS.PEER_LOGIN:

@@ -18,6 +18,10 @@ export const CHAT_STATUS = {
   RATE_LIMITED: 30005,
   /** Extension: the user holds as many sockets as allowed; this one is closed. */
   TOO_MANY_CONNECTIONS: 30006,
+  /** Extension: the sender stored its daily quota of messages or bytes; this one was not stored. */
+  DAILY_QUOTA: 30007,
+  /** Extension: too many of the sender's messages wait for the receiver; this one was not stored. */
+  WAITING_QUOTA: 30008,
   /** Extension: a message carrying a client `id` was stored. */
   STORED: 30010,
   /** Extension: the message could not be stored; the client may send it again. */
@@ -51,6 +55,10 @@ export const API_STATUS = {
   UPGRADE_REQUIRED: 10009,
   FORBIDDEN: 10010,
   UNAVAILABLE: 10011,
+  /** The sender stored its daily quota (admin API); retry after `retry_after_ms`. */
+  DAILY_QUOTA: 10016,
+  /** Too many of the sender's messages wait for the receiver (admin API). */
+  WAITING_QUOTA: 10017,
   INTERNAL_ERROR: 10099,
 } as const;
 
@@ -72,7 +80,8 @@ export const CLOSE_CODE = {
   UNSUPPORTED_DATA: 1003,
   /**
    * Token authentication failed, the token was revoked, the target does not exist, or a client
-   * that did not opt into extensions sent an invalid message or sent too fast.
+   * that did not opt into extensions sent an invalid message, sent too fast or is over a storage
+   * quota.
    */
   POLICY_VIOLATION: 1008,
   /** A frame was larger than `MAX_FRAME_BYTES`. */

@@ -20,3 +20,11 @@ export function toMessage(row: MessageRow): StoredMessage {
     sendTime: row.send_time,
   };
 }
+
+/** The select list of `MessageRow`, over `messages m` joined as `MESSAGE_JOINS` says. */
+export const MESSAGE_COLUMNS =
+  "m.id AS id, f.username AS from_user, t.username AS to_user, m.msg AS msg, m.send_time AS send_time";
+
+/** The joins `MESSAGE_COLUMNS` reads the names from. */
+export const MESSAGE_JOINS =
+  "JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id";

@@ -8,6 +8,8 @@ import { migrate } from "./postgres_schema.ts";
 import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import * as app from "./postgres_app_tables.ts";
+import { insertWithinQuota } from "./postgres_quota.ts";
+import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
   ClaimedEvent,
@@ -21,6 +23,7 @@ import type {
   OutboxBacklog,
   PresenceChange,
   Repository,
+  SaveOutcome,
   SaveResult,
   Session,
   StoredMessage,
@@ -55,6 +58,8 @@ const INT8_AS_NUMBER = {
   serialize: (value: number) => String(value),
   parse: (value: string) => Number(value),
 };
+
+type Sql = postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>;
 
 /** A `Repository` on a PostgreSQL database shared by every node of a cluster. */
 export class PostgresRepository implements Repository {
@@ -175,25 +180,71 @@ export class PostgresRepository implements Repository {
   }
 
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
+    return this.#saveAll(messages, null) as Promise<SaveResult[]>;
+  }
+
+  saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
+    return this.#saveAll(messages, quotaIsOn(quota) ? quota : null);
+  }
+
+  /** Without a quota no outcome is refused. */
+  #saveAll(messages: readonly NewMessage[], quota: StorageQuota | null): Promise<SaveOutcome[]> {
     if (messages.length === 0) return Promise.resolve([]);
     // One statement is its own transaction (with webhook events, they share one).
     if (messages.length === 1 && (messages[0].events?.length ?? 0) === 0) {
-      return this.#run(async (sql) => [await this.#save(sql, messages[0])]);
+      return this.#run(async (sql) => [await this.#save(sql, messages[0], quota)]);
     }
-    // One transaction, in order: all are stored or none is.
+    // One transaction, in order: all are stored or none is; none after one refused.
     return this.#run((sql) =>
       sql.begin(async (tx) => {
-        const saved: SaveResult[] = [];
-        for (const message of messages) saved.push(await this.#save(tx, message));
+        const saved: SaveOutcome[] = [];
+        let refused: SaveOutcome | null = null;
+        for (const message of messages) {
+          const outcome: SaveOutcome = refused === null
+            ? await this.#save(tx, message, quota)
+            : await this.#duplicateOf(tx, message) ?? refused;
+          if ("refused" in outcome) refused = outcome;
+          saved.push(outcome);
+        }
         return saved;
-      }) as Promise<SaveResult[]>
+      }) as Promise<SaveOutcome[]>
     );
   }
 
-  async #save(
-    sql: postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>,
-    message: NewMessage,
-  ): Promise<SaveResult> {
+  async #save(sql: Sql, message: NewMessage, quota: StorageQuota | null): Promise<SaveOutcome> {
+    const { from, to } = message;
+    const inserted = quota === null
+      ? await this.#insert(sql, message)
+      : await insertWithinQuota(sql, message, quota);
+    if ("refused" in inserted) return inserted;
+    if (!("id" in inserted)) {
+      // Only a client id conflict skips the insert: return what was stored under it.
+      const stored = await this.#duplicateOf(sql, message);
+      if (stored === null) throw new Error("Message insert returned no row");
+      return stored;
+    }
+    if (message.events !== undefined && message.events.length > 0) {
+      await app.insertMessageEvents(sql, message.events, {
+        id: inserted.id,
+        fromUserId: from.id,
+        toUserId: to.id,
+        at: message.sentAt,
+      });
+    }
+    return {
+      duplicate: false,
+      message: {
+        messageId: inserted.id,
+        fromUser: from.username,
+        toUser: to.username,
+        msg: message.msg,
+        sendTime: message.sendTime,
+      },
+    };
+  }
+
+  /** Inserts without quotas; `{ duplicate }` when the client id was stored before. */
+  async #insert(sql: Sql, message: NewMessage): Promise<{ id: number } | { duplicate: true }> {
     const { from, to } = message;
     // One statement, one transaction. The advisory lock on the (from, to) direction is taken
     // before the identity is drawn and held until commit, so on each direction ids commit in
@@ -208,34 +259,18 @@ export class PostgresRepository implements Repository {
         ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL
           DO NOTHING
         RETURNING id`;
-    if (inserted.length > 0) {
-      if (message.events !== undefined && message.events.length > 0) {
-        await app.insertMessageEvents(sql, message.events, {
-          id: inserted[0].id,
-          fromUserId: from.id,
-          toUserId: to.id,
-          at: message.sentAt,
-        });
-      }
-      return {
-        duplicate: false,
-        message: {
-          messageId: inserted[0].id,
-          fromUser: from.username,
-          toUser: to.username,
-          msg: message.msg,
-          sendTime: message.sendTime,
-        },
-      };
-    }
-    // Only a client id conflict skips the insert: return what was stored under it.
+    return inserted.length > 0 ? { id: inserted[0].id } : { duplicate: true };
+  }
+
+  /** The message stored before under the same sender, receiver and client id, if any. */
+  async #duplicateOf(sql: Sql, message: NewMessage): Promise<SaveResult | null> {
+    if (message.clientId === null) return null;
     const rows = await sql<MessageRow[]>`
         SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
         FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-        WHERE m.from_user_id = ${from.id} AND m.to_user_id = ${to.id}
+        WHERE m.from_user_id = ${message.from.id} AND m.to_user_id = ${message.to.id}
           AND m.client_id = ${message.clientId}`;
-    if (rows.length === 0) throw new Error("Message insert returned no row");
-    return { duplicate: true, message: toMessage(rows[0]) };
+    return rows.length === 0 ? null : { duplicate: true, message: toMessage(rows[0]) };
   }
 
   async markDelivered(messageIds: readonly number[]): Promise<void> {
@@ -261,6 +296,18 @@ export class PostgresRepository implements Repository {
         ORDER BY m.id LIMIT ${limit}`
     );
     return rows.map(toMessage);
+  }
+
+  async waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
+    // The messages `waitingMessages` reads, counted as the quota statement counts them.
+    const [{ n }] = await this.#run((sql) =>
+      sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM (
+          SELECT 1 FROM messages
+          WHERE to_user_id = ${toUserId} AND from_user_id = ${fromUserId} AND NOT delivered
+          LIMIT ${limit}) AS counted`
+    );
+    return n;
   }
 
   async history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {

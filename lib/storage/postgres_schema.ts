@@ -93,6 +93,16 @@ const MIGRATIONS: readonly Migration[] = [
     `CREATE INDEX webhook_events_by_message ON webhook_events (message_id)
       WHERE message_id IS NOT NULL`,
   ],
+  // 4 (issue 11): what each user stored on their last day of sending, for the daily quotas
+  // (quota.ts); a newer day starts again from 0. It goes with the user.
+  [
+    `CREATE TABLE message_quota (
+      user_id bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+      day integer NOT NULL,
+      messages integer NOT NULL,
+      bytes bigint NOT NULL
+    )`,
+  ],
 ];
 
 /** The schema version this code writes. */

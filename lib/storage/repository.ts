@@ -6,6 +6,9 @@
  * Times are milliseconds since the epoch. Usernames are looked up by their key
  * (`usernameKey()`), computed by the caller, so that every engine matches them alike.
  */
+import type { QuotaRefusal, StorageQuota } from "./quota.ts";
+
+export type { QuotaName, QuotaRefusal, StorageQuota } from "./quota.ts";
 
 /** A user as other users see it: its id and registered spelling. */
 export interface UserRef {
@@ -155,6 +158,14 @@ export interface SaveResult {
   readonly duplicate: boolean;
 }
 
+/** A message over its sender's quota (`saveMessages` with a quota): not stored. */
+export interface QuotaRefused {
+  readonly refused: QuotaRefusal;
+}
+
+/** What became of one message given to `saveMessages` with a quota. */
+export type SaveOutcome = SaveResult | QuotaRefused;
+
 /** A page request over a conversation, newest first. */
 export interface HistoryQuery {
   readonly limit: number;
@@ -187,6 +198,14 @@ export interface Repository {
    * every engine while several are in flight.
    */
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]>;
+  /**
+   * As `saveMessages`, within `quota` (see `quota.ts`), checked and charged in the same
+   * transaction: a message over a quota is not stored and its outcome says which
+   * (`QuotaRefused`); nor is any later message of the batch, so that none overtakes it. A
+   * resend of a stored client id is never refused or charged: its outcome is the stored
+   * message, marked `duplicate`. A quota of 0 is off.
+   */
+  saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]>;
   /** Marks messages as delivered. */
   markDelivered(messageIds: readonly number[]): Promise<void>;
   /**
@@ -199,6 +218,11 @@ export interface Repository {
     afterId: number,
     limit: number,
   ): Promise<StoredMessage[]>;
+  /**
+   * How many messages from `fromUserId` wait for `toUserId` (those `waitingMessages` returns),
+   * counted up to `limit`: what the waiting quota holds against.
+   */
+  waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number>;
   /** The conversation between two users in both directions, newest first. */
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]>;
   /** Changes a user's password hash or email. */

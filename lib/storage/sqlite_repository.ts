@@ -2,8 +2,11 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./sqlite_schema.ts";
 import { fromSqliteError } from "./sqlite_errors.ts";
-import { type MessageRow, toMessage } from "./message_row.ts";
+import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./message_row.ts";
 import { SqliteAppTables } from "./sqlite_app_tables.ts";
+import { SqliteQuota } from "./sqlite_quota.ts";
+import { SqliteMessageStore } from "./sqlite_message_store.ts";
+import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
   ClaimedEvent,
@@ -17,6 +20,7 @@ import type {
   OutboxBacklog,
   PresenceChange,
   Repository,
+  SaveOutcome,
   SaveResult,
   Session,
   StoredMessage,
@@ -32,10 +36,6 @@ export interface SqliteOptions {
   /** How long a write waits for a lock held by another connection, in ms. */
   readonly busyTimeoutMs: number;
 }
-
-const MESSAGE_COLUMNS =
-  "m.id AS id, f.username AS from_user, t.username AS to_user, m.msg AS msg, m.send_time AS send_time";
-const MESSAGE_JOINS = "JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id";
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
@@ -73,13 +73,13 @@ export class SqliteRepository implements Repository {
   readonly #selectSession: StatementSync;
   readonly #deleteToken: StatementSync;
   readonly #deleteExpired: StatementSync;
-  readonly #insertMessage: StatementSync;
-  readonly #selectByClientId: StatementSync;
   readonly #markDelivered: StatementSync;
   readonly #selectWaiting: StatementSync;
   readonly #selectHistory: StatementSync;
   readonly #selectOwnHistory: StatementSync;
   readonly #app: SqliteAppTables;
+  readonly #quota: SqliteQuota;
+  readonly #messages: SqliteMessageStore;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -108,16 +108,6 @@ export class SqliteRepository implements Repository {
     );
     this.#deleteToken = db.prepare(`DELETE FROM tokens WHERE token_hash = ?`);
     this.#deleteExpired = db.prepare(`DELETE FROM tokens WHERE expires_at <= ?`);
-    this.#insertMessage = db.prepare(
-      `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-       RETURNING id`,
-    );
-    this.#selectByClientId = db.prepare(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
-       WHERE m.from_user_id = ? AND m.to_user_id = ? AND m.client_id = ?`,
-    );
     // One statement for a whole batch of ids, passed as a JSON array.
     this.#markDelivered = db.prepare(
       `UPDATE messages SET delivered = 1
@@ -143,6 +133,8 @@ export class SqliteRepository implements Repository {
        WHERE m.from_user_id = ?1 AND m.to_user_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3`,
     );
     this.#app = new SqliteAppTables(db);
+    this.#quota = new SqliteQuota(db);
+    this.#messages = new SqliteMessageStore(db, this.#app);
   }
 
   createUser(user: NewUser): Promise<UserRef | null> {
@@ -216,48 +208,14 @@ export class SqliteRepository implements Repository {
   }
 
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
-    // Queued in order into the same group commit: all are stored or none is.
-    return Promise.all(messages.map((message) => this.#saveOne(message)));
+    if (messages.length === 0) return Promise.resolve([]);
+    // One write of the next group commit: all are stored, in order, or none is.
+    return this.#write(() => messages.map((message) => this.#messages.store(message)));
   }
 
-  #saveOne(message: NewMessage): Promise<SaveResult> {
-    return this.#write(() => {
-      const inserted = this.#insertMessage.get(
-        message.from.id,
-        message.to.id,
-        message.msg,
-        message.sendTime,
-        message.sentAt,
-        message.clientId,
-      ) as { id: number } | undefined;
-      if (inserted !== undefined) {
-        // The message's webhook events commit with it, or neither does.
-        if (message.events !== undefined && message.events.length > 0) {
-          this.#app.insertMessageEvents(message.events, {
-            id: inserted.id,
-            fromUserId: message.from.id,
-            toUserId: message.to.id,
-            at: message.sentAt,
-          });
-        }
-        return {
-          duplicate: false,
-          message: {
-            messageId: inserted.id,
-            fromUser: message.from.username,
-            toUser: message.to.username,
-            msg: message.msg,
-            sendTime: message.sendTime,
-          },
-        };
-      }
-      // Only a client id conflict skips the insert: return what was stored under it.
-      const row = this.#selectByClientId.get(message.from.id, message.to.id, message.clientId) as
-        | MessageRow
-        | undefined;
-      if (row === undefined) throw new Error("Message insert returned no row");
-      return { duplicate: true, message: toMessage(row) };
-    });
+  saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
+    if (!quotaIsOn(quota)) return this.saveMessages(messages);
+    return this.#write(() => this.#quota.save(messages, quota, this.#messages));
   }
 
   markDelivered(messageIds: readonly number[]): Promise<void> {
@@ -277,6 +235,10 @@ export class SqliteRepository implements Repository {
       (this.#selectWaiting.all(toUserId, fromUserId, afterId, limit) as unknown as MessageRow[])
         .map(toMessage)
     );
+  }
+
+  waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
+    return this.#attempt(() => this.#messages.countWaiting(toUserId, fromUserId, limit));
   }
 
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {

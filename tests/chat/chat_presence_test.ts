@@ -132,3 +132,22 @@ Deno.test("a peer that stops answering pings goes offline after WS_IDLE_TIMEOUT"
     conn.close();
   }
 });
+
+Deno.test("a seed client that sends a burst and closes: its peer gets every message, then 30099", async () => {
+  await using server = await startTestServer();
+  const { tom, jack } = await twoUsers(server);
+  await using jackSocket = await ChatClient.connect(server.wsUrl, "Tom", jack);
+  const tomSocket = await ChatClient.connect(server.wsUrl, "Jack", tom);
+  await tomSocket.expect(30098);
+  assert.deepEqual(await jackSocket.next(), login("Tom"));
+  const texts = Array.from({ length: 50 }, (_, i) => `burst ${i + 1}`);
+  for (const text of texts) tomSocket.sendMessage(text);
+  await tomSocket.close();
+  // Tom left once what he sent was stored and handed on: the 30099 comes last.
+  const frames: Frame[] = [];
+  while (frames.length < texts.length + 1) frames.push(await jackSocket.next());
+  assert.deepEqual(frames.map((frame) => frame.body.msg ?? frame.msg), [
+    ...texts,
+    "Target user Tom logout",
+  ]);
+});

@@ -39,6 +39,8 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     deleteToken: (...args) => base.deleteToken(...args),
     deleteExpiredTokens: (...args) => base.deleteExpiredTokens(...args),
     saveMessages: (...args) => base.saveMessages(...args),
+    saveMessagesWithin: (...args) => base.saveMessagesWithin(...args),
+    waitingCount: (...args) => base.waitingCount(...args),
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
@@ -273,6 +275,7 @@ Deno.test("a storage failure answers 30011 with the id, stores nothing, and keep
   try {
     const failing = delegate(base, {
       saveMessages: () => Promise.reject(new Error("disk I/O error")),
+      saveMessagesWithin: () => Promise.reject(new Error("disk I/O error")),
     });
     const socket = new FakeSocket();
     const tomSession = session(socket, tom, jack, failing);

@@ -4,7 +4,7 @@
  * frees, and in receipt mode nothing is shown twice or lost across a drop or a 1013.
  */
 import assert from "node:assert/strict";
-import { chatSocketUrl } from "../../lib/client/chat_client.ts";
+import { chatSocketUrl, SendError } from "../../lib/client/chat_client.ts";
 import { historyTexts, registerAndLogin, startTestServer } from "../support/server.ts";
 import { EventLog } from "../support/fake_endpoint.ts";
 import { untilState, watch, type Watched } from "../support/watched_client.ts";
@@ -263,4 +263,36 @@ Deno.test("a 1013 loses nothing: what was not acknowledged comes on the next soc
   assert.deepEqual(await messageTexts(jackSide, 1), ["m7"]);
   assert.equal(jackSide.events.message.all.length, 7);
   assert.equal(jackSide.client.state, "open");
+});
+
+Deno.test("over a storage quota the send rejects with 30007 or 30008 (retryable); the queue goes on", async () => {
+  await using server = await startTestServer({
+    env: { QUOTA_DAILY_MESSAGES: "2", QUOTA_WAITING_MESSAGES: "1" },
+  });
+  const tom = await registerAndLogin(server, "Tom");
+  await registerAndLogin(server, "Jack");
+  await using side = watch({ baseUrl: server.baseUrl, token: tom, peer: "Jack" });
+  side.client.connect();
+  await untilState(side, "open");
+  const first = side.client.send("one", { id: "one" });
+  const waiting = side.client.send("two", { id: "two" });
+  await first;
+  await assert.rejects(waiting, (e) => e instanceof SendError && e.status === 30008 && e.retryable);
+  const waitingError = await side.events.error.next();
+  assert.equal(waitingError.status, 30008);
+  assert.equal(waitingError.id, "two");
+  assert.equal(waitingError.limit, 1);
+  // A note to self is another receiver; then the day's two are used up.
+  await using self = watch({ baseUrl: server.baseUrl, token: tom, peer: "Tom" });
+  self.client.connect();
+  await untilState(self, "open");
+  await self.client.send("note", { id: "note" });
+  const overDaily = self.client.send("another note", { id: "late" });
+  await assert.rejects(overDaily, (e) => e instanceof SendError && e.status === 30007);
+  const dailyError = await self.events.error.next();
+  assert.equal(dailyError.id, "late");
+  assert.equal(dailyError.limit, 2);
+  assert.ok((dailyError.retryAfterMs ?? 0) > 0);
+  assert.equal(self.client.state, "open");
+  assert.deepEqual(await historyTexts(server, tom, "Jack"), ["one"]);
 });

@@ -6,15 +6,13 @@
 import assert from "node:assert/strict";
 import { api, login, registerAndLogin } from "../support/server.ts";
 import { ChatClient, type Frame, withTimeout } from "../support/ws_client.ts";
-import { type ChildDeno, type Listening, spawnDeno } from "../support/process.ts";
+import { spawnDeno } from "../support/process.ts";
+import { type Node, ProcessCluster as Cluster } from "../support/process_cluster.ts";
 import {
-  dropRedisPrefix,
   dropSchema,
   freePort,
   servicesReachable,
   TEST_DATABASE_URL,
-  TEST_REDIS_URL,
-  testRedisPrefix,
   testSchema,
 } from "../support/services.ts";
 
@@ -39,59 +37,6 @@ const logout30099 = (name: string) => ({
   msg: `Target user ${name} logout`,
   body: {},
 });
-
-/** One node: its process and where it listens. */
-interface Node {
-  readonly child: ChildDeno;
-  readonly server: Listening;
-}
-
-/** A cluster of real processes on one fresh schema and key prefix. */
-class Cluster implements AsyncDisposable {
-  readonly schema = testSchema();
-  readonly prefix = testRedisPrefix();
-  readonly nodes: Node[] = [];
-
-  /** `env` adds settings to every node, e.g. `PRESENCE_TTL`. */
-  constructor(readonly extraEnv: Record<string, string> = {}) {}
-
-  /** Starts one more node and waits until it listens. */
-  async start(env: Record<string, string> = {}): Promise<Node> {
-    const child = spawnDeno({
-      env: {
-        DATABASE_URL: TEST_DATABASE_URL,
-        DATABASE_SCHEMA: this.schema,
-        REDIS_URL: TEST_REDIS_URL,
-        REDIS_PREFIX: this.prefix,
-        // The tests send in bursts; the rate limits have tests of their own.
-        MSG_RATE: "100000",
-        MSG_BURST: "100000",
-        AUTH_MAX_PER_IP: "100000",
-        ...this.extraEnv,
-        ...env,
-      },
-    });
-    try {
-      const node = { child, server: await child.listening() };
-      this.nodes.push(node);
-      return node;
-    } catch (error) {
-      await child[Symbol.asyncDispose]();
-      throw error;
-    }
-  }
-
-  /** Starts `count` nodes at once (they migrate the schema concurrently). */
-  startMany(count: number): Promise<Node[]> {
-    return Promise.all(Array.from({ length: count }, () => this.start()));
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.child[Symbol.asyncDispose]()));
-    await dropSchema(this.schema);
-    await dropRedisPrefix(this.prefix);
-  }
-}
 
 function clusterTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name: `cluster: ${name}`, ignore: !reachable, fn });

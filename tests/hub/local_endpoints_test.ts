@@ -128,3 +128,15 @@ Deno.test("clear forgets every endpoint and returns each once", () => {
   for (const endpoint of endpoints) assert.deepEqual(endpoint.terminations.all, []);
   assert.equal(local.remove(endpoints[0]), -1);
 });
+
+Deno.test("catchUp asks the endpoints receiving from the sender, and no others", () => {
+  const local = new LocalEndpoints();
+  const jacks = [new FakeEndpoint(JACK, TOM), new FakeEndpoint(JACK, TOM)];
+  const others = [new FakeEndpoint(TOM, JACK), new FakeEndpoint(JACK, ALICE)];
+  for (const endpoint of [...jacks, ...others]) local.add(endpoint);
+  local.catchUp(TOM.id, JACK.id);
+  for (const jack of jacks) assert.equal(jack.catchUps.all.length, 1);
+  for (const other of others) assert.equal(other.catchUps.all.length, 0);
+  // Nobody on the reverse pair: nothing to do.
+  local.catchUp(ALICE.id, TOM.id);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import {
+  type CatchUpEvent,
   decodeEvent,
   encodeEvent,
   HUB_EVENT,
@@ -39,10 +40,18 @@ Deno.test("Redis events: every kind survives encoding and decoding", () => {
     },
     { kind: HUB_EVENT.REVOKE, origin: "a1", tokenHash: "ab12" },
     { kind: HUB_EVENT.ERASE, origin: "a1", user: TOM },
+    { kind: HUB_EVENT.CATCH_UP, origin: "a1", from: TOM, to: JACK },
     { kind: HUB_EVENT.PROBE, origin: "a1", nonce: "n1" },
   ];
   for (const event of events) assert.deepEqual(decodeEvent(encodeEvent(event)), event);
-  assert.deepEqual(Object.values(HUB_EVENT), ["presence", "message", "revoke", "erase", "probe"]);
+  assert.deepEqual(Object.values(HUB_EVENT), [
+    "presence",
+    "message",
+    "revoke",
+    "erase",
+    "catch_up",
+    "probe",
+  ]);
 });
 
 Deno.test("Redis events: what is not JSON, names no known kind or no origin is refused", () => {
@@ -98,6 +107,36 @@ redisTest("the presence events the scripts publish decode as PresenceEvent", asy
     ];
     assert.deepEqual(decodeEvent(await heard.next()), expected[0]);
     assert.deepEqual(decodeEvent(await heard.next()), expected[1]);
+  } finally {
+    if (subscriber.isOpen) await subscriber.quit();
+    if (client.isOpen) await client.quit();
+    await dropRedisPrefix(prefix);
+  }
+});
+
+redisTest("the catch-up events a reap publishes decode as CatchUpEvent", async () => {
+  const prefix = testRedisPrefix();
+  const client = createClient({ url: TEST_REDIS_URL });
+  const subscriber = client.duplicate();
+  for (const each of [client, subscriber]) each.on("error", () => {});
+  const heard = new EventLog<string>("an event on node b's channel");
+  try {
+    await client.connect();
+    await subscriber.connect();
+    await subscriber.subscribe(`${prefix}ch:b`, (raw: string) => heard.push(raw));
+    const run = (script: string, args: string[]) =>
+      client.sendCommand(["EVAL", script, "0", prefix, ...args]) as Promise<unknown>;
+    await run(scripts.REGISTER, ["a", "60000"]);
+    await run(scripts.REGISTER, ["b", "60000"]);
+    // Jack is on node b; Tom on node a, which node b then reaps (its heartbeat gone).
+    await run(scripts.JOIN, ["b", String(JACK), String(TOM)]);
+    await run(scripts.JOIN, ["a", String(TOM), String(JACK)]);
+    await heard.next(); // Tom's login.
+    await client.del(`${prefix}node:a`);
+    await run(scripts.REAP_EXPIRED, ["b"]);
+    const expected: CatchUpEvent = { kind: HUB_EVENT.CATCH_UP, origin: "a", from: TOM, to: JACK };
+    assert.deepEqual(decodeEvent(await heard.next()), expected);
+    assert.equal((decodeEvent(await heard.next()) as PresenceEvent).online, false);
   } finally {
     if (subscriber.isOpen) await subscriber.quit();
     if (client.isOpen) await client.quit();

@@ -106,6 +106,63 @@ redisTest("a node whose heartbeat stops is reaped and its users' peers get 30099
   }
 });
 
+redisTest(
+  "a reaped node's pairs: the peers' endpoints catch up from storage, then get 30099",
+  async () => {
+    const prefix = testRedisPrefix();
+    const hub = await openHub(prefix, 1000);
+    const raw = await rawClient();
+    try {
+      // A node holds Tom on (Tom -> Jack) and on (Tom -> Alice), then dies without a goodbye.
+      const alice: UserRef = { id: 3, username: "Alice" };
+      await runScript(raw, scripts.REGISTER, [prefix, "ghost", "1000"]);
+      for (const peer of [JACK, alice]) {
+        await runScript(raw, scripts.JOIN, [prefix, "ghost", String(TOM.id), String(peer.id)]);
+      }
+      // Tom is also on (Tom -> Alice) here, so Alice's peer stays online there.
+      await hub.join(new FakeEndpoint(TOM, alice));
+      const jack = new FakeEndpoint(JACK, TOM);
+      const withAlice = new FakeEndpoint(alice, TOM);
+      await hub.join(jack);
+      await hub.join(withAlice);
+      // Jack: catch-up first (no frame before it), then the 30099; Alice: catch-up, no 30099.
+      assert.equal(await jack.catchUps.next(2500), 0);
+      assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+      assert.equal(await withAlice.catchUps.next(), 0);
+      assert.deepEqual(withAlice.frames.all, []);
+      assert.deepEqual(jack.catchUps.all, [0]);
+    } finally {
+      await raw.quit();
+      await closeAll([hub], prefix);
+    }
+  },
+);
+
+redisTest(
+  "a node's own goodbye asks for no catch-up; reaping itself after an outage does",
+  async () => {
+    const prefix = testRedisPrefix();
+    const hub = await openHub(prefix);
+    const raw = await rawClient();
+    try {
+      const jack = new FakeEndpoint(JACK, TOM);
+      await hub.join(jack);
+      for (const [node, catchUp] of [["stopped", "0"], ["cut_off", "1"]]) {
+        await runScript(raw, scripts.REGISTER, [prefix, node, "60000"]);
+        await runScript(raw, scripts.JOIN, [prefix, node, String(TOM.id), String(JACK.id)]);
+        assert.equal(await jack.nextFrame(), peerLoginFrame("Tom"));
+        await runScript(raw, scripts.REAP_SELF, [prefix, node, catchUp]);
+        assert.equal(await jack.nextFrame(), peerLogoutFrame("Tom"));
+      }
+      // Only the second asked, before its 30099 (after the three frames of before).
+      assert.deepEqual(jack.catchUps.all, [3]);
+    } finally {
+      await raw.quit();
+      await closeAll([hub], prefix);
+    }
+  },
+);
+
 redisTest("a presence event older than an endpoint's join is ignored", async () => {
   const prefix = testRedisPrefix();
   const hub = await openHub(prefix);

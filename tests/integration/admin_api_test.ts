@@ -197,3 +197,41 @@ Deno.test("DELETE erases a user: sockets get 30002 and 30003, peers' history for
   assert.equal(jackWithAlice.pending.length, 0, "Jack's chat with Alice goes on");
   assert.equal((await admin(server, key, "DELETE", "/v1/admin/users/tom")).httpStatus, 404);
 });
+
+Deno.test("a system message over its sender's quota is refused with 429, nothing stored", async () => {
+  const evening = Date.UTC(2024, 4, 1, 23, 0, 0);
+  await using server = await startTestServer({
+    env: { QUOTA_DAILY_MESSAGES: "2", QUOTA_WAITING_MESSAGES: "1" },
+    clock: () => evening,
+  });
+  const key = await apiKey(server);
+  const jack = await registerAndLogin(server, "Jack");
+  for (const name of ["System", "Alice", "Bob"]) {
+    assert.equal((await admin(server, key, "PUT", `/v1/admin/users/${name}`)).httpStatus, 201);
+  }
+  const send = (to: string, msg: string, id?: string) =>
+    admin(server, key, "POST", "/v1/admin/messages", { from: "System", to, msg, id });
+  assert.equal((await send("Jack", "one", "s1")).httpStatus, 201);
+  // Jack has one waiting from System: the waiting quota (1) refuses the next.
+  const waiting = await send("Jack", "two");
+  assert.equal(waiting.httpStatus, 429);
+  assert.deepEqual(waiting.json, {
+    status: 10017,
+    msg: "Too many messages waiting",
+    body: { limit: 1 },
+  });
+  assert.equal(waiting.headers.get("retry-after"), null);
+  // A resend of a stored id is never refused.
+  assert.equal((await send("Jack", "one", "s1")).httpStatus, 200);
+  assert.equal((await send("Alice", "hello")).httpStatus, 201);
+  // Two stored today: the daily quota (2) refuses the third, until midnight UTC.
+  const daily = await send("Bob", "again");
+  assert.equal(daily.httpStatus, 429);
+  assert.deepEqual(daily.json, {
+    status: 10016,
+    msg: "Daily quota exceeded",
+    body: { quota: "messages", limit: 2, retry_after_ms: 3_600_000 },
+  });
+  assert.equal(daily.headers.get("retry-after"), "3600");
+  assert.deepEqual(await historyTexts(server, jack, "System"), ["one"]);
+});

@@ -25,6 +25,26 @@ Deno.test("token, target and cap refusals send their frame, then close with 1008
   );
 });
 
+Deno.test("a message over a storage quota: 30007 or 30008 (no id), then 1008 saying what is stored", () => {
+  const daily = DISCONNECT.dailyQuota("bytes", 16384, 3_600_000);
+  assert.deepEqual({ ...daily }, {
+    kind: "daily_quota",
+    frame: '{"status":30007,"msg":"Daily quota exceeded","body":' +
+      '{"quota":"bytes","limit":16384,"retry_after_ms":3600000}}',
+    code: 1008,
+    reason:
+      "Daily quota of bytes reached; messages before this close are stored, later ones are not",
+  });
+  const waiting = DISCONNECT.waitingQuota(5000);
+  assert.equal(waiting.kind, "waiting_quota");
+  assert.equal(
+    waiting.frame,
+    '{"status":30008,"msg":"Too many messages waiting","body":{"limit":5000}}',
+  );
+  assert.equal(waiting.code, 1008);
+  assert.match(waiting.reason, /^Too many messages waiting for the receiver; messages before/);
+});
+
 Deno.test("closes without a frame carry their code and a reason within 123 bytes", () => {
   const expected: [keyof typeof DISCONNECT, number][] = [
     ["FRAME_TOO_BIG", 1009],

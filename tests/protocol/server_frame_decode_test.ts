@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   chatMessageFrame,
+  dailyQuotaFrame,
   decodeServerFrame,
   encodeFrame,
   invalidMessageFrame,
@@ -13,6 +14,7 @@ import {
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
   tooManyConnectionsFrame,
+  waitingQuotaFrame,
 } from "../../lib/protocol/server_frame.ts";
 import { CHAT_STATUS } from "../../lib/protocol/status.ts";
 
@@ -37,6 +39,14 @@ const EXAMPLES = [
     { status: 30005, msg: "Rate limit exceeded", retryAfterMs: 250, id: "c-1" },
   ],
   [tooManyConnectionsFrame(3), { status: 30006, msg: "Too many connections", limit: 3 }],
+  [
+    dailyQuotaFrame("bytes", 1024, 5000, "c-3"),
+    { status: 30007, msg: "Daily quota exceeded", id: "c-3", limit: 1024, retryAfterMs: 5000 },
+  ],
+  [
+    waitingQuotaFrame(50),
+    { status: 30008, msg: "Too many messages waiting", id: null, limit: 50, retryAfterMs: null },
+  ],
   [
     storedFrame("c-1", 12, "2024-05-01 12:00:00"),
     {
@@ -136,7 +146,7 @@ Deno.test("unknown keys in a body are ignored", () => {
 });
 
 Deno.test("a status this version does not know is null (a newer service's frame)", () => {
-  for (const status of [30000, 30007, 30012, 30097, 39999, 10001, 1008]) {
+  for (const status of [30000, 30009, 30012, 30097, 39999, 10001, 1008]) {
     assert.equal(decodeServerFrame(encodeFrame(status, "New", { x: 1 })), null, `${status}`);
   }
   assert.equal(decodeServerFrame('{"status":"30001","msg":"OK","body":{}}'), null);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   chatMessageFrame,
+  dailyQuotaFrame,
   encodeFrame,
   invalidMessageFrame,
   notStoredFrame,
@@ -9,6 +10,7 @@ import {
   storedFrame,
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
+  waitingQuotaFrame,
 } from "../../lib/protocol/server_frame.ts";
 import { CHAT_STATUS } from "../../lib/protocol/status.ts";
 
@@ -133,4 +135,18 @@ Deno.test("the presence frames are the seed's", () => {
   assert.equal(peerLoginFrame("李四"), '{"status":30098,"msg":"Target user 李四 login","body":{}}');
   assert.deepEqual(keysOf(peerLoginFrame("Tom")), ["status", "msg", "body"]);
   assert.deepEqual(keysOf(peerLogoutFrame("Tom")), ["status", "msg", "body"]);
+});
+
+Deno.test("quota frames name the quota, its limit and the id; 30007 says when to retry", () => {
+  assert.equal(
+    dailyQuotaFrame("messages", 10000, 1234, "c-1"),
+    '{"status":30007,"msg":"Daily quota exceeded","body":' +
+      '{"quota":"messages","limit":10000,"retry_after_ms":1234,"id":"c-1"}}',
+  );
+  assert.equal(
+    waitingQuotaFrame(5000, "c-2"),
+    '{"status":30008,"msg":"Too many messages waiting","body":{"limit":5000,"id":"c-2"}}',
+  );
+  assert.equal(CHAT_STATUS.DAILY_QUOTA, 30007);
+  assert.equal(CHAT_STATUS.WAITING_QUOTA, 30008);
 });

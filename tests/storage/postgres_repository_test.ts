@@ -224,6 +224,36 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
   });
 });
 
+pgTest("the daily quota holds exactly for one sender saving from two nodes at once", async () => {
+  await withSchema(async (schema) => {
+    const [a, b] = [await open(schema), await open(schema)];
+    try {
+      const tom = await addUser(a, "Tom");
+      const jack = await addUser(a, "Jack");
+      const alice = await addUser(a, "Alice");
+      const quota = { dailyMessages: 25, dailyBytes: 0, waitingMessages: 0 };
+      // 60 saves at once, on two directions (two locks) and two pools: 25 fit.
+      const saves = Array.from({ length: 60 }, (_, i) =>
+        (i % 2 === 0 ? a : b).saveMessagesWithin([{
+          from: tom,
+          to: i % 4 < 2 ? jack : alice,
+          msg: `m${i}`,
+          sendTime: "2024-05-01 12:00:00",
+          sentAt: Date.UTC(2024, 4, 1, 12),
+          clientId: null,
+        }], quota));
+      const outcomes = (await Promise.all(saves)).flat();
+      assert.equal(outcomes.filter((o) => "message" in o).length, 25);
+      assert.ok(outcomes.every((o) => "message" in o || o.refused.quota === "daily_messages"));
+      const stored = (await a.history(tom.id, jack.id, { limit: 100 })).length +
+        (await a.history(tom.id, alice.id, { limit: 100 })).length;
+      assert.equal(stored, 25);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 pgTest(
   "a connection lost under a query fails as unavailable, then the pool reconnects",
   async () => {

@@ -7,6 +7,7 @@ import type { NewMessage, Repository, SaveResult, UserRef } from "../../lib/stor
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 import { appTablesContract } from "./app_tables_contract.ts";
+import { quotaContract } from "./quota_contract.ts";
 
 const HOUR_MS = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -664,4 +665,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
 
   // Issue 13: user changes and erasure, presence times, API keys, the webhook outbox.
   appTablesContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 11: storage quotas.
+  quotaContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
 }

@@ -75,6 +75,11 @@ export class FakeEndpoint implements Endpoint {
   readonly deliveries: EventLog<Delivery>;
   /** Calls of `terminate`. */
   readonly terminations: EventLog<Termination>;
+  /**
+   * Calls of `catchUp`, each with how many control frames had been sent before it, so a test
+   * can tell what came first.
+   */
+  readonly catchUps: EventLog<number>;
   readonly #onTerminate: FakeEndpointOptions["onTerminate"];
 
   constructor(readonly user: UserRef, readonly peer: UserRef, options: FakeEndpointOptions = {}) {
@@ -83,6 +88,7 @@ export class FakeEndpoint implements Endpoint {
     this.frames = new EventLog(`a frame sent to ${label}`);
     this.deliveries = new EventLog(`a message delivered to ${label}`);
     this.terminations = new EventLog(`a termination of ${label}`);
+    this.catchUps = new EventLog(`a catch-up of ${label}`);
     this.#onTerminate = options.onTerminate;
   }
 
@@ -98,6 +104,10 @@ export class FakeEndpoint implements Endpoint {
     const termination = { frame, code, reason };
     this.terminations.push(termination);
     this.#onTerminate?.(this, termination);
+  }
+
+  catchUp(): void {
+    this.catchUps.push(this.frames.all.length);
   }
 
   /** The next control frame sent, waiting for it. */

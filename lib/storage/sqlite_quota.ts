@@ -1,0 +1,72 @@
+/**
+ * Storage quotas on SQLite (`quota.ts`): a batch of messages is stored message by message inside
+ * the group commit's transaction, each checked against its sender's quotas first; the usage rows
+ * the batch changed are written back before the commit. A batch costs one usage read per sender
+ * and one waiting count per pair, then one usage write per sender; a message at a quota costs one
+ * look-up by client id more (a resend of a stored id is never refused).
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { type DailyUsage, QuotaLedger, type StorageQuota } from "./quota.ts";
+import type { NewMessage, SaveOutcome, SaveResult } from "./repository.ts";
+
+/** How a message is stored, or found as a duplicate, by the repository. */
+export interface MessageStore {
+  /** Stores the message (or finds it stored under its client id). */
+  store(message: NewMessage): SaveResult;
+  /** The stored message with the same sender, receiver and client id; `null` when none. */
+  duplicateOf(message: NewMessage): SaveResult | null;
+  /** How many messages from `fromUserId` wait for `toUserId`, counted up to `limit`. */
+  countWaiting(toUserId: number, fromUserId: number, limit: number): number;
+}
+
+/** The quota table's statements, prepared once. */
+export class SqliteQuota {
+  readonly #selectUsage: StatementSync;
+  readonly #upsertUsage: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#selectUsage = db.prepare(
+      `SELECT day, messages, bytes FROM message_quota WHERE user_id = ?`,
+    );
+    this.#upsertUsage = db.prepare(
+      `INSERT INTO message_quota (user_id, day, messages, bytes) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE
+         SET day = excluded.day, messages = excluded.messages, bytes = excluded.bytes`,
+    );
+  }
+
+  /**
+   * Stores `messages` in order within `quota`, inside the caller's transaction. From the first
+   * message over a quota on, none is stored (a duplicate is still found as one).
+   */
+  save(messages: readonly NewMessage[], quota: StorageQuota, store: MessageStore): SaveOutcome[] {
+    const ledger = new QuotaLedger(quota, {
+      usage: (userId) => (this.#selectUsage.get(userId) as DailyUsage | undefined) ?? null,
+      waiting: (toUserId, fromUserId, limit) => store.countWaiting(toUserId, fromUserId, limit),
+    });
+    const outcomes: SaveOutcome[] = [];
+    let refused: SaveOutcome | null = null;
+    for (const message of messages) {
+      const over: SaveOutcome | null = refused ?? this.#over(ledger, message);
+      if (over !== null) {
+        const duplicate = store.duplicateOf(message);
+        // Refused: so is everything after it in the batch, which must not overtake it.
+        if (duplicate === null) refused = over;
+        outcomes.push(duplicate ?? over);
+        continue;
+      }
+      const saved = store.store(message);
+      if (!saved.duplicate) ledger.charge(message);
+      outcomes.push(saved);
+    }
+    for (const [userId, usage] of ledger.changes()) {
+      this.#upsertUsage.run(userId, usage.day, usage.messages, usage.bytes);
+    }
+    return outcomes;
+  }
+
+  #over(ledger: QuotaLedger, message: NewMessage): SaveOutcome | null {
+    const refusal = ledger.check(message);
+    return refusal === null ? null : { refused: refusal };
+  }
+}
