@@ -153,7 +153,10 @@ clusterTest("presence counts connections across three nodes", async () => {
   // Closing the last: every Jack connection, on both nodes, gets 30099.
   await tomOnB.close();
   assert.deepEqual(await jackOnC.next(), logout30099("Tom"));
-  assert.deepEqual(await jackOnA.next(), logout30099("Tom"));
+  // "one left" reached Jack's socket on C a moment before this one opened; that delivery's mark
+  // is written asynchronously on C, so this socket may still find it waiting and get it too.
+  const notMessage = (frame: Frame) => frame.status !== 30001;
+  assert.deepEqual(await jackOnA.nextMatching(notMessage, "30099"), logout30099("Tom"));
 });
 
 clusterTest("logout on one node closes that token's sockets on every node", async () => {
