@@ -26,6 +26,7 @@ import { ApiKeys } from "./lib/admin/api_keys.ts";
 import { PresenceRecorder } from "./lib/webhooks/presence_recorder.ts";
 import type { UserPresenceListener } from "./lib/hub/hub.ts";
 import { systemClock } from "./lib/time.ts";
+import { StopRequest } from "./lib/process/stop_request.ts";
 import type { JwtVerifier } from "./lib/auth/jwt_verdict.ts";
 
 const writeLine = (line: string, level: "info" | "warn" | "error") => {
@@ -167,16 +168,16 @@ async function main(args: readonly string[]): Promise<number> {
 
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
-  const stopRequested = Promise.withResolvers<Deno.Signal>();
-  let stopping = false;
+  // A signal to the whole process group arrives twice (directly and forwarded by `deno task`):
+  // StopRequest takes a repeat within 2 s as the same request; a later one means "exit now".
+  const stopRequest = new StopRequest(systemClock);
   const onSignal = (signal: Deno.Signal) => () => {
-    if (stopping) {
-      // A second signal while shutting down: the operator wants out now.
+    const verdict = stopRequest.receive(signal);
+    if (verdict === "same_request") log.info("stop_signal_repeated", { signal });
+    if (verdict === "force_exit") {
       log.warn("forced_exit", { signal });
       Deno.exit(1);
     }
-    stopping = true;
-    stopRequested.resolve(signal);
   };
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
@@ -210,7 +211,7 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const signal = await stopRequested.promise;
+  const signal = await stopRequest.requested;
   log.info("stopping", { signal });
   await service.stop();
   await repository.close();
