@@ -67,7 +67,7 @@ export function createApp(
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
-    route("/readyz", { GET: () => readiness(repository, hub) }),
+    route("/readyz", { GET: () => readiness(repository, hub, context.clock) }),
     route("/metrics", { GET: () => metricsPage(metrics) }),
   ];
 

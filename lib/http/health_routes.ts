@@ -3,6 +3,7 @@ import { API_STATUS } from "../protocol/status.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repository } from "../storage/repository.ts";
 import type { Hub } from "../hub/hub.ts";
+import type { Clock } from "../time.ts";
 import { envelope } from "./envelope.ts";
 
 /** How long `/readyz` waits for each dependency to answer. */
@@ -28,10 +29,17 @@ async function probe(check: () => Promise<void>): Promise<"up" | "down"> {
   }
 }
 
-/** `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. */
-export async function readiness(repository: Repository, hub: Hub): Promise<Response> {
+/**
+ * `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. The
+ * database must both answer a read and commit a one-row write: a full disk or a read-only file
+ * reads fine but stores nothing, so it is reported down.
+ */
+export async function readiness(repository: Repository, hub: Hub, clock: Clock): Promise<Response> {
   const [database, hubState] = await Promise.all([
-    probe(() => repository.ping()),
+    probe(async () => {
+      await repository.ping();
+      await repository.probeWrite(clock());
+    }),
     probe(() => hub.ping()),
   ]);
   const body = { database, hub: hubState };

@@ -380,6 +380,13 @@ export class PostgresRepository implements Repository {
     await this.#run((sql) => sql`SELECT 1`);
   }
 
+  async probeWrite(at: number): Promise<void> {
+    await this.#run((sql) =>
+      sql`INSERT INTO write_probe (id, probed_at) VALUES (1, ${at})
+          ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at`
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

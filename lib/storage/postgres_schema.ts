@@ -103,6 +103,14 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // is reported down.
+  [
+    `CREATE TABLE write_probe (
+      id integer PRIMARY KEY CHECK (id = 1),
+      probed_at bigint NOT NULL
+    )`,
+  ],
 ];
 
 /** The schema version this code writes. */

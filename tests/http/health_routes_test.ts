@@ -5,8 +5,9 @@ import type { Hub } from "../../lib/hub/hub.ts";
 import type { Repository } from "../../lib/storage/repository.ts";
 
 function pinging(result: Promise<void>) {
-  return { ping: () => result };
+  return { ping: () => result, probeWrite: () => result };
 }
+const clock = () => 0;
 
 Deno.test("healthz is 200 OK", async () => {
   const response = await health();
@@ -16,17 +17,28 @@ Deno.test("healthz is 200 OK", async () => {
 
 Deno.test("readyz is 200 when both answer and 503 naming each that does not", async () => {
   const up = pinging(Promise.resolve());
-  const ready = await readiness(up as unknown as Repository, up as unknown as Hub);
+  const ready = await readiness(up as unknown as Repository, up as unknown as Hub, clock);
   assert.equal(ready.status, 200);
   assert.deepEqual((await ready.json()).body, { database: "up", hub: "up" });
 
   const down = { ping: () => Promise.reject(new Error("gone")) };
-  const notReady = await readiness(down as unknown as Repository, down as unknown as Hub);
+  const notReady = await readiness(down as unknown as Repository, down as unknown as Hub, clock);
   assert.equal(notReady.status, 503);
   const json = await notReady.json();
   assert.equal(json.status, 10011);
   assert.equal(json.msg, "Not ready: database and hub down");
   assert.deepEqual(json.body, { database: "down", hub: "down" });
+});
+
+Deno.test("readyz reports the database down when it reads but cannot write (disk full)", async () => {
+  const readOnly = {
+    ping: () => Promise.resolve(),
+    probeWrite: () => Promise.reject(new Error("full")),
+  };
+  const hub = pinging(Promise.resolve());
+  const response = await readiness(readOnly as unknown as Repository, hub as unknown as Hub, clock);
+  assert.equal(response.status, 503);
+  assert.deepEqual((await response.json()).body, { database: "down", hub: "up" });
 });
 
 Deno.test("metrics are the Prometheus text format, never cached", async () => {
