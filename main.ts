@@ -36,6 +36,26 @@ const writeLine = (line: string, level: "info" | "warn" | "error") => {
 // Text until the settings are read; then in the format they ask for.
 let log = createLogger(writeLine);
 
+// The modules only a setting needs, and their npm packages (postgres, @redis/client, jose).
+const POSTGRES_MODULE = "./lib/storage/postgres_repository.ts";
+const REDIS_MODULE = "./lib/hub/redis_hub.ts";
+const JWT_MODULE = "./lib/auth/jwt.ts";
+type PostgresModule = typeof import("./lib/storage/postgres_repository.ts");
+type RedisModule = typeof import("./lib/hub/redis_hub.ts");
+type JwtModule = typeof import("./lib/auth/jwt.ts");
+
+/**
+ * Imports a module that only a setting needs. The specifier is a variable on purpose: `deno run`
+ * then leaves the module out of the start-up graph, so with `--unstable-npm-lazy-caching` (the
+ * tasks) its npm packages are not fetched unless the setting is set, and the embedded default
+ * starts with an empty cache and no registry (`tests/process/first_start_test.ts`). A literal
+ * `import("./lib/...")` would make Deno fetch them before the first line runs. `deno compile`
+ * names these modules with `--include`.
+ */
+function importOptional<T>(specifier: string): Promise<T> {
+  return import(specifier);
+}
+
 /** Opens the repository the settings name; a failure message names the setting. */
 async function openRepository(config: Config, log: Logger): Promise<Repository> {
   if (config.databaseUrl === null) {
@@ -52,7 +72,7 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
     }
   }
   try {
-    const { PostgresRepository } = await import("./lib/storage/postgres_repository.ts");
+    const { PostgresRepository } = await importOptional<PostgresModule>(POSTGRES_MODULE);
     const repository = await PostgresRepository.open({
       url: config.databaseUrl,
       schema: config.databaseSchema,
@@ -81,7 +101,7 @@ async function openHub(
 ): Promise<Hub> {
   if (config.redisUrl === null) return new MemoryHub({ onUserPresence });
   try {
-    const { RedisHub } = await import("./lib/hub/redis_hub.ts");
+    const { RedisHub } = await importOptional<RedisModule>(REDIS_MODULE);
     const hub = await RedisHub.open({
       url: config.redisUrl,
       prefix: config.redisPrefix,
@@ -116,7 +136,7 @@ async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined>
     : `JWT_JWKS_URL=${key.url}`;
   try {
     const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
-    const { createJwtVerifier } = await import("./lib/auth/jwt.ts");
+    const { createJwtVerifier } = await importOptional<JwtModule>(JWT_MODULE);
     return await createJwtVerifier(settings, { clock: systemClock, publicKeyPem });
   } catch (error) {
     throw new Error(`Cannot use ${setting}: ${errorMessage(error)}`);

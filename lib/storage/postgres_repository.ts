@@ -3,7 +3,7 @@
  * `main.ts` with a dynamic `import()` only when `DATABASE_URL` is set, so the embedded default
  * never loads the client.
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate } from "./postgres_schema.ts";
 import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";

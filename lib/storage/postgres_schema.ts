@@ -3,7 +3,7 @@
  * at once: each takes a transaction-scoped advisory lock on the schema first, so exactly one
  * applies a migration and the others then find it recorded in `schema_migrations`.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { lookalikeKeys } from "../users/lookalike.ts";
 
 /**

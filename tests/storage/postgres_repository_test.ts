@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
 import { LOCK_CLASS, migrate, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import { lookalikeKeys } from "../../lib/users/lookalike.ts";
