@@ -13,6 +13,7 @@
 import { dirname } from "node:path";
 import { type Config, ConfigError, parseConfig, redactUrl } from "./lib/config.ts";
 import { createLogger, errorMessage, type Logger } from "./lib/log.ts";
+import { unknownSettings } from "./lib/config_warnings.ts";
 import { SqliteRepository } from "./lib/storage/sqlite_repository.ts";
 import type { Repository } from "./lib/storage/repository.ts";
 import { MemoryHub } from "./lib/hub/memory_hub.ts";
@@ -159,15 +160,20 @@ function runCommand(
 }
 
 async function main(args: readonly string[]): Promise<number> {
+  const env = Deno.env.toObject();
   let config: Config;
   try {
-    config = parseConfig(Deno.env.toObject());
+    config = parseConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     return 1;
   }
   log = createLogger(writeLine, config.logFormat);
+  // A misspelled setting would otherwise be ignored without a word (the name only, no value).
+  for (const { key, didYouMean } of unknownSettings(env)) {
+    log.warn("config.unknown_setting", { setting: key, did_you_mean: didYouMean ?? undefined });
+  }
 
   let repository: Repository;
   try {

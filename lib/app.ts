@@ -30,6 +30,8 @@ export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messag
   readonly throttle: AuthThrottle;
   /** How many proxies in front append to `X-Forwarded-For` (0: use the connection's address). */
   readonly trustedProxies: number;
+  /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>` (`METRICS_TOKEN`). */
+  readonly metricsToken: string | null;
   /** The chat page's files, served at `/` and `/assets/<name>`. */
   readonly staticFiles: StaticFiles;
 }
@@ -101,7 +103,7 @@ export function createApp(
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
     route("/readyz", { GET: () => readiness(repository, hub, context.clock) }),
-    route("/metrics", { GET: () => metricsPage(metrics) }),
+    route("/metrics", { GET: (r) => metricsPage(metrics, r, context.metricsToken) }),
   ];
 
   // An aborted body is the client's doing and cheap to repeat: one line per address per minute.

@@ -44,8 +44,28 @@ Deno.test("readyz reports the database down when it reads but cannot write (disk
 Deno.test("metrics are the Prometheus text format, never cached", async () => {
   const metrics = new Metrics();
   metrics.messagesStored.inc();
-  const response = await metricsPage(metrics);
+  const response = await metricsPage(metrics, new Request("http://x/metrics"), null);
   assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   assert.equal(response.headers.get("cache-control"), "no-store");
   assert.match(await response.text(), /^chat_messages_stored_total 1$/m);
+});
+
+Deno.test("with METRICS_TOKEN, /metrics answers only its bearer: 401 (10004) without it", async () => {
+  const metrics = new Metrics();
+  const ask = (headers: HeadersInit) =>
+    metricsPage(metrics, new Request("http://x/metrics", { headers }), "s3cret-metrics");
+  const wrong: Record<string, string>[] = [
+    {},
+    { authorization: "Bearer wrong" },
+    { authorization: "Bearer s3cret" },
+  ];
+  for (const headers of wrong) {
+    const refused = await ask(headers);
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).status, 10004);
+    assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="metrics"');
+  }
+  const allowed = await ask({ authorization: "Bearer s3cret-metrics" });
+  assert.equal(allowed.status, 200);
+  assert.match(await allowed.text(), /^chat_messages_stored_total 0$/m);
 });
