@@ -159,6 +159,33 @@ function runCommand(
   return runUserCommand(args.slice(1), accounts, processTerminal());
 }
 
+/** Logs each name in the environment that looks like a misspelled setting (never its value). */
+function warnUnknownSettings(env: Record<string, string>, log: Logger): void {
+  for (const { key, didYouMean } of unknownSettings(env)) {
+    log.warn("config.unknown_setting", { setting: key, did_you_mean: didYouMean ?? undefined });
+  }
+}
+
+/**
+ * Installs the SIGINT/SIGTERM handlers. A signal to the whole process group arrives twice
+ * (directly and forwarded by `deno task`): a repeat within 2 s is the same request; a later one
+ * while stopping means "exit now".
+ */
+function listenForStop(): StopRequest {
+  const stopRequest = new StopRequest(systemClock);
+  const onSignal = (signal: Deno.Signal) => () => {
+    const verdict = stopRequest.receive(signal);
+    if (verdict === "same_request") log.info("stop_signal_repeated", { signal });
+    if (verdict === "force_exit") {
+      log.warn("forced_exit", { signal });
+      Deno.exit(1);
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  return stopRequest;
+}
+
 async function main(args: readonly string[]): Promise<number> {
   const env = Deno.env.toObject();
   let config: Config;
@@ -170,10 +197,7 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   log = createLogger(writeLine, config.logFormat);
-  // A misspelled setting would otherwise be ignored without a word (the name only, no value).
-  for (const { key, didYouMean } of unknownSettings(env)) {
-    log.warn("config.unknown_setting", { setting: key, did_you_mean: didYouMean ?? undefined });
-  }
+  warnUnknownSettings(env, log);
 
   let repository: Repository;
   try {
@@ -194,19 +218,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
-  // A signal to the whole process group arrives twice (directly and forwarded by `deno task`):
-  // StopRequest takes a repeat within 2 s as the same request; a later one means "exit now".
-  const stopRequest = new StopRequest(systemClock);
-  const onSignal = (signal: Deno.Signal) => () => {
-    const verdict = stopRequest.receive(signal);
-    if (verdict === "same_request") log.info("stop_signal_repeated", { signal });
-    if (verdict === "force_exit") {
-      log.warn("forced_exit", { signal });
-      Deno.exit(1);
-    }
-  };
-  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  const stopRequest = listenForStop();
 
   let hub: Hub;
   let jwt: JwtVerifier | undefined;
