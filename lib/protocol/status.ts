@@ -55,6 +55,8 @@ export const API_STATUS = {
   UPGRADE_REQUIRED: 10009,
   FORBIDDEN: 10010,
   UNAVAILABLE: 10011,
+  /** A request body that is not `application/json` (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 10013,
   /** The sender stored its daily quota (admin API); retry after `retry_after_ms`. */
   DAILY_QUOTA: 10016,
   /** Too many of the sender's messages wait for the receiver (admin API). */

@@ -12,7 +12,7 @@
  *   others commit, so the waiting quota can be passed by one message per such concurrent save;
  *   and a resend racing its original on another node may be charged once although not stored.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { LOCK_CLASS } from "./postgres_schema.ts";
 import {
   DAY_MS,

@@ -3,7 +3,7 @@
  * `main.ts` with a dynamic `import()` only when `DATABASE_URL` is set, so the embedded default
  * never loads the client.
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate } from "./postgres_schema.ts";
 import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
@@ -378,6 +378,13 @@ export class PostgresRepository implements Repository {
 
   async ping(): Promise<void> {
     await this.#run((sql) => sql`SELECT 1`);
+  }
+
+  async probeWrite(at: number): Promise<void> {
+    await this.#run((sql) =>
+      sql`INSERT INTO write_probe (id, probed_at) VALUES (1, ${at})
+          ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at`
+    );
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * at once: each takes a transaction-scoped advisory lock on the schema first, so exactly one
  * applies a migration and the others then find it recorded in `schema_migrations`.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { lookalikeKeys } from "../users/lookalike.ts";
 
 /**
@@ -101,6 +101,14 @@ const MIGRATIONS: readonly Migration[] = [
       day integer NOT NULL,
       messages integer NOT NULL,
       bytes bigint NOT NULL
+    )`,
+  ],
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // is reported down.
+  [
+    `CREATE TABLE write_probe (
+      id integer PRIMARY KEY CHECK (id = 1),
+      probed_at bigint NOT NULL
     )`,
   ],
 ];

@@ -109,6 +109,14 @@ const MIGRATIONS: readonly Migration[] = [
     bytes INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // (disk full, read-only file) is reported down.
+  `
+  CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    probed_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 /** The schema version this code writes. */
