@@ -55,7 +55,7 @@ export async function insertWithinQuota(
   const { dailyMessages, dailyBytes, waitingMessages } = quota;
   const [row] = await sql<QuotaRow[]>`
     WITH direction_lock AS (
-      SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${from.id}>${to.id}`}))
+      SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(current_schema() || ${`:${from.id}>${to.id}`}))
     ),
     existing AS (
       SELECT id FROM messages

@@ -197,7 +197,9 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
       const held = Promise.withResolvers<void>();
       const locked = Promise.withResolvers<void>();
       const other = admin.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${tom.id}>${jack.id}`}))`;
+        // The key names the schema (advisory locks are database-wide), as the repository's does.
+        const key = `${schema}:${tom.id}>${jack.id}`;
+        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${key}))`;
         locked.resolve();
         await held.promise;
       });
