@@ -23,6 +23,8 @@ import { ConnectionCounter } from "./limits/connection_counter.ts";
 import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
+import { withBodyTimeout } from "./http/body_timeout.ts";
+import { type DroppableSocket, MemoryGuard } from "./limits/memory_guard.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
@@ -156,6 +158,16 @@ export function buildService(options: ServiceOptions): Service {
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<ChatSession>();
   const lag = new EventLoopLag();
+  const liveSockets = new Set<DroppableSocket>();
+  const memory = new MemoryGuard({
+    limitBytes: config.network.memoryLimitBytes,
+    readRss: () => Deno.memoryUsage().rss,
+    sockets: liveSockets,
+    onShed(dropped, rss) {
+      metrics.connectionsRefused.inc({ reason: "memory" }, dropped);
+      log.warn("memory.shed", { dropped, rss_bytes: rss, limit: config.network.memoryLimitBytes });
+    },
+  });
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
@@ -176,6 +188,8 @@ export function buildService(options: ServiceOptions): Service {
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+    wsCloseTimeoutMs: config.network.closeTimeoutMs,
+    liveSockets,
     staticFiles: new StaticFiles(ASSETS),
     nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
@@ -188,6 +202,7 @@ export function buildService(options: ServiceOptions): Service {
     sessions,
     startTimers() {
       lag.start();
+      memory.start();
       purge = setInterval(() => {
         integration.accounts.purgeExpiredTokens().catch((error) =>
           log.error("token.purge_failed", { error: errorMessage(error) })
@@ -197,6 +212,7 @@ export function buildService(options: ServiceOptions): Service {
     stopTimers() {
       clearInterval(purge);
       lag.stop();
+      memory.stop();
     },
     startSending,
     stopSending,
@@ -217,7 +233,7 @@ async function drain(service: Service): Promise<void> {
 export function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, log } = options;
   const service = buildService(options);
-  const handler = createApp(service.context);
+  const handler = withBodyTimeout(createApp(service.context), config.network.bodyTimeoutMs);
   service.startTimers();
   service.startSending();
   return new Promise((resolve, reject) => {
