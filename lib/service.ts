@@ -24,9 +24,13 @@ import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
 import { withBodyTimeout } from "./http/body_timeout.ts";
+import { type ResilientServer, serveResilient } from "./http/resilient_server.ts";
 import { type DroppableSocket, MemoryGuard } from "./limits/memory_guard.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
+
+/** Least time between two log lines about failing to accept connections. */
+const ACCEPT_WARN_INTERVAL_MS = 10_000;
 
 /** How often expired tokens are deleted. */
 const TOKEN_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -234,37 +238,37 @@ export function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, log } = options;
   const service = buildService(options);
   const handler = withBodyTimeout(createApp(service.context), config.network.bodyTimeoutMs);
+  let server: ResilientServer;
+  let warnedAt = -Infinity;
+  try {
+    server = serveResilient({
+      hostname: config.host,
+      port: config.port,
+      onAcceptFailed(error) {
+        service.context.metrics.connectionsRefused.inc({ reason: "accept_failed" });
+        // At most one line per ACCEPT_WARN_INTERVAL_MS: the server retries every 100 ms.
+        if (performance.now() - warnedAt < ACCEPT_WARN_INTERVAL_MS) return;
+        warnedAt = performance.now();
+        log.warn("http.accept_failed", { error: errorMessage(error) });
+      },
+    }, handler);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   service.startTimers();
   service.startSending();
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({
-        port: config.port,
-        hostname: config.host,
-        onListen(address) {
-          log.info("listening", {
-            address: address.hostname,
-            port: address.port,
-            database: describeDatabase(config),
-          });
-          resolve({
-            port: address.port,
-            hostname: address.hostname,
-            async stop() {
-              service.stopTimers();
-              const finished = server.shutdown();
-              await drain(service);
-              await finished;
-              await service.context.deliveries.flush();
-              await service.stopSending();
-            },
-          });
-        },
-      }, handler);
-    } catch (error) {
+  const { hostname, port } = server.addr;
+  log.info("listening", { address: hostname, port, database: describeDatabase(config) });
+  return Promise.resolve({
+    port,
+    hostname,
+    async stop() {
       service.stopTimers();
-      service.stopSending().finally(() => reject(error));
-    }
+      const finished = server.shutdown();
+      await drain(service);
+      await finished;
+      await service.context.deliveries.flush();
+      await service.stopSending();
+    },
   });
 }

@@ -40,6 +40,11 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Start from an empty environment holding only `env` (no blank settings, no PORT/HOST). */
   readonly clearEnv?: boolean;
+  /**
+   * A shell line that ends in the command to run deno with, e.g.
+   * `ulimit -n 64 && exec sh tools/start.sh`: run by `sh -c`, the deno command line follows it.
+   */
+  readonly shellPrefix?: string;
 }
 
 /** What the `listening` line says. */
@@ -70,8 +75,12 @@ export class ChildDeno implements AsyncDisposable {
   constructor(options: SpawnOptions = {}) {
     const settings: Record<string, string> = {};
     for (const key of Object.keys(DEFAULTS)) settings[key] = "";
-    const command = new Deno.Command(Deno.execPath(), {
-      args: [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])],
+    const denoArgs = [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])];
+    const shell = options.shellPrefix;
+    const command = new Deno.Command(shell === undefined ? Deno.execPath() : "sh", {
+      args: shell === undefined
+        ? denoArgs
+        : ["-c", `${shell} "$0" "$@"`, Deno.execPath(), ...denoArgs],
       cwd: options.cwd ?? REPO_ROOT,
       clearEnv: options.clearEnv ?? false,
       env: options.clearEnv ? { NO_COLOR: "1", ...options.env } : {
