@@ -32,6 +32,7 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     maxMessageChars: 4096,
     maxFrameBytes: 64 * 1024,
     wsIdleTimeoutSeconds: 30,
+    network: { closeTimeoutMs: 1000, bodyTimeoutMs: 30_000, memoryLimitBytes: 1024 ** 3 },
     limits: {
       messageRate: 10,
       messageBurst: 30,
@@ -81,6 +82,9 @@ Deno.test("every setting is read from the environment", () => {
       MAX_MESSAGE_CHARS: "100",
       MAX_FRAME_BYTES: "1024",
       WS_IDLE_TIMEOUT: "0",
+      WS_CLOSE_TIMEOUT: "250ms",
+      HTTP_BODY_TIMEOUT: "5s",
+      MEMORY_LIMIT: "0",
       MSG_RATE: "5",
       MSG_BURST: "7",
       MSG_QUEUE: "9",
@@ -126,6 +130,7 @@ Deno.test("every setting is read from the environment", () => {
       maxMessageChars: 100,
       maxFrameBytes: 1024,
       wsIdleTimeoutSeconds: 0,
+      network: { closeTimeoutMs: 250, bodyTimeoutMs: 5000, memoryLimitBytes: 0 },
       limits: {
         messageRate: 5,
         messageBurst: 7,
@@ -330,4 +335,10 @@ Deno.test("DATABASE_SCHEMA, DATABASE_POOL_SIZE, REDIS_PREFIX and PRESENCE_TTL ar
   for (const value of ["500ms", "11m", "soon"]) assertRefused("PRESENCE_TTL", value);
   assert.equal(parseConfig({ PRESENCE_TTL: "1s" }).presenceTtlMs, SECOND);
   assert.equal(parseConfig({ PRESENCE_TTL: "10m" }).presenceTtlMs, 10 * MINUTE);
+});
+
+Deno.test("a bad WS_CLOSE_TIMEOUT, HTTP_BODY_TIMEOUT or MEMORY_LIMIT is refused naming it", () => {
+  assert.throws(() => parseConfig({ WS_CLOSE_TIMEOUT: "2h" }), /WS_CLOSE_TIMEOUT/);
+  assert.throws(() => parseConfig({ HTTP_BODY_TIMEOUT: "soon" }), /HTTP_BODY_TIMEOUT/);
+  assert.throws(() => parseConfig({ MEMORY_LIMIT: "-1" }), /MEMORY_LIMIT/);
 });
