@@ -246,6 +246,11 @@ async function main(args: readonly string[]): Promise<number> {
     }
   }
 
+  return await serve(config, repository);
+}
+
+/** Runs the service until a stop signal; closes `repository` in every case. */
+async function serve(config: Config, repository: Repository): Promise<number> {
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
   const stopRequest = listenForStop();
