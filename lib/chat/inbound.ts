@@ -131,7 +131,11 @@ export class Inbound {
       this.#sink.acknowledged(decoded.upTo);
       return;
     }
-    const id = decoded === null ? null : decoded.ok ? decoded.message.id : decoded.id;
+    const id = decoded === null
+      ? null
+      : decoded.ok
+      ? (decoded.kind === "message" ? decoded.message.id : null)
+      : decoded.id;
     if (id !== null) this.#withId(decoded, id);
     else this.#withoutId(decoded, size);
   }
