@@ -9,7 +9,7 @@ import type { JwtVerifier } from "./auth/jwt_verdict.ts";
 import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
-import type { ChatSession } from "./chat/chat_session.ts";
+import type { TrackedSession } from "./chat/chat_route.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
 import { DISCONNECT } from "./protocol/disconnect.ts";
 import { type Config, describeDatabase } from "./config.ts";
@@ -23,6 +23,7 @@ import { ConnectionCounter } from "./limits/connection_counter.ts";
 import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
+import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
@@ -59,7 +60,7 @@ export interface RunningService {
 export interface Service {
   readonly context: AppContext;
   /** Every chat session not yet closed, also those still opening. */
-  readonly sessions: ReadonlySet<ChatSession>;
+  readonly sessions: ReadonlySet<TrackedSession>;
   /** Starts the background timers (token purge, event-loop lag). */
   startTimers(): void;
   /** Stops them. */
@@ -117,8 +118,14 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     fetch: options.fetch,
   });
   const wakeSender = () => dispatcher?.wake();
-  if (options.presence !== undefined) options.presence.onRecorded = wakeSender;
+  const notifier = new ConversationNotifier({ repository, hub, log });
+  if (options.presence !== undefined) {
+    options.presence.onRecorded = wakeSender;
+    options.presence.onChanged = (userId, online, at) =>
+      notifier.presenceChanged(userId, online, at);
+  }
   const messages = new MessageWriter({
+    notifier,
     repository,
     hub,
     metrics,
@@ -135,6 +142,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     authenticator,
     accounts,
     messages,
+    notifier,
     apiKeys: new ApiKeys(repository, clock),
     keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
     startSending() {
@@ -142,6 +150,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     },
     async stopSending() {
       await options.presence?.settled();
+      await notifier.settled();
       await dispatcher?.stop();
     },
   };
@@ -154,16 +163,18 @@ export function buildService(options: ServiceOptions): Service {
   const metrics = options.metrics ?? new Metrics();
   const { startSending, stopSending, ...integration } = buildIntegration(options, clock, metrics);
   const connections = new ConnectionCounter(config.limits);
-  const sessions = new Set<ChatSession>();
+  const sessions = new Set<TrackedSession>();
   const lag = new EventLoopLag();
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
+  const deliveries = new DeliveryMarker(repository, log);
+  deliveries.onDelivered = (pairs) => integration.notifier.delivered(pairs);
   const context: AppContext = {
     repository,
     hub,
     ...integration,
-    deliveries: new DeliveryMarker(repository, log),
+    deliveries,
     clock,
     log,
     metrics,
