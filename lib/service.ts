@@ -184,6 +184,7 @@ export function buildService(options: ServiceOptions): Service {
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     allowedOrigins: config.allowedOrigins,
     trustedProxies: config.trustedProxies,
+    metricsToken: config.metricsToken,
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,

@@ -3,7 +3,7 @@
  * at once: each takes a transaction-scoped advisory lock on the schema first, so exactly one
  * applies a migration and the others then find it recorded in `schema_migrations`.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { lookalikeKeys } from "../users/lookalike.ts";
 
 /**
@@ -103,7 +103,15 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
-  // 5 (issue 12): the state of each conversation, per owner and peer, as on SQLite: the last
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // is reported down.
+  [
+    `CREATE TABLE write_probe (
+      id integer PRIMARY KEY CHECK (id = 1),
+      probed_at bigint NOT NULL
+    )`,
+  ],
+  // 6 (issue 12): the state of each conversation, per owner and peer, as on SQLite: the last
   // message either way, the owner's unread count and read marker; a trigger keeps last message
   // and unread with every insert, in its transaction, locking the pair's two rows in
   // (user_id, peer_id) order so that messages both ways at once cannot deadlock. Existing
