@@ -9,7 +9,7 @@ import type { JwtVerifier } from "./auth/jwt_verdict.ts";
 import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
-import type { ChatSession } from "./chat/chat_session.ts";
+import type { TrackedSession } from "./chat/chat_route.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
 import { DISCONNECT } from "./protocol/disconnect.ts";
 import { type Config, describeDatabase } from "./config.ts";
@@ -26,6 +26,7 @@ import { MessageWriter } from "./chat/message_writer.ts";
 import { withBodyTimeout } from "./http/body_timeout.ts";
 import { type ResilientServer, serveResilient } from "./http/resilient_server.ts";
 import { type DroppableSocket, MemoryGuard } from "./limits/memory_guard.ts";
+import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
@@ -65,7 +66,7 @@ export interface RunningService {
 export interface Service {
   readonly context: AppContext;
   /** Every chat session not yet closed, also those still opening. */
-  readonly sessions: ReadonlySet<ChatSession>;
+  readonly sessions: ReadonlySet<TrackedSession>;
   /** Starts the background timers (token purge, event-loop lag). */
   startTimers(): void;
   /** Stops them. */
@@ -123,8 +124,14 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     fetch: options.fetch,
   });
   const wakeSender = () => dispatcher?.wake();
-  if (options.presence !== undefined) options.presence.onRecorded = wakeSender;
+  const notifier = new ConversationNotifier({ repository, hub, log });
+  if (options.presence !== undefined) {
+    options.presence.onRecorded = wakeSender;
+    options.presence.onChanged = (userId, online, at) =>
+      notifier.presenceChanged(userId, online, at);
+  }
   const messages = new MessageWriter({
+    notifier,
     repository,
     hub,
     metrics,
@@ -141,6 +148,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     authenticator,
     accounts,
     messages,
+    notifier,
     apiKeys: new ApiKeys(repository, clock),
     keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
     startSending() {
@@ -148,6 +156,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     },
     async stopSending() {
       await options.presence?.settled();
+      await notifier.settled();
       await dispatcher?.stop();
     },
   };
@@ -160,7 +169,7 @@ export function buildService(options: ServiceOptions): Service {
   const metrics = options.metrics ?? new Metrics();
   const { startSending, stopSending, ...integration } = buildIntegration(options, clock, metrics);
   const connections = new ConnectionCounter(config.limits);
-  const sessions = new Set<ChatSession>();
+  const sessions = new Set<TrackedSession>();
   const lag = new EventLoopLag();
   const liveSockets = new Set<DroppableSocket>();
   const memory = new MemoryGuard({
@@ -175,11 +184,13 @@ export function buildService(options: ServiceOptions): Service {
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
+  const deliveries = new DeliveryMarker(repository, log);
+  deliveries.onDelivered = (pairs) => integration.notifier.delivered(pairs);
   const context: AppContext = {
     repository,
     hub,
     ...integration,
-    deliveries: new DeliveryMarker(repository, log),
+    deliveries,
     clock,
     log,
     metrics,

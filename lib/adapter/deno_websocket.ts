@@ -48,16 +48,19 @@ export function dropSocket(socket: WebSocket): boolean {
 /**
  * Upgrades `request` and wires the socket to the handlers `attach` returns. A socket the server
  * closed is dropped after `closeTimeoutMs`; while open it is listed in `live` (if given), where
- * the memory guard can find and drop it.
+ * the memory guard can find and drop it. `protocol`, when not null, is the subprotocol the answer
+ * names (`Sec-WebSocket-Protocol`): only one the client offered.
  */
 export function upgradeToChatSocket(
   request: Request,
   timeouts: SocketTimeouts,
   live: Set<DroppableSocket> | undefined,
   attach: (socket: ChatSocket) => ChatSocketHandlers,
+  protocol: string | null = null,
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(request, {
     idleTimeout: timeouts.idleTimeoutSeconds,
+    ...(protocol === null ? {} : { protocol }),
   });
   socket.binaryType = "arraybuffer";
   let dropTimer: ReturnType<typeof setTimeout> | undefined;

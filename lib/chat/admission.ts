@@ -5,6 +5,7 @@
  */
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
+import { INBOX_PEER } from "../hub/hub.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
 import type { Metrics } from "../metrics.ts";
@@ -18,6 +19,8 @@ export type Admission =
     readonly peer: UserRef;
     /** Receipt mode (`ack=1`): a message counts as delivered only once the client acks it. */
     readonly receipts: boolean;
+    /** The socket negotiated `chat.v2`: it gets the v2 frames and may send v2 control frames. */
+    readonly v2: boolean;
   }
   | { readonly admitted: false; readonly disconnect: Disconnect };
 
@@ -31,11 +34,13 @@ export interface AdmissionContext {
   readonly maxConnectionsPerUser: number;
 }
 
-/** What the client asked for: its token, the target as it spelled it, and receipt mode. */
+/** What the client asked for: its token, the target as it spelled it, receipt mode, chat.v2. */
 export interface ChatRequest {
   readonly token: string | null;
   readonly peerName: string;
   readonly receipts: boolean;
+  /** Whether the upgrade offered the `chat.v2` subprotocol (absent: no). */
+  readonly v2?: boolean;
 }
 
 /** Decides what an opening chat socket will be told. */
@@ -62,5 +67,29 @@ export async function admit(context: AdmissionContext, request: ChatRequest): Pr
     session,
     peer: { id: peer.id, username: peer.username },
     receipts: request.receipts,
+    v2: request.v2 === true,
   };
+}
+
+/**
+ * Decides what an opening inbox socket (`/v1/inbox`, chat.v2 only) will be told: the token
+ * (30002), then the user's socket cap (30006). Its peer is `INBOX_PEER`.
+ */
+export async function admitInbox(
+  context: AdmissionContext,
+  token: string | null,
+): Promise<Admission> {
+  const session = await context.authenticator.authenticate(token);
+  if (session === null) {
+    context.metrics.authFailures.inc({ kind: "token" });
+    return { admitted: false, disconnect: DISCONNECT.TOKEN_FAILED };
+  }
+  if (context.connections.userAtCap(String(session.user.id))) {
+    context.metrics.connectionsRefused.inc({ reason: "user" });
+    return {
+      admitted: false,
+      disconnect: DISCONNECT.tooManyConnections(context.maxConnectionsPerUser),
+    };
+  }
+  return { admitted: true, session, peer: INBOX_PEER, receipts: false, v2: true };
 }

@@ -10,7 +10,11 @@
  * - Refusals follow the seed-client rule (`refusal.ts`): a client that opted in gets 30004,
  *   30007, 30008 or 30011; one that did not learns through the socket's close.
  */
-import { decodeClientFrame, type DecodeResult } from "../protocol/client_frame.ts";
+import {
+  decodeClientFrame,
+  type DecodeResult,
+  type V2ControlFrame,
+} from "../protocol/client_frame.ts";
 import { utf8LengthUpTo } from "../protocol/text.ts";
 import {
   invalidMessageFrame,
@@ -23,7 +27,7 @@ import { type Clock, formatLocalTime } from "../time.ts";
 import type { Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Hub } from "../hub/hub.ts";
+import type { Endpoint, Hub } from "../hub/hub.ts";
 import type { Repository, UserRef } from "../storage/repository.ts";
 import { MessageWriter, type Submitted, type WriteOutcome } from "./message_writer.ts";
 import { quotaRefusal } from "./quota_answer.ts";
@@ -59,6 +63,8 @@ export interface InboundSink {
   reply(frame: string): void;
   /** A receipt `{"ack": upTo}` arrived (handled at once: it opens the send window). */
   acknowledged(upTo: number): void;
+  /** A v2 control frame (read, typing, recall) arrived on a `chat.v2` socket. */
+  control(frame: V2ControlFrame): void;
   /** The frame breaks a rule that ends the socket. */
   terminate(disconnect: Disconnect): void;
   /** Handling failed unexpectedly. */
@@ -76,6 +82,8 @@ export class Inbound {
   readonly #shaper: Shaper<Pending>;
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
+  // The socket itself, so that its own message is not echoed to it as 30013.
+  readonly #origin: Endpoint | undefined;
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
   #queue: Pending[] = [];
   #draining = false;
@@ -90,6 +98,7 @@ export class Inbound {
     context: InboundContext,
     sink: InboundSink,
     socketOptedIn = false,
+    origin?: Endpoint,
   ) {
     this.#from = from;
     this.#to = to;
@@ -97,6 +106,7 @@ export class Inbound {
     this.#context = context;
     this.#sink = sink;
     this.#socketOptedIn = socketOptedIn;
+    this.#origin = origin;
     this.#writer = context.messages ?? new MessageWriter(context);
     const { messageRate, messageBurst, messageQueue, messageQueueBytes } = context.limits;
     this.#shaper = new Shaper<Pending>(
@@ -125,10 +135,17 @@ export class Inbound {
       this.#sink.terminate(DISCONNECT.FRAME_TOO_BIG);
       return;
     }
-    const decoded = typeof data === "string" ? decodeClientFrame(data, maxMessageChars) : null;
+    const decoded = typeof data === "string"
+      ? decodeClientFrame(data, maxMessageChars, this.#socketOptedIn)
+      : null;
     // Receipts are handled at once, not queued behind messages: they open the send window.
     if (decoded?.ok && decoded.kind === "ack") {
       this.#sink.acknowledged(decoded.upTo);
+      return;
+    }
+    // v2 control frames (only decoded on a chat.v2 socket) are not messages: not paced here.
+    if (decoded?.ok && decoded.kind !== "message") {
+      this.#sink.control(decoded);
       return;
     }
     const id = decoded === null ? null : decoded.ok ? decoded.message.id : decoded.id;
@@ -253,7 +270,7 @@ export class Inbound {
     const endAt = items.findIndex((item) => "end" in item);
     const handled = endAt === -1 ? items : items.slice(0, endAt);
     const submitted = handled.flatMap((item) => "submitted" in item ? [item.submitted] : []);
-    const outcomes = await this.#writer.write(submitted, this.#connection);
+    const outcomes = await this.#writer.write(submitted, this.#connection, this.#origin);
     let next = 0;
     for (const item of handled) {
       if ("reply" in item) this.#sink.reply(item.reply);

@@ -10,7 +10,8 @@ import { tokenFailed } from "./user_routes.ts";
 /** Page size bounds of the history API. */
 export const HISTORY_LIMIT = { default: 50, max: 200 } as const;
 
-function positiveInteger(text: string | null, max: number): number | null | undefined {
+/** A whole number from 1 to `max` in `text`; `undefined` when absent, `null` when not one. */
+export function positiveInteger(text: string | null, max: number): number | null | undefined {
   if (text === null) return undefined;
   if (!/^\d{1,16}$/.test(text)) return null;
   const value = Number(text);

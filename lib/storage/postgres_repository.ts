@@ -9,11 +9,15 @@ import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
+import * as conversations from "./postgres_conversations.ts";
+import * as reads from "./postgres_message_reads.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
   ClaimedEvent,
   ClaimRequest,
+  ConversationQuery,
+  ConversationRecord,
   EventOutcome,
   HistoryQuery,
   NewApiKey,
@@ -22,6 +26,7 @@ import type {
   NewUser,
   OutboxBacklog,
   PresenceChange,
+  ReadMark,
   Repository,
   SaveOutcome,
   SaveResult,
@@ -284,59 +289,41 @@ export class PostgresRepository implements Repository {
     );
   }
 
-  async waitingMessages(
+  deliveredUpto(receiverId: number, senderId: number): Promise<number> {
+    return this.#run((sql) => conversations.deliveredUpto(sql, receiverId, senderId));
+  }
+
+  conversations(userId: number, query: ConversationQuery): Promise<ConversationRecord[]> {
+    return this.#run((sql) => conversations.conversationPage(sql, userId, query));
+  }
+
+  conversation(userId: number, peerId: number): Promise<ConversationRecord | null> {
+    return this.#run((sql) => conversations.oneConversation(sql, userId, peerId));
+  }
+
+  conversationPeers(userId: number): Promise<number[]> {
+    return this.#run((sql) => conversations.conversationPeers(sql, userId));
+  }
+
+  markRead(readerId: number, peerId: number, messageId: number): Promise<ReadMark | null> {
+    return this.#run((sql) => conversations.markRead(sql, readerId, peerId, messageId));
+  }
+
+  waitingMessages(
     toUserId: number,
     fromUserId: number,
     afterId: number,
     limit: number,
   ): Promise<StoredMessage[]> {
-    const rows = await this.#run((sql) =>
-      sql<MessageRow[]>`
-        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
-        FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-        WHERE m.to_user_id = ${toUserId} AND m.from_user_id = ${fromUserId}
-          AND NOT m.delivered AND m.id > ${afterId}
-        ORDER BY m.id LIMIT ${limit}`
-    );
-    return rows.map(toMessage);
+    return this.#run((sql) => reads.waitingMessages(sql, toUserId, fromUserId, afterId, limit));
   }
 
-  async waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
-    // The messages `waitingMessages` reads, counted as the quota statement counts them.
-    const [{ n }] = await this.#run((sql) =>
-      sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM (
-          SELECT 1 FROM messages
-          WHERE to_user_id = ${toUserId} AND from_user_id = ${fromUserId} AND NOT delivered
-          LIMIT ${limit}) AS counted`
-    );
-    return n;
+  waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
+    return this.#run((sql) => reads.waitingCount(sql, toUserId, fromUserId, limit));
   }
 
-  async history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
-    const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
-    const limit = query.limit;
-    // Two index range scans merged, as in SQLite; a conversation with oneself is one scan.
-    const rows = await this.#run((sql) =>
-      userId === peerId
-        ? sql<MessageRow[]>`
-          SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
-          FROM messages m JOIN users u ON u.id = m.from_user_id
-          WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
-          ORDER BY m.id DESC LIMIT ${limit}`
-        : sql<MessageRow[]>`
-          SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
-          FROM (
-            (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
-               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-            UNION ALL
-            (SELECT * FROM messages WHERE from_user_id = ${peerId} AND to_user_id = ${userId}
-               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-          ) m
-          JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-          ORDER BY m.id DESC LIMIT ${limit}`
-    );
-    return rows.map(toMessage);
+  history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#run((sql) => reads.history(sql, userId, peerId, query));
   }
 
   async updateUser(userId: number, changes: UserChanges): Promise<void> {

@@ -1,6 +1,7 @@
 /** The chat session without a network: a fake socket and a repository whose reads can be held. */
 import assert from "node:assert/strict";
 import { ChatSession } from "../../lib/chat/chat_session.ts";
+import { ConversationNotifier } from "../../lib/chat/conversation_notifier.ts";
 import { DeliveryMarker } from "../../lib/chat/delivery_marker.ts";
 import type { ChatSocket } from "../../lib/chat/socket.ts";
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
@@ -42,6 +43,11 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     saveMessagesWithin: (...args) => base.saveMessagesWithin(...args),
     waitingCount: (...args) => base.waitingCount(...args),
     markDelivered: (...args) => base.markDelivered(...args),
+    deliveredUpto: (...args) => base.deliveredUpto(...args),
+    conversations: (...args) => base.conversations(...args),
+    conversation: (...args) => base.conversation(...args),
+    conversationPeers: (...args) => base.conversationPeers(...args),
+    markRead: (...args) => base.markRead(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
     updateUser: (...args) => base.updateUser(...args),
@@ -101,6 +107,7 @@ async function fixture() {
     repository,
     hub,
     deliveries: new DeliveryMarker(repository, silentLogger),
+    notifier: new ConversationNotifier({ repository, hub, log: silentLogger }),
     clock: () => Date.now(),
     log: silentLogger,
     metrics: new Metrics(),
@@ -113,6 +120,8 @@ async function fixture() {
       messageQueueBytes: 1 << 20,
       maxBufferedBytes: 1 << 20,
       maxUnacked: 100,
+      typingRate: 2,
+      typingBurst: 5,
     },
     nextConnectionId: () => 1,
     authenticator: new SessionAuthenticator({ repository, clock: Date.now, log: silentLogger }),
@@ -129,6 +138,7 @@ async function fixture() {
       session: { tokenHash: `${me.username}-token`, user: me, expiresAt: Date.now() + 60_000 },
       peer,
       receipts,
+      v2: false,
     }, context(repository));
   return { base, tom, jack, hub, session };
 }
