@@ -239,10 +239,15 @@ export function buildService(options: ServiceOptions): Service {
 async function drain(service: Service): Promise<void> {
   const { sessions, context } = service;
   // Every session, also those still opening, then whatever the hub holds.
-  for (const session of [...sessions]) session.terminate(DISCONNECT.GOING_AWAY);
+  const closing = [...sessions];
+  for (const session of closing) session.terminate(DISCONNECT.GOING_AWAY);
   // Frames in hand are stored and published before the hub lets go of Redis.
-  await Promise.all([...sessions].map((session) => session.settled()));
+  await Promise.all(closing.map((session) => session.settled()));
   await context.hub.close(DISCONNECT.GOING_AWAY);
+  // Each close handshake ends before the process does: a connection that still holds unread data
+  // when the process exits is reset, and a reset can destroy the 1001 the client has not read
+  // yet. Bounded: a client that does not answer is dropped after WS_CLOSE_TIMEOUT.
+  await Promise.all(closing.map((session) => session.whenClosed));
 }
 
 /** Starts listening; resolves once the port is bound. */

@@ -123,6 +123,23 @@ async function flood(server: Listening, tokens: Record<string, string>, progress
   }
 }
 
+/**
+ * Acknowledges `messageId`; false when the server already went away (a stopping server may reset
+ * the connection before the ack is written, as a browser's send after the close is lost too: the
+ * message then stays unacknowledged, so it must still be waiting).
+ */
+async function acknowledge(socket: RawWebSocket, messageId: number): Promise<boolean> {
+  try {
+    await socket.sendJson({ ack: messageId });
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BrokenPipe) {
+      return false;
+    }
+    throw error;
+  }
+}
+
 /** Reads chat messages in receipt mode, acknowledging each, until `stop` says so or it closes. */
 async function receive(
   socket: RawWebSocket,
@@ -144,7 +161,7 @@ async function receive(
       msg: frame.body.msg as string,
     };
     got.push(message);
-    await socket.sendJson({ ack: message.messageId });
+    if (!await acknowledge(socket, message.messageId)) return got;
     if (stop(message)) return got;
   }
 }
