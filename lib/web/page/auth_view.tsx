@@ -1,0 +1,160 @@
+/// <reference lib="dom" />
+/** The login and registration view: two tabs, one form, errors beside the fields they concern. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ChatApi } from "../../client/chat_api.ts";
+import { type AuthErrors, type AuthMode, checkAuthForm, explainAuthFailure } from "./auth_form.ts";
+import type { Translate } from "./i18n.ts";
+import type { SavedLogin, SavedState } from "./saved_state.ts";
+
+/** What the view needs from the page. */
+export interface AuthViewProps {
+  readonly api: ChatApi;
+  readonly saved: SavedState;
+  readonly t: Translate;
+  readonly iconUrl: string;
+  /** A sentence above the form (why the last session ended), or null. */
+  readonly notice: string | null;
+  readonly onLoggedIn: (login: SavedLogin) => void;
+}
+
+function FieldError(props: { readonly id: string; readonly text?: string }) {
+  if (props.text === undefined) return null;
+  return <span id={props.id} class="field-error" role="alert">{props.text}</span>;
+}
+
+/** Logs in (or registers), keeps the login and the device token, and hands the login on. */
+async function authenticate(
+  props: AuthViewProps,
+  mode: AuthMode,
+  username: string,
+  password: string,
+): Promise<SavedLogin> {
+  const { api, saved } = props;
+  const name = mode === "register" ? await api.register(username, password) : username;
+  const { token, expire, device } = await api.login(name, password, saved.device(name));
+  if (device !== null) saved.saveDevice(name, device);
+  const login = { token, username: name, expire };
+  saved.save(login);
+  return login;
+}
+
+function Tabs(props: { mode: AuthMode; t: Translate; setMode: (mode: AuthMode) => void }) {
+  const { mode, t } = props;
+  const tab = (id: string, tabMode: AuthMode, label: string) => (
+    <button
+      id={id}
+      class={`tab${mode === tabMode ? " active" : ""}`}
+      type="button"
+      role="tab"
+      aria-selected={mode === tabMode}
+      onClick={() => props.setMode(tabMode)}
+    >
+      {label}
+    </button>
+  );
+  return (
+    <div class="tabs" role="tablist">
+      {tab("tab-login", "login", t("loginTab"))}
+      {tab("tab-register", "register", t("registerTab"))}
+    </div>
+  );
+}
+
+/** The view; see the module documentation. */
+export function AuthView(props: AuthViewProps) {
+  const { t } = props;
+  const [mode, setMode] = useState<AuthMode>("login");
+  const [errors, setErrors] = useState<AuthErrors>({});
+  const [busy, setBusy] = useState(false);
+  const usernameInput = useRef<HTMLInputElement>(null);
+  const passwordInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    document.title = t("appName");
+    usernameInput.current?.focus();
+  }, []);
+  const submit = async () => {
+    setErrors({});
+    const username = usernameInput.current!.value.trim().normalize("NFKC");
+    const password = passwordInput.current!.value;
+    const problems = checkAuthForm(mode, username, password, t);
+    if (Object.keys(problems).length > 0) return setErrors(problems);
+    setBusy(true);
+    try {
+      const login = await authenticate(props, mode, username, password);
+      passwordInput.current!.value = "";
+      props.onLoggedIn(login);
+    } catch (error) {
+      setErrors(explainAuthFailure(error, t));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const register = mode === "register";
+  return (
+    <section id="auth-view" class="auth">
+      <div class="auth-card">
+        <div class="brand">
+          <img class="brand-mark" src={props.iconUrl} alt="" width="40" height="40" />
+          <h1>{t("appName")}</h1>
+        </div>
+        <p class="tagline">{t("tagline")}</p>
+        {props.notice !== null && (
+          <p id="auth-notice" class="notice" role="status">{props.notice}</p>
+        )}
+        <Tabs
+          mode={mode}
+          t={t}
+          setMode={(next) => {
+            setMode(next);
+            setErrors({});
+          }}
+        />
+        <form
+          id="auth-form"
+          class="auth-form"
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            void submit();
+          }}
+        >
+          <label class="field">
+            <span class="label">{t("username")}</span>
+            <input
+              id="auth-username"
+              ref={usernameInput}
+              name="username"
+              autocomplete="username"
+              autocapitalize="none"
+              spellcheck={false}
+              maxLength={64}
+              required
+            />
+            {register && <span id="username-hint" class="hint">{t("usernameHint")}</span>}
+            <FieldError id="username-error" text={errors.username} />
+          </label>
+          <label class="field">
+            <span class="label">{t("password")}</span>
+            <input
+              id="auth-password"
+              ref={passwordInput}
+              name="password"
+              type="password"
+              autocomplete={register ? "new-password" : "current-password"}
+              maxLength={256}
+              required
+            />
+            {register && <span id="password-hint" class="hint">{t("passwordHint")}</span>}
+            <FieldError id="password-error" text={errors.password} />
+          </label>
+          {errors.form !== undefined && (
+            <p id="auth-error" class="form-error" role="alert">{errors.form}</p>
+          )}
+          <button id="auth-submit" class="primary" type="submit" disabled={busy}>
+            {busy ? t("working") : t(register ? "registerButton" : "loginButton")}
+          </button>
+        </form>
+      </div>
+    </section>
+  );
+}
