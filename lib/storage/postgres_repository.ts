@@ -9,6 +9,7 @@ import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
+import { searchMessages } from "./postgres_search.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -25,6 +26,7 @@ import type {
   Repository,
   SaveOutcome,
   SaveResult,
+  SearchQuery,
   Session,
   StoredMessage,
   UserChanges,
@@ -334,6 +336,10 @@ export class PostgresRepository implements Repository {
           ORDER BY m.id DESC LIMIT ${limit}`
     );
     return rows.map(toMessage);
+  }
+
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
+    return this.#run((sql) => searchMessages(sql, userId, peerId, query));
   }
 
   async updateUser(userId: number, changes: UserChanges): Promise<void> {

@@ -173,6 +173,12 @@ export interface HistoryQuery {
   readonly beforeId?: number;
 }
 
+/** A search in a conversation: the messages containing `text`, paged like history. */
+export interface SearchQuery extends HistoryQuery {
+  /** What the messages contain, matched case-insensitively; at least one character. */
+  readonly text: string;
+}
+
 /** Users, tokens and messages. Every method may throw on a storage failure. */
 export interface Repository {
   /**
@@ -225,6 +231,11 @@ export interface Repository {
   waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number>;
   /** The conversation between two users in both directions, newest first. */
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]>;
+  /**
+   * The messages of the conversation (both directions) whose text contains `query.text`,
+   * case-insensitively, newest first, paged as `history` pages.
+   */
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]>;
   /** Changes a user's password hash or email. */
   updateUser(userId: number, changes: UserChanges): Promise<void>;
   /**

@@ -6,6 +6,7 @@ import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./me
 import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
+import { SqliteSearch } from "./sqlite_search.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -22,6 +23,7 @@ import type {
   Repository,
   SaveOutcome,
   SaveResult,
+  SearchQuery,
   Session,
   StoredMessage,
   UserChanges,
@@ -48,6 +50,9 @@ function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     db.exec("PRAGMA foreign_keys = ON");
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // Deleted or overwritten text is zeroed in the file, not just unlinked: a recalled or erased
+    // message leaves no readable copy in free pages.
+    db.exec("PRAGMA secure_delete = ON");
     // Migrate before switching to WAL: a file from a newer server is refused untouched.
     migrate(db);
     db.exec("PRAGMA journal_mode = WAL");
@@ -80,6 +85,7 @@ export class SqliteRepository implements Repository {
   readonly #app: SqliteAppTables;
   readonly #quota: SqliteQuota;
   readonly #messages: SqliteMessageStore;
+  readonly #search: SqliteSearch;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -135,6 +141,7 @@ export class SqliteRepository implements Repository {
     this.#app = new SqliteAppTables(db);
     this.#quota = new SqliteQuota(db);
     this.#messages = new SqliteMessageStore(db, this.#app);
+    this.#search = new SqliteSearch(db);
   }
 
   createUser(user: NewUser): Promise<UserRef | null> {
@@ -249,6 +256,10 @@ export class SqliteRepository implements Repository {
         : this.#selectHistory.all(userId, peerId, before, query.limit);
       return (rows as unknown as MessageRow[]).map(toMessage);
     });
+  }
+
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
+    return this.#attempt(() => this.#search.search(userId, peerId, query));
   }
 
   updateUser(userId: number, changes: UserChanges): Promise<void> {
