@@ -11,14 +11,20 @@ export function isWebSocketUpgrade(request: Request): boolean {
 
 /**
  * Upgrades `request` and wires the socket to the handlers `attach` returns.
- * `idleTimeoutSeconds` makes Deno ping the client and close the socket when no pong comes back.
+ * `idleTimeoutSeconds` makes Deno ping the client and close the socket when no pong comes back;
+ * `protocol`, when not null, is the subprotocol the answer names (`Sec-WebSocket-Protocol`): only
+ * one the client offered.
  */
 export function upgradeToChatSocket(
   request: Request,
   idleTimeoutSeconds: number,
   attach: (socket: ChatSocket) => ChatSocketHandlers,
+  protocol: string | null = null,
 ): Response {
-  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: idleTimeoutSeconds });
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: idleTimeoutSeconds,
+    ...(protocol === null ? {} : { protocol }),
+  });
   socket.binaryType = "arraybuffer";
   const chatSocket: ChatSocket = {
     send(frame) {

@@ -18,6 +18,8 @@ export type Admission =
     readonly peer: UserRef;
     /** Receipt mode (`ack=1`): a message counts as delivered only once the client acks it. */
     readonly receipts: boolean;
+    /** The socket negotiated `chat.v2`: it gets the v2 frames and may send v2 control frames. */
+    readonly v2: boolean;
   }
   | { readonly admitted: false; readonly disconnect: Disconnect };
 
@@ -31,11 +33,13 @@ export interface AdmissionContext {
   readonly maxConnectionsPerUser: number;
 }
 
-/** What the client asked for: its token, the target as it spelled it, and receipt mode. */
+/** What the client asked for: its token, the target as it spelled it, receipt mode, chat.v2. */
 export interface ChatRequest {
   readonly token: string | null;
   readonly peerName: string;
   readonly receipts: boolean;
+  /** Whether the upgrade offered the `chat.v2` subprotocol (absent: no). */
+  readonly v2?: boolean;
 }
 
 /** Decides what an opening chat socket will be told. */
@@ -62,5 +66,6 @@ export async function admit(context: AdmissionContext, request: ChatRequest): Pr
     session,
     peer: { id: peer.id, username: peer.username },
     receipts: request.receipts,
+    v2: request.v2 === true,
   };
 }

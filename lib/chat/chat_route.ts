@@ -5,6 +5,7 @@
  * (30002, 30003, 30006) is decided by `admit()` and sent on the opened socket.
  */
 import { API_STATUS } from "../protocol/status.ts";
+import { CHAT_SUBPROTOCOL_V2, offersChatV2 } from "../protocol/subprotocol.ts";
 import { errorMessage } from "../log.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
 import { isWebSocketUpgrade, upgradeToChatSocket } from "../adapter/deno_websocket.ts";
@@ -56,10 +57,12 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
     if (!isWebSocketUpgrade(request)) return upgradeRequired();
     const refused = refusal(context, request, address);
     if (refused !== null) return refused;
+    const v2 = offersChatV2(request.headers.get("sec-websocket-protocol"));
     const admission = await admit(context, {
       token: url.searchParams.get("token"),
       peerName: params.peer,
       receipts: url.searchParams.get("ack") === "1",
+      v2,
     });
     const userKey = admission.admitted ? String(admission.session.user.id) : null;
     try {
@@ -70,7 +73,7 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
         session.whenClosed.then(release);
         context.onSession?.(session);
         return session;
-      });
+      }, v2 ? CHAT_SUBPROTOCOL_V2 : null);
     } catch (error) {
       // Deno rejects an upgrade request with missing or malformed WebSocket headers.
       return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {

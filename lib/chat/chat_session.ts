@@ -15,6 +15,7 @@ import type { Admission } from "./admission.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
+import type { V2ControlFrame } from "../protocol/client_frame.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
@@ -48,6 +49,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly user: UserRef;
   readonly peer: UserRef;
   readonly tokenHash: string;
+  /** Whether the socket negotiated `chat.v2`; a seed socket sees exactly the seed's frames. */
+  readonly v2: boolean;
   readonly #id: number;
   readonly #socket: ChatSocket;
   readonly #admission: Admission;
@@ -70,6 +73,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.peer = admission.admitted ? admission.peer : NOBODY;
     this.tokenHash = admission.admitted ? admission.session.tokenHash : "";
     const receipts = admission.admitted && admission.receipts;
+    this.v2 = admission.admitted && admission.v2;
     this.#outbound = new Outbound({
       socket,
       receipts,
@@ -89,9 +93,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       acknowledged: (upTo) => {
         if (receipts) this.#outbound.confirmUpTo(upTo);
       },
+      control: (frame) => this.#control(frame),
       terminate: (disconnect) => this.terminate(disconnect),
       fail: (event, error) => this.#fail(event, error),
-    });
+    }, this.v2);
   }
 
   // --- ChatSocketHandlers ---
@@ -185,6 +190,10 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     await this.#context.deliveries.flush();
     // Waiting messages first, oldest first, a page at a time so memory stays bounded.
     await this.#waiting.readOnOpen();
+  }
+
+  /** A v2 control frame: read marker, typing, recall. */
+  #control(_frame: V2ControlFrame): void {
   }
 
   #tooSlow(cause: string): void {

@@ -10,7 +10,11 @@
  * - Refusals follow the seed-client rule (`refusal.ts`): a client that opted in gets 30004,
  *   30007, 30008 or 30011; one that did not learns through the socket's close.
  */
-import { decodeClientFrame, type DecodeResult } from "../protocol/client_frame.ts";
+import {
+  decodeClientFrame,
+  type DecodeResult,
+  type V2ControlFrame,
+} from "../protocol/client_frame.ts";
 import { utf8LengthUpTo } from "../protocol/text.ts";
 import {
   invalidMessageFrame,
@@ -59,6 +63,8 @@ export interface InboundSink {
   reply(frame: string): void;
   /** A receipt `{"ack": upTo}` arrived (handled at once: it opens the send window). */
   acknowledged(upTo: number): void;
+  /** A v2 control frame (read, typing, recall) arrived on a `chat.v2` socket. */
+  control(frame: V2ControlFrame): void;
   /** The frame breaks a rule that ends the socket. */
   terminate(disconnect: Disconnect): void;
   /** Handling failed unexpectedly. */
@@ -125,10 +131,17 @@ export class Inbound {
       this.#sink.terminate(DISCONNECT.FRAME_TOO_BIG);
       return;
     }
-    const decoded = typeof data === "string" ? decodeClientFrame(data, maxMessageChars) : null;
+    const decoded = typeof data === "string"
+      ? decodeClientFrame(data, maxMessageChars, this.#socketOptedIn)
+      : null;
     // Receipts are handled at once, not queued behind messages: they open the send window.
     if (decoded?.ok && decoded.kind === "ack") {
       this.#sink.acknowledged(decoded.upTo);
+      return;
+    }
+    // v2 control frames (only decoded on a chat.v2 socket) are not messages: not paced here.
+    if (decoded?.ok && decoded.kind !== "message") {
+      this.#sink.control(decoded);
       return;
     }
     const id = decoded === null ? null : decoded.ok ? decoded.message.id : decoded.id;

@@ -1,6 +1,7 @@
 /**
  * The frames a client sends on the chat socket, both ways: the encoders a client uses and the
- * decoder (with validation) the server uses.
+ * decoder (with validation) the server uses. A `chat.v2` socket may also send `{"read": N}`,
+ * `{"typing": bool}` and `{"recall": N}`; on a seed socket those keys mean nothing, as before.
  */
 import { countCodePoints } from "./text.ts";
 
@@ -23,12 +24,36 @@ export type RejectCode =
   | "id_length"
   | "id_encoding"
   | "ack_type"
-  | "ack_with_msg";
+  | "ack_with_msg"
+  | "read_type"
+  | "typing_type"
+  | "recall_type"
+  | "mixed_kinds";
+
+/** The v2 control frames: a read marker, typing, a recall. */
+const CONTROL_KEYS = ["read", "typing", "recall"] as const;
+
+/** A v2 control frame; `id` is the frame's client `id` (or null), for the answer to name. */
+export type V2ControlFrame =
+  | {
+    readonly ok: true;
+    readonly kind: "read";
+    readonly messageId: number;
+    readonly id: string | null;
+  }
+  | { readonly ok: true; readonly kind: "typing"; readonly typing: boolean }
+  | {
+    readonly ok: true;
+    readonly kind: "recall";
+    readonly messageId: number;
+    readonly id: string | null;
+  };
 
 /** The outcome of decoding a client frame: a message, a receipt, or a rejection. */
 export type DecodeResult =
   | { readonly ok: true; readonly kind: "message"; readonly message: ClientMessage }
   | { readonly ok: true; readonly kind: "ack"; readonly upTo: number }
+  | V2ControlFrame
   | {
     readonly ok: false;
     readonly code: RejectCode;
@@ -65,11 +90,40 @@ function readId(
   return { id };
 }
 
+function isMessageId(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+}
+
+/** Decodes a v2 control frame (`read`, `typing`, `recall`); `null` when it has none of them. */
+function decodeControl(frame: Record<string, unknown>, id: string | null): DecodeResult | null {
+  const present = CONTROL_KEYS.filter((key) => Object.hasOwn(frame, key));
+  if (present.length === 0) return null;
+  if (present.length > 1 || Object.hasOwn(frame, "msg")) {
+    return reject("mixed_kinds", "a frame carries one of msg, ack, read, typing, recall", id);
+  }
+  const key = present[0];
+  const value = frame[key];
+  if (key === "typing") {
+    if (typeof value !== "boolean") return reject("typing_type", "typing must be true or false");
+    return { ok: true, kind: "typing", typing: value };
+  }
+  if (!isMessageId(value)) {
+    return reject(`${key}_type`, `${key} must be a positive message_id`, id);
+  }
+  return { ok: true, kind: key, messageId: value, id };
+}
+
 /**
- * Decodes a text frame `{"msg": "...", "id"?: "..."}` or a receipt `{"ack": <message_id>}`. Unknown keys are ignored so that
- * newer clients keep working; `maxMessageChars` bounds `msg` in code points.
+ * Decodes a text frame `{"msg": "...", "id"?: "..."}` or a receipt `{"ack": <message_id>}`, and
+ * on a `chat.v2` socket (`v2`) also `{"read": N}`, `{"typing": bool}` and `{"recall": N}`. Unknown
+ * keys are ignored so that newer clients keep working; `maxMessageChars` bounds `msg` in code
+ * points.
  */
-export function decodeClientFrame(text: string, maxMessageChars: number): DecodeResult {
+export function decodeClientFrame(
+  text: string,
+  maxMessageChars: number,
+  v2 = false,
+): DecodeResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -95,6 +149,8 @@ export function decodeClientFrame(text: string, maxMessageChars: number): Decode
     return { ok: true, kind: "ack", upTo };
   }
   if (!("id" in idRead)) return reject(idRead.code, idRead.reason);
+  const control = v2 ? decodeControl(frame, id) : null;
+  if (control !== null) return control;
   if (!Object.hasOwn(frame, "msg")) return reject("msg_missing", "msg is missing", id);
   const msg = frame.msg;
   if (typeof msg !== "string") return reject("msg_type", "msg must be a string", id);
@@ -117,4 +173,19 @@ export function encodeMessageFrame(msg: string, id: string | null = null): strin
 /** Encodes a receipt `{"ack": <message_id>}`: every message up to that id has arrived. */
 export function encodeAckFrame(upTo: number): string {
   return JSON.stringify({ ack: upTo });
+}
+
+/** Encodes a v2 read marker `{"read": <message_id>}`: I read the peer's messages up to that id. */
+export function encodeReadFrame(messageId: number): string {
+  return JSON.stringify({ read: messageId });
+}
+
+/** Encodes a v2 typing frame `{"typing": true}` (repeat it within 6 s) or `{"typing": false}`. */
+export function encodeTypingFrame(typing: boolean): string {
+  return JSON.stringify({ typing });
+}
+
+/** Encodes a v2 recall `{"recall": <message_id>}` of a message of mine. */
+export function encodeRecallFrame(messageId: number): string {
+  return JSON.stringify({ recall: messageId });
 }

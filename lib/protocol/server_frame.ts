@@ -4,6 +4,21 @@
  * as in the API document.
  */
 import { CHAT_STATUS } from "./status.ts";
+import { readV2Body, type V2ServerFrame } from "./v2_server_frame.ts";
+
+export {
+  type ConversationUpdate,
+  conversationUpdatedFrame,
+  deliveredFrame,
+  type PresenceChange,
+  presenceFrame,
+  readFrame,
+  recalledFrame,
+  type SentElsewhere,
+  sentFrame,
+  typingFrame,
+  type V2ServerFrame,
+} from "./v2_server_frame.ts";
 
 /** A chat message as the peer receives it (the body of a 30001). */
 export interface ChatMessageView {
@@ -53,6 +68,28 @@ export function invalidMessageFrame(reason: string, id: string | null = null): s
     CHAT_STATUS.INVALID_MESSAGE,
     "Invalid message",
     id === null ? { reason } : { reason, id },
+  );
+}
+
+/** Which v2 frame a 30004 refuses when it is not a message: a read marker or a recall. */
+export type RefusedControl = "read" | "recall";
+
+/**
+ * 30004 for a v2 `{"read": N}` or `{"recall": N}` that was refused: `{"reason", "read": N}` (or
+ * `"recall"`), plus `"id"` when the frame had one, so a client never takes it for the answer to
+ * its message in flight.
+ */
+export function refusedControlFrame(
+  control: RefusedControl,
+  messageId: number,
+  reason: string,
+  id: string | null = null,
+): string {
+  const body = { reason, [control]: messageId };
+  return encodeFrame(
+    CHAT_STATUS.INVALID_MESSAGE,
+    "Invalid message",
+    id === null ? body : { ...body, id },
   );
 }
 
@@ -151,6 +188,8 @@ export type ServerFrame =
     readonly status: typeof CHAT_STATUS.INVALID_MESSAGE;
     readonly msg: string;
     readonly reason: string;
+    /** Set when the 30004 refuses a v2 read marker or recall rather than a message. */
+    readonly refused?: { readonly control: RefusedControl; readonly messageId: number };
   }
   | {
     readonly status: typeof CHAT_STATUS.RATE_LIMITED;
@@ -169,6 +208,7 @@ export type ServerFrame =
     readonly id: string | null;
   }
   | QuotaFrame
+  | V2ServerFrame
   | {
     readonly status:
       | typeof CHAT_STATUS.TOKEN_FAILED
@@ -203,6 +243,18 @@ function readStored(body: Body): StoredAnswer | null {
   return { id, messageId, sendTime };
 }
 
+function readInvalidMessage(msg: string, body: Body): ServerFrame {
+  const status = CHAT_STATUS.INVALID_MESSAGE;
+  const reason = stringOrNull(body.reason) ?? msg;
+  for (const control of ["read", "recall"] as const) {
+    const messageId = body[control];
+    if (typeof messageId === "number" && Number.isSafeInteger(messageId)) {
+      return { status, msg, reason, refused: { control, messageId } };
+    }
+  }
+  return { status, msg, reason };
+}
+
 /** Reads the typed body of a frame with a known `status`; `null` when the body is malformed. */
 function readBody(status: number, msg: string, body: Body): ServerFrame | null {
   switch (status) {
@@ -215,7 +267,7 @@ function readBody(status: number, msg: string, body: Body): ServerFrame | null {
       return stored === null ? null : { status, msg, stored };
     }
     case CHAT_STATUS.INVALID_MESSAGE:
-      return { status, msg, reason: stringOrNull(body.reason) ?? msg };
+      return readInvalidMessage(msg, body);
     case CHAT_STATUS.RATE_LIMITED:
       return {
         status,
@@ -242,7 +294,7 @@ function readBody(status: number, msg: string, body: Body): ServerFrame | null {
     case CHAT_STATUS.PEER_LOGOUT:
       return { status, msg };
     default:
-      return null;
+      return readV2Body(status, msg, body);
   }
 }
 

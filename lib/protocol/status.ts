@@ -26,6 +26,20 @@ export const CHAT_STATUS = {
   STORED: 30010,
   /** Extension: the message could not be stored; the client may send it again. */
   NOT_STORED: 30011,
+  /** v2: the peer read my messages up to `message_id` (the peer's read marker moved). */
+  READ: 30012,
+  /** v2: I sent a message from another socket of mine on this pair. */
+  SENT: 30013,
+  /** v2: the peer started or stopped typing on this pair. */
+  TYPING: 30014,
+  /** v2: a message of this pair was recalled by its sender; its text is erased. */
+  RECALLED: 30015,
+  /** v2: every message of mine to the peer up to `message_id` reached a socket of the peer. */
+  DELIVERED: 30016,
+  /** v2, inbox socket: one of my conversations changed (a message, a read marker, a recall). */
+  CONVERSATION_UPDATED: 30021,
+  /** v2, inbox socket: a user I have a conversation with came online or went offline. */
+  PRESENCE: 30022,
   /** The peer came online on this pair (seed: 对端用户上线通知). */
   PEER_LOGIN: 30098,
   /** The peer went offline on this pair (seed: 对端用户离线通知). */
@@ -55,6 +69,8 @@ export const API_STATUS = {
   UPGRADE_REQUIRED: 10009,
   FORBIDDEN: 10010,
   UNAVAILABLE: 10011,
+  /** The message cannot be recalled: not the caller's own, or past `RECALL_WINDOW`. */
+  RECALL_REFUSED: 10012,
   /** The sender stored its daily quota (admin API); retry after `retry_after_ms`. */
   DAILY_QUOTA: 10016,
   /** Too many of the sender's messages wait for the receiver (admin API). */

@@ -30,8 +30,8 @@ class RecordingHandlers {
 }
 
 /** A client socket, once open. */
-async function connect(url: string): Promise<WebSocket> {
-  const client = new WebSocket(url);
+async function connect(url: string, protocols?: string[]): Promise<WebSocket> {
+  const client = new WebSocket(url, protocols);
   const open = Promise.withResolvers<void>();
   client.onopen = () => open.resolve();
   await withTimeout(open.promise, "the client to open");
@@ -39,7 +39,7 @@ async function connect(url: string): Promise<WebSocket> {
 }
 
 /** A server whose every request is upgraded through the adapter. */
-function serve() {
+function serve(protocol: string | null = null) {
   const attached = Promise.withResolvers<RecordingHandlers>();
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
@@ -52,7 +52,7 @@ function serve() {
           received: (data) => handlers.receive(data),
           closed: (code) => handlers.close(code),
         };
-      }),
+      }, protocol),
   );
   return {
     url: `ws://127.0.0.1:${server.addr.port}/`,
@@ -110,5 +110,28 @@ Deno.test("a close by the client reaches the handlers with its code", async () =
     assert.equal(await withTimeout(handlers.closedWith.promise, "the close"), 4321);
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("the adapter answers the subprotocol it is given, and none when given none", async () => {
+  const v2 = serve("chat.v2");
+  const plain = serve();
+  const clients: WebSocket[] = [];
+  try {
+    const offered = await connect(v2.url, ["chat.v2"]);
+    clients.push(offered);
+    assert.equal(offered.protocol, "chat.v2");
+    const seed = await connect(plain.url);
+    clients.push(seed);
+    assert.equal(seed.protocol, "");
+  } finally {
+    for (const client of clients) {
+      const closed = Promise.withResolvers<void>();
+      client.onclose = () => closed.resolve();
+      client.close();
+      await withTimeout(closed.promise, "the client's close");
+    }
+    await v2.stop();
+    await plain.stop();
   }
 });

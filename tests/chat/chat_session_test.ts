@@ -128,6 +128,7 @@ async function fixture() {
       session: { tokenHash: `${me.username}-token`, user: me, expiresAt: Date.now() + 60_000 },
       peer,
       receipts,
+      v2: false,
     }, context(repository));
   return { base, tom, jack, hub, session };
 }

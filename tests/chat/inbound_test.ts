@@ -19,6 +19,9 @@ function recordingSink() {
   const sink: InboundSink = {
     reply: (frame) => replies.push(JSON.parse(frame)),
     acknowledged: (upTo) => acks.push(upTo),
+    control: () => {
+      throw new Error("a seed socket never hands on a control frame");
+    },
     terminate: (disconnect) => terminations.push(disconnect),
     fail: (event) => failures.push(event),
   };

@@ -57,3 +57,15 @@ Deno.test("a value that is not an object is null", () => {
   }
   assert.equal(decodeHistoryItem([]), null);
 });
+
+Deno.test("a recalled item adds recalled: true after send_time; others carry no recalled key", () => {
+  const recalled = { ...MESSAGE, msg: "", recalled: true };
+  assert.equal(
+    JSON.stringify(encodeHistoryItem(recalled)),
+    '{"message_id":7,"from_user":"张三","to_user":"Tom","msg":"",' +
+      '"send_time":"2024-05-01 12:00:00","recalled":true}',
+  );
+  assert.deepEqual(decodeHistoryItem(encodeHistoryItem(recalled)), recalled);
+  assert.ok(!("recalled" in encodeHistoryItem({ ...MESSAGE, recalled: false })));
+  assert.ok(!("recalled" in (decodeHistoryItem(encodeHistoryItem(MESSAGE)) ?? {})));
+});

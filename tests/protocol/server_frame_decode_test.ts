@@ -2,18 +2,25 @@
 import assert from "node:assert/strict";
 import {
   chatMessageFrame,
+  conversationUpdatedFrame,
   dailyQuotaFrame,
   decodeServerFrame,
+  deliveredFrame,
   encodeFrame,
   invalidMessageFrame,
   notStoredFrame,
   peerLoginFrame,
   peerLogoutFrame,
+  presenceFrame,
   rateLimitedFrame,
+  readFrame,
+  recalledFrame,
+  sentFrame,
   storedFrame,
   targetNotFoundFrame,
   TOKEN_FAILED_FRAME,
   tooManyConnectionsFrame,
+  typingFrame,
   waitingQuotaFrame,
 } from "../../lib/protocol/server_frame.ts";
 import { CHAT_STATUS } from "../../lib/protocol/status.ts";
@@ -56,6 +63,33 @@ const EXAMPLES = [
     },
   ],
   [notStoredFrame("c-2"), { status: 30011, msg: "Message not stored, try again", id: "c-2" }],
+  [readFrame("Tom", 4), { status: 30012, msg: "Read", reader: "Tom", messageId: 4 }],
+  [
+    sentFrame({ msg: "hi", toUser: "Jack", sendTime: "2024-05-01 12:00:00", messageId: 5 }),
+    {
+      status: 30013,
+      msg: "Sent",
+      sent: { msg: "hi", toUser: "Jack", sendTime: "2024-05-01 12:00:00", messageId: 5 },
+    },
+  ],
+  [typingFrame("Tom", true), { status: 30014, msg: "Typing", fromUser: "Tom", typing: true }],
+  [
+    recalledFrame(5, "Tom"),
+    { status: 30015, msg: "Recalled", messageId: 5, fromUser: "Tom" },
+  ],
+  [deliveredFrame(5), { status: 30016, msg: "Delivered", messageId: 5 }],
+  [
+    conversationUpdatedFrame({ peer: "Jack", unread: 0, lastMessage: null }),
+    {
+      status: 30021,
+      msg: "Conversation updated",
+      conversation: { peer: "Jack", unread: 0, lastMessage: null },
+    },
+  ],
+  [
+    presenceFrame({ user: "Jack", online: true, lastSeen: null }),
+    { status: 30022, msg: "Presence", presence: { user: "Jack", online: true, lastSeen: null } },
+  ],
   [peerLoginFrame("Tom"), { status: 30098, msg: "Target user Tom login" }],
   [peerLogoutFrame("Tom"), { status: 30099, msg: "Target user Tom logout" }],
 ] as const;

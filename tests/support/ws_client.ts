@@ -7,6 +7,16 @@ export interface Frame {
   body: Record<string, unknown>;
 }
 
+/** How a test client opens its socket. */
+export interface ConnectOptions {
+  readonly receipts?: boolean;
+  readonly headers?: Record<string, string>;
+  /** Offer the `chat.v2` subprotocol. */
+  readonly v2?: boolean;
+  /** Offer exactly these subprotocols (overrides `v2`). */
+  readonly protocols?: string[];
+}
+
 /** Default time a test waits for an expected event. */
 export const WAIT_MS = 5000;
 
@@ -39,23 +49,37 @@ export class ChatClient {
 
   /**
    * Opens `/v1/chat/<peer>?token=<token>` (plus `&ack=1` in receipt mode) and resolves once open,
-   * closed by the server, or refused.
+   * closed by the server, or refused. `v2: true` offers the `chat.v2` subprotocol.
    */
-  static async connect(
+  static connect(
     wsUrl: string,
     peer: string,
     token: string | null,
-    options: { receipts?: boolean; headers?: Record<string, string> } = {},
+    options: ConnectOptions = {},
   ): Promise<ChatClient> {
     const query = new URLSearchParams();
     if (token !== null) query.set("token", token);
     if (options.receipts) query.set("ack", "1");
     const search = query.size === 0 ? "" : `?${query}`;
-    const url = `${wsUrl}/v1/chat/${encodeURIComponent(peer)}${search}`;
-    // Deno's WebSocket takes extra headers (e.g. Origin) as a second argument.
+    return ChatClient.#open(`${wsUrl}/v1/chat/${encodeURIComponent(peer)}${search}`, options);
+  }
+
+  /** Opens the inbox socket `/v1/inbox?token=<token>`, offering `chat.v2` unless told not to. */
+  static connectInbox(
+    wsUrl: string,
+    token: string | null,
+    options: ConnectOptions = { v2: true },
+  ): Promise<ChatClient> {
+    const search = token === null ? "" : `?${new URLSearchParams({ token })}`;
+    return ChatClient.#open(`${wsUrl}/v1/inbox${search}`, options);
+  }
+
+  static async #open(url: string, options: ConnectOptions): Promise<ChatClient> {
+    const protocols = options.protocols ?? (options.v2 ? ["chat.v2"] : undefined);
+    // Deno's WebSocket takes extra headers (e.g. Origin) with the protocols as a second argument.
     const socket = options.headers === undefined
-      ? new WebSocket(url)
-      : new WebSocket(url, { headers: options.headers } as unknown as string[]);
+      ? new WebSocket(url, protocols)
+      : new WebSocket(url, { headers: options.headers, protocols } as unknown as string[]);
     const client = new ChatClient(socket);
     const opened = Promise.withResolvers<void>();
     socket.onopen = () => opened.resolve();
@@ -63,8 +87,13 @@ export class ChatClient {
       client.error = (event as ErrorEvent).message ?? "error";
       opened.resolve();
     };
-    await withTimeout(opened.promise, `connect to ${peer}`);
+    await withTimeout(opened.promise, `connect to ${url.replace(/token=[^&]*/, "token=…")}`);
     return client;
+  }
+
+  /** Sends a frame as JSON (v2 control frames, or anything a test needs). */
+  sendJson(value: unknown): void {
+    this.socket.send(JSON.stringify(value));
   }
 
   /** Sends a receipt for every message up to `messageId`. */
