@@ -104,8 +104,12 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
-  // 6 (issue 12): search in a conversation (postgres_search.ts), built for the stored messages.
-  (tx) => addSearchIndex(tx, LOCK_CLASS),
+  // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // conversation (postgres_search.ts), built for the stored messages.
+  async (tx) => {
+    await tx.unsafe(`ALTER TABLE messages ADD COLUMN recalled_at bigint`);
+    await addSearchIndex(tx, LOCK_CLASS);
+  },
 ];
 
 /** The schema version this code writes. */

@@ -7,6 +7,7 @@ import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { SqliteSearch } from "./sqlite_search.ts";
+import { SqliteRecall } from "./sqlite_recall.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -20,6 +21,8 @@ import type {
   NewUser,
   OutboxBacklog,
   PresenceChange,
+  RecallOutcome,
+  RecallRequest,
   Repository,
   SaveOutcome,
   SaveResult,
@@ -86,6 +89,7 @@ export class SqliteRepository implements Repository {
   readonly #quota: SqliteQuota;
   readonly #messages: SqliteMessageStore;
   readonly #search: SqliteSearch;
+  readonly #recall: SqliteRecall;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -142,6 +146,7 @@ export class SqliteRepository implements Repository {
     this.#quota = new SqliteQuota(db);
     this.#messages = new SqliteMessageStore(db, this.#app);
     this.#search = new SqliteSearch(db);
+    this.#recall = new SqliteRecall(db);
   }
 
   createUser(user: NewUser): Promise<UserRef | null> {
@@ -260,6 +265,10 @@ export class SqliteRepository implements Repository {
 
   searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
     return this.#attempt(() => this.#search.search(userId, peerId, query));
+  }
+
+  recallMessage(request: RecallRequest): Promise<RecallOutcome> {
+    return this.#write(() => this.#recall.recall(request));
   }
 
   updateUser(userId: number, changes: UserChanges): Promise<void> {

@@ -110,8 +110,9 @@ const MIGRATIONS: readonly Migration[] = [
     bytes INTEGER NOT NULL
   ) STRICT;
   `,
-  // 6 (issue 12): search in a conversation (sqlite_search.ts), built for the stored messages.
-  SQLITE_SEARCH_MIGRATION,
+  // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // conversation (sqlite_search.ts), built for the stored messages.
+  `ALTER TABLE messages ADD COLUMN recalled_at INTEGER; ${SQLITE_SEARCH_MIGRATION}`,
 ];
 
 /** The schema version this code writes. */
