@@ -14,10 +14,12 @@ import { dispatch, route, type RouteHandler } from "./http/router.ts";
 import { clientAddress, type ClientInfo } from "./http/client_address.ts";
 import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
+import { recall } from "./http/recall_routes.ts";
 import { health, metricsPage, readiness } from "./http/health_routes.ts";
 import type { StaticFiles } from "./http/static_routes.ts";
 import { type AdminContext, adminRoutes } from "./admin/admin_routes.ts";
 import type { MessageWriter } from "./chat/message_writer.ts";
+import type { Recaller } from "./chat/recaller.ts";
 
 export type { ClientInfo };
 
@@ -31,6 +33,8 @@ export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messag
   readonly trustedProxies: number;
   /** The chat page's files, served at `/` and `/assets/<name>`. */
   readonly staticFiles: StaticFiles;
+  /** The one recall path, for sockets and `DELETE /v1/messages/<id>`. */
+  readonly recaller: Recaller;
 }
 
 /** Headers every HTTP response carries (a page may set its own stricter or looser CSP). */
@@ -46,7 +50,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export function createApp(
   context: AppContext,
 ): (request: Request, info?: ClientInfo) => Promise<Response> {
-  const { accounts, repository, hub, metrics, staticFiles } = context;
+  const { accounts, repository, hub, metrics, staticFiles, recaller } = context;
   const asset: RouteHandler = (request, { url }) =>
     Promise.resolve(
       staticFiles.has(url.pathname)
@@ -65,6 +69,7 @@ export function createApp(
       GET: (r, c) => history(r, c.url, c.params.peer, accounts, repository),
     }),
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
+    route("/v1/messages/:id", { DELETE: (r, c) => recall(r, c.params.id, accounts, recaller) }),
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
     route("/readyz", { GET: () => readiness(repository, hub) }),

@@ -23,6 +23,7 @@ import { ConnectionCounter } from "./limits/connection_counter.ts";
 import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
+import { Recaller } from "./chat/recaller.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
@@ -164,6 +165,7 @@ export function buildService(options: ServiceOptions): Service {
     hub,
     ...integration,
     deliveries: new DeliveryMarker(repository, log),
+    recaller: new Recaller({ repository, hub, clock, windowMs: config.recallWindowMs }),
     clock,
     log,
     metrics,

@@ -31,6 +31,7 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     maxMessageChars: 4096,
     maxFrameBytes: 64 * 1024,
     wsIdleTimeoutSeconds: 30,
+    recallWindowMs: 2 * MINUTE,
     limits: {
       messageRate: 10,
       messageBurst: 30,
@@ -79,6 +80,7 @@ Deno.test("every setting is read from the environment", () => {
       MAX_MESSAGE_CHARS: "100",
       MAX_FRAME_BYTES: "1024",
       WS_IDLE_TIMEOUT: "0",
+      RECALL_WINDOW: "5m",
       MSG_RATE: "5",
       MSG_BURST: "7",
       MSG_QUEUE: "9",
@@ -123,6 +125,7 @@ Deno.test("every setting is read from the environment", () => {
       maxMessageChars: 100,
       maxFrameBytes: 1024,
       wsIdleTimeoutSeconds: 0,
+      recallWindowMs: 5 * MINUTE,
       limits: {
         messageRate: 5,
         messageBurst: 7,
@@ -198,6 +201,13 @@ Deno.test("durations parse as bare seconds or with ms, s, m, h or d", () => {
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "2m" }).wsIdleTimeoutSeconds, 120);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "5000ms" }).wsIdleTimeoutSeconds, 5);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "1h" }).wsIdleTimeoutSeconds, 3600);
+});
+
+Deno.test("RECALL_WINDOW takes a duration up to 366 days; 0 turns recall off", () => {
+  assert.equal(parseConfig({ RECALL_WINDOW: "90s" }).recallWindowMs, 90 * SECOND);
+  assert.equal(parseConfig({ RECALL_WINDOW: "24h" }).recallWindowMs, DAY);
+  assert.equal(parseConfig({ RECALL_WINDOW: "0" }).recallWindowMs, 0);
+  for (const value of ["-1", "soon", "367d", "2 m"]) assertRefused("RECALL_WINDOW", value);
 });
 
 Deno.test("a bad storage quota is refused naming it; 0 turns a quota off", () => {

@@ -20,6 +20,8 @@ import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
 import { WaitingReader } from "./waiting_reader.ts";
+import { RecallControl } from "./recall_control.ts";
+import type { Recaller } from "./recaller.ts";
 
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -40,6 +42,8 @@ export interface ChatContext extends InboundContext {
   readonly nextConnectionId: () => number;
   /** Checks again, at join, that the session still holds. */
   readonly authenticator: Authenticator;
+  /** Recalls messages (`{"recall": N}` on a v2 socket); absent: every recall is refused. */
+  readonly recaller?: Recaller;
 }
 
 const NOBODY: UserRef = { id: 0, username: "" };
@@ -58,6 +62,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #inbound: Inbound;
   readonly #outbound: Outbound;
   readonly #waiting: WaitingReader;
+  readonly #recalls: RecallControl;
   #closed = false;
   #joined = false;
   #started: Promise<void> = Promise.resolve();
@@ -97,6 +102,16 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       terminate: (disconnect) => this.terminate(disconnect),
       fail: (event, error) => this.#fail(event, error),
     }, this.v2);
+    this.#recalls = new RecallControl({
+      user: this.user,
+      peer: this.peer,
+      recaller: context.recaller,
+      clock: context.clock,
+      rate: context.limits.messageRate,
+      burst: context.limits.messageBurst,
+      log: context.log,
+      reply: (frame) => this.send(frame),
+    });
   }
 
   // --- ChatSocketHandlers ---
@@ -193,7 +208,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   /** A v2 control frame: read marker, typing, recall. */
-  #control(_frame: V2ControlFrame): void {
+  #control(frame: V2ControlFrame): void {
+    if (frame.kind === "recall") this.#recalls.recall(frame.messageId, frame.id);
   }
 
   #tooSlow(cause: string): void {

@@ -15,7 +15,9 @@ export interface Endpoint {
   readonly peer: UserRef;
   /** The SHA-256 hash of the token the socket authenticated with. */
   readonly tokenHash: string;
-  /** Sends a control frame (presence). */
+  /** Whether the socket negotiated `chat.v2`: only such endpoints get pushed frames. */
+  readonly v2: boolean;
+  /** Sends a control frame (presence, and pushed v2 frames). */
   send(frame: string): void;
   /** Offers a stored message from the peer; `frame` is its 30001 encoding, shared by all sockets. */
   deliver(message: StoredMessage, frame: string): void;
@@ -27,6 +29,13 @@ export interface Endpoint {
    */
   catchUp(): void;
 }
+
+/**
+ * The peer of an inbox socket (`/v1/inbox`): an inbox endpoint is on the pair
+ * (user -> INBOX_PEER), so presence, revocation and erasure treat it as any socket of the user,
+ * while no user has id 0, so it has no pair presence (30098/30099) and gets no messages.
+ */
+export const INBOX_PEER: UserRef = { id: 0, username: "" };
 
 /** What `join` learned. */
 export interface JoinResult {
@@ -49,6 +58,14 @@ export interface Hub {
   leave(endpoint: Endpoint): Promise<void>;
   /** Offers a stored message to every endpoint on the pair (to -> from). */
   publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
+  /**
+   * Sends `frame` to every `v2` endpoint on the pair (userId -> peerId), on every node, except
+   * `except` (a local endpoint, e.g. the socket the frame is about). In order with the messages
+   * and frames published before it from this node.
+   */
+  pushToPair(userId: number, peerId: number, frame: string, except?: Endpoint): Promise<void>;
+  /** Sends `frame` to every inbox endpoint of the user, on every node. */
+  pushToInbox(userId: number, frame: string): Promise<void>;
   /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
   revokeToken(tokenHash: string): Promise<void>;
   /** Whether the user holds an endpoint on the pair (user -> peer), on any node. */

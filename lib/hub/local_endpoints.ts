@@ -80,6 +80,15 @@ export class LocalEndpoints {
     if (endpoints !== undefined) { for (const endpoint of endpoints) endpoint.send(frame); }
   }
 
+  /** Sends `frame` to every v2 endpoint on the pair (userId -> peerId) but `except`. */
+  push(userId: number, peerId: number, frame: string, except?: Endpoint): void {
+    const endpoints = this.onPair(userId, peerId);
+    if (endpoints === undefined) return;
+    for (const endpoint of endpoints) {
+      if (endpoint.v2 && endpoint !== except) endpoint.send(frame);
+    }
+  }
+
   /** Offers a message from `fromUserId` to every endpoint on (toUserId -> fromUserId). */
   deliver(message: StoredMessage, fromUserId: number, toUserId: number): void {
     const receivers = this.onPair(toUserId, fromUserId);

@@ -2,7 +2,13 @@
 import { peerLoginFrame, peerLogoutFrame } from "../protocol/server_frame.ts";
 import type { StoredMessage } from "../storage/repository.ts";
 import type { Disconnect } from "../protocol/disconnect.ts";
-import type { Endpoint, Hub, JoinResult, UserPresenceListener } from "./hub.ts";
+import {
+  type Endpoint,
+  type Hub,
+  INBOX_PEER,
+  type JoinResult,
+  type UserPresenceListener,
+} from "./hub.ts";
 import { LocalEndpoints } from "./local_endpoints.ts";
 
 /** A `Hub` in memory: presence is whatever this process holds. */
@@ -47,6 +53,15 @@ export class MemoryHub implements Hub {
   publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> {
     this.#local.deliver(message, fromUserId, toUserId);
     return Promise.resolve();
+  }
+
+  pushToPair(userId: number, peerId: number, frame: string, except?: Endpoint): Promise<void> {
+    this.#local.push(userId, peerId, frame, except);
+    return Promise.resolve();
+  }
+
+  pushToInbox(userId: number, frame: string): Promise<void> {
+    return this.pushToPair(userId, INBOX_PEER.id, frame);
   }
 
   revokeToken(tokenHash: string): Promise<void> {

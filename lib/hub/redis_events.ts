@@ -18,6 +18,8 @@ export const HUB_EVENT = {
   ERASE: "erase",
   /** Messages of a pair may be stored and not published (their node died): read them. */
   CATCH_UP: "catch_up",
+  /** A frame for the v2 endpoints of a pair (read, sent elsewhere, typing, recall, inbox). */
+  PUSH: "push",
   /** A node checking that its own subscription delivers. */
   PROBE: "probe",
 } as const;
@@ -45,6 +47,15 @@ export interface MessageEvent {
   readonly from: number;
   readonly to: number;
   readonly message: StoredMessage;
+}
+
+/** `frame` for the v2 endpoints on (user -> peer). */
+export interface PushEvent {
+  readonly kind: typeof HUB_EVENT.PUSH;
+  readonly origin: string;
+  readonly user: number;
+  readonly peer: number;
+  readonly frame: string;
 }
 
 /** The endpoints that authenticated with `tokenHash` close, on every node. */
@@ -84,6 +95,7 @@ export interface ProbeEvent {
 export type EndpointEvent =
   | PresenceEvent
   | MessageEvent
+  | PushEvent
   | RevokeEvent
   | EraseEvent
   | CatchUpEvent;

@@ -28,6 +28,7 @@ import {
   type Endpoint,
   type Hub,
   HubUnavailableError,
+  INBOX_PEER,
   type JoinResult,
   type UserPresenceListener,
 } from "./hub.ts";
@@ -38,6 +39,7 @@ import {
   HUB_EVENT,
   type MessageEvent,
   type PresenceEvent,
+  type PushEvent,
 } from "./redis_events.ts";
 import { RedisLink, type RedisLinkOptions } from "./redis_link.ts";
 
@@ -164,6 +166,28 @@ export class RedisHub implements Hub {
     await this.#link.script("PUBLISH", [String(fromUserId), String(toUserId), encodeEvent(event)]);
   }
 
+  async pushToPair(
+    userId: number,
+    peerId: number,
+    frame: string,
+    except?: Endpoint,
+  ): Promise<void> {
+    this.#local.push(userId, peerId, frame, except);
+    if (this.#link.state === "closed") return;
+    const event: PushEvent = {
+      kind: HUB_EVENT.PUSH,
+      origin: this.nodeId,
+      user: userId,
+      peer: peerId,
+      frame,
+    };
+    await this.#link.script("PUSH", [String(userId), String(peerId), encodeEvent(event)]);
+  }
+
+  pushToInbox(userId: number, frame: string): Promise<void> {
+    return this.pushToPair(userId, INBOX_PEER.id, frame);
+  }
+
   async revokeToken(tokenHash: string): Promise<void> {
     this.#local.revoke(tokenHash);
     if (this.#link.state === "closed") return;
@@ -219,6 +243,9 @@ export class RedisHub implements Hub {
         break;
       case HUB_EVENT.MESSAGE:
         this.#local.deliver(event.message, event.from, event.to);
+        break;
+      case HUB_EVENT.PUSH:
+        this.#local.push(event.user, event.peer, event.frame);
         break;
       case HUB_EVENT.REVOKE:
         this.#local.revoke(event.tokenHash);

@@ -11,8 +11,8 @@
  *   P node:<id>:pairs      set of "<u>:<p>" pairs on which node <id> holds endpoints
  *   P pair:<u>:<p>         hash <node id> -> how many endpoints user <u> holds on (u -> p) there
  *   P user:<u>             hash <node id> -> how many endpoints user <u> holds there, all pairs
- *   P ch:<id>              channel of node <id>: messages, presence events and catch-ups for its
- *                          endpoints
+ *   P ch:<id>              channel of node <id>: messages, presence events, catch-ups and pushed
+ *                          v2 frames for its endpoints
  *   P revoke               channel of every node: revoked token hashes
  *
  * The scripts name keys they build themselves, so they need one Redis server (or a
@@ -152,6 +152,21 @@ return {announce(u, p, 0, node, node), 1, userLast}
 export const PUBLISH = `${PRELUDE}
 local sent = 0
 for _, node in ipairs(redis.call('HKEYS', pairKey(ARGV[4], ARGV[3]))) do
+  if node ~= ARGV[2] then
+    redis.call('PUBLISH', P .. 'ch:' .. node, ARGV[5])
+    sent = sent + 1
+  end
+end
+return sent
+`;
+
+/**
+ * ARGV: prefix, node, user, peer, event. Publishes a push event (a frame for the v2 endpoints
+ * on (user -> peer)) to every other node holding endpoints on that pair; returns how many nodes.
+ */
+export const PUSH = `${PRELUDE}
+local sent = 0
+for _, node in ipairs(redis.call('HKEYS', pairKey(ARGV[3], ARGV[4]))) do
   if node ~= ARGV[2] then
     redis.call('PUBLISH', P .. 'ch:' .. node, ARGV[5])
     sent = sent + 1

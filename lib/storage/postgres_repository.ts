@@ -9,6 +9,8 @@ import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
+import { searchMessages } from "./postgres_search.ts";
+import { history, recallMessage } from "./postgres_history.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -22,9 +24,12 @@ import type {
   NewUser,
   OutboxBacklog,
   PresenceChange,
+  RecallOutcome,
+  RecallRequest,
   Repository,
   SaveOutcome,
   SaveResult,
+  SearchQuery,
   Session,
   StoredMessage,
   UserChanges,
@@ -266,7 +271,8 @@ export class PostgresRepository implements Repository {
   async #duplicateOf(sql: Sql, message: NewMessage): Promise<SaveResult | null> {
     if (message.clientId === null) return null;
     const rows = await sql<MessageRow[]>`
-        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time,
+               m.recalled_at IS NOT NULL AS recalled
         FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
         WHERE m.from_user_id = ${message.from.id} AND m.to_user_id = ${message.to.id}
           AND m.client_id = ${message.clientId}`;
@@ -310,30 +316,16 @@ export class PostgresRepository implements Repository {
     return n;
   }
 
-  async history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
-    const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
-    const limit = query.limit;
-    // Two index range scans merged, as in SQLite; a conversation with oneself is one scan.
-    const rows = await this.#run((sql) =>
-      userId === peerId
-        ? sql<MessageRow[]>`
-          SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
-          FROM messages m JOIN users u ON u.id = m.from_user_id
-          WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
-          ORDER BY m.id DESC LIMIT ${limit}`
-        : sql<MessageRow[]>`
-          SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
-          FROM (
-            (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
-               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-            UNION ALL
-            (SELECT * FROM messages WHERE from_user_id = ${peerId} AND to_user_id = ${userId}
-               AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-          ) m
-          JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-          ORDER BY m.id DESC LIMIT ${limit}`
-    );
-    return rows.map(toMessage);
+  history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
+    return this.#run((sql) => history(sql, userId, peerId, query));
+  }
+
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
+    return this.#run((sql) => searchMessages(sql, userId, peerId, query));
+  }
+
+  recallMessage(request: RecallRequest): Promise<RecallOutcome> {
+    return this.#run((sql) => recallMessage(sql, request));
   }
 
   async updateUser(userId: number, changes: UserChanges): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type postgres from "postgres";
 import { lookalikeKeys } from "../users/lookalike.ts";
+import { addSearchIndex } from "./postgres_search.ts";
 
 /**
  * Each migration is a list of statements, run in order inside the migration transaction, or a
@@ -103,6 +104,12 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
+  // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // conversation (postgres_search.ts), built for the stored messages.
+  async (tx) => {
+    await tx.unsafe(`ALTER TABLE messages ADD COLUMN recalled_at bigint`);
+    await addSearchIndex(tx, LOCK_CLASS);
+  },
 ];
 
 /** The schema version this code writes. */

@@ -44,6 +44,8 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     markDelivered: (...args) => base.markDelivered(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
+    searchMessages: (...args) => base.searchMessages(...args),
+    recallMessage: (...args) => base.recallMessage(...args),
     updateUser: (...args) => base.updateUser(...args),
     deleteUser: (...args) => base.deleteUser(...args),
     recordPresence: (...args) => base.recordPresence(...args),

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Hub, UserPresenceListener } from "../../lib/hub/hub.ts";
 import { hubAppContract } from "./hub_app_contract.ts";
+import { hubPushContract } from "./hub_push_contract.ts";
 import {
   chatMessageFrame,
   peerLoginFrame,
@@ -52,6 +53,8 @@ export function hubContract(
 ): void {
   // Issue 13: pair and user presence queries, erasure, user presence events.
   hubAppContract(name, open, openCluster);
+  // Issue 12: pushes to the v2 endpoints of a pair and to inboxes.
+  hubPushContract(name, open, openCluster);
 
   function contractTest(behaviour: string, body: (hub: Hub) => Promise<void>): void {
     Deno.test(`${name}: ${behaviour}`, async () => {

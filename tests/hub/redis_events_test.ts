@@ -42,6 +42,7 @@ Deno.test("Redis events: every kind survives encoding and decoding", () => {
     { kind: HUB_EVENT.ERASE, origin: "a1", user: TOM },
     { kind: HUB_EVENT.CATCH_UP, origin: "a1", from: TOM, to: JACK },
     { kind: HUB_EVENT.PROBE, origin: "a1", nonce: "n1" },
+    { kind: HUB_EVENT.PUSH, origin: "a1", user: TOM, peer: JACK, frame: '{"status":30014}' },
   ];
   for (const event of events) assert.deepEqual(decodeEvent(encodeEvent(event)), event);
   assert.deepEqual(Object.values(HUB_EVENT), [
@@ -50,6 +51,7 @@ Deno.test("Redis events: every kind survives encoding and decoding", () => {
     "revoke",
     "erase",
     "catch_up",
+    "push",
     "probe",
   ]);
 });

@@ -8,6 +8,8 @@ import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 import { appTablesContract } from "./app_tables_contract.ts";
 import { quotaContract } from "./quota_contract.ts";
+import { searchContract } from "./search_contract.ts";
+import { recallContract } from "./recall_contract.ts";
 
 const HOUR_MS = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -668,4 +670,10 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
 
   // Issue 11: storage quotas.
   quotaContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 12: search in a conversation.
+  searchContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 12: recall.
+  recallContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
 }

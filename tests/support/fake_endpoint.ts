@@ -62,6 +62,8 @@ export class EventLog<T> {
 export interface FakeEndpointOptions {
   /** Defaults to a fresh random value, so endpoints share a token only when told to. */
   readonly tokenHash?: string;
+  /** Whether it negotiated chat.v2 (gets pushed frames); default false. */
+  readonly v2?: boolean;
   /** Called on every `terminate`, e.g. to `leave` the hub as a real socket would on close. */
   readonly onTerminate?: (endpoint: FakeEndpoint, termination: Termination) => void;
 }
@@ -69,6 +71,7 @@ export interface FakeEndpointOptions {
 /** An `Endpoint` that records its events. */
 export class FakeEndpoint implements Endpoint {
   readonly tokenHash: string;
+  readonly v2: boolean;
   /** Control frames passed to `send`. */
   readonly frames: EventLog<string>;
   /** Messages passed to `deliver`. */
@@ -84,6 +87,7 @@ export class FakeEndpoint implements Endpoint {
 
   constructor(readonly user: UserRef, readonly peer: UserRef, options: FakeEndpointOptions = {}) {
     this.tokenHash = options.tokenHash ?? crypto.randomUUID();
+    this.v2 = options.v2 ?? false;
     const label = `${user.username} -> ${peer.username}`;
     this.frames = new EventLog(`a frame sent to ${label}`);
     this.deliveries = new EventLog(`a message delivered to ${label}`);
