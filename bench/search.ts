@@ -48,7 +48,7 @@ function option(name: string, fallback: string): string {
 const send = (i: number) => `2026-12-01 10:${String(Math.floor(i / 60) % 60).padStart(2, "0")}:00`;
 
 /** Fills a SQLite file at the schema before search; returns the seconds it took. */
-export function loadSqlite(path: string, total: number): number {
+function loadSqlite(path: string, total: number): number {
   const started = performance.now();
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
@@ -73,7 +73,7 @@ export function loadSqlite(path: string, total: number): number {
 }
 
 /** Fills a PostgreSQL schema at the schema before search; returns the seconds it took. */
-export async function loadPostgres(sql: postgres.Sql, schema: string, total: number): Promise<number> {
+async function loadPostgres(sql: postgres.Sql, schema: string, total: number): Promise<number> {
   const { migrate, PG_SCHEMA_VERSION } = await import("../lib/storage/postgres_schema.ts");
   const started = performance.now();
   await migrate(sql, schema, PG_SCHEMA_VERSION - 1);
