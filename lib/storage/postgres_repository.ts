@@ -9,13 +9,17 @@ import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
+import * as conversations from "./postgres_conversations.ts";
+import * as reads from "./postgres_message_reads.ts";
 import { searchMessages } from "./postgres_search.ts";
-import { history, recallMessage } from "./postgres_history.ts";
+import { recallMessage } from "./postgres_recall.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
   ClaimedEvent,
   ClaimRequest,
+  ConversationQuery,
+  ConversationRecord,
   EventOutcome,
   HistoryQuery,
   NewApiKey,
@@ -24,6 +28,7 @@ import type {
   NewUser,
   OutboxBacklog,
   PresenceChange,
+  ReadMark,
   RecallOutcome,
   RecallRequest,
   Repository,
@@ -287,37 +292,41 @@ export class PostgresRepository implements Repository {
     );
   }
 
-  async waitingMessages(
+  deliveredUpto(receiverId: number, senderId: number): Promise<number> {
+    return this.#run((sql) => conversations.deliveredUpto(sql, receiverId, senderId));
+  }
+
+  conversations(userId: number, query: ConversationQuery): Promise<ConversationRecord[]> {
+    return this.#run((sql) => conversations.conversationPage(sql, userId, query));
+  }
+
+  conversation(userId: number, peerId: number): Promise<ConversationRecord | null> {
+    return this.#run((sql) => conversations.oneConversation(sql, userId, peerId));
+  }
+
+  conversationPeers(userId: number): Promise<number[]> {
+    return this.#run((sql) => conversations.conversationPeers(sql, userId));
+  }
+
+  markRead(readerId: number, peerId: number, messageId: number): Promise<ReadMark | null> {
+    return this.#run((sql) => conversations.markRead(sql, readerId, peerId, messageId));
+  }
+
+  waitingMessages(
     toUserId: number,
     fromUserId: number,
     afterId: number,
     limit: number,
   ): Promise<StoredMessage[]> {
-    const rows = await this.#run((sql) =>
-      sql<MessageRow[]>`
-        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
-        FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-        WHERE m.to_user_id = ${toUserId} AND m.from_user_id = ${fromUserId}
-          AND NOT m.delivered AND m.id > ${afterId}
-        ORDER BY m.id LIMIT ${limit}`
-    );
-    return rows.map(toMessage);
+    return this.#run((sql) => reads.waitingMessages(sql, toUserId, fromUserId, afterId, limit));
   }
 
-  async waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
-    // The messages `waitingMessages` reads, counted as the quota statement counts them.
-    const [{ n }] = await this.#run((sql) =>
-      sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM (
-          SELECT 1 FROM messages
-          WHERE to_user_id = ${toUserId} AND from_user_id = ${fromUserId} AND NOT delivered
-          LIMIT ${limit}) AS counted`
-    );
-    return n;
+  waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
+    return this.#run((sql) => reads.waitingCount(sql, toUserId, fromUserId, limit));
   }
 
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
-    return this.#run((sql) => history(sql, userId, peerId, query));
+    return this.#run((sql) => reads.history(sql, userId, peerId, query));
   }
 
   searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {

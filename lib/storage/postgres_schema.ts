@@ -104,6 +104,57 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
+  // 5 (issue 12): the state of each conversation, per owner and peer, as on SQLite: the last
+  // message either way, the owner's unread count and read marker; a trigger keeps last message
+  // and unread with every insert, in its transaction, locking the pair's two rows in
+  // (user_id, peer_id) order so that messages both ways at once cannot deadlock. Existing
+  // conversations start with what was delivered counted as read, and the rest as unread.
+  [
+    `CREATE TABLE conversations (
+      user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+      peer_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+      last_message_id bigint NOT NULL,
+      unread integer NOT NULL DEFAULT 0,
+      read_upto bigint NOT NULL DEFAULT 0,
+      PRIMARY KEY (user_id, peer_id)
+    )`,
+    `CREATE INDEX conversations_by_activity ON conversations (user_id, last_message_id)`,
+    `CREATE INDEX conversations_by_peer ON conversations (peer_id)`,
+    `INSERT INTO conversations (user_id, peer_id, last_message_id, read_upto)
+     SELECT owner, peer, max(id), max(CASE WHEN incoming AND delivered THEN id ELSE 0 END)
+     FROM (SELECT from_user_id AS owner, to_user_id AS peer, id, false AS incoming, delivered
+           FROM messages
+           UNION ALL
+           SELECT to_user_id, from_user_id, id, true, delivered FROM messages
+           WHERE to_user_id <> from_user_id) AS both_ways
+     GROUP BY owner, peer`,
+    `UPDATE conversations c SET unread = (SELECT count(*) FROM messages m
+       WHERE m.from_user_id = c.peer_id AND m.to_user_id = c.user_id AND m.id > c.read_upto)
+     WHERE c.user_id <> c.peer_id`,
+    `CREATE FUNCTION conversation_touch(owner bigint, peer bigint, message bigint, incoming int)
+     RETURNS void LANGUAGE sql AS $$
+       INSERT INTO conversations AS c (user_id, peer_id, last_message_id, unread)
+       VALUES (owner, peer, message, incoming)
+       ON CONFLICT (user_id, peer_id) DO UPDATE
+         SET last_message_id = greatest(c.last_message_id, excluded.last_message_id),
+             unread = c.unread + excluded.unread
+     $$`,
+    `CREATE FUNCTION messages_conversation() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF NEW.from_user_id = NEW.to_user_id THEN
+         PERFORM conversation_touch(NEW.from_user_id, NEW.to_user_id, NEW.id, 0);
+       ELSIF NEW.from_user_id < NEW.to_user_id THEN
+         PERFORM conversation_touch(NEW.from_user_id, NEW.to_user_id, NEW.id, 0);
+         PERFORM conversation_touch(NEW.to_user_id, NEW.from_user_id, NEW.id, 1);
+       ELSE
+         PERFORM conversation_touch(NEW.to_user_id, NEW.from_user_id, NEW.id, 1);
+         PERFORM conversation_touch(NEW.from_user_id, NEW.to_user_id, NEW.id, 0);
+       END IF;
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER messages_conversation AFTER INSERT ON messages
+     FOR EACH ROW EXECUTE FUNCTION messages_conversation()`,
+  ],
   // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
   // conversation (postgres_search.ts), built for the stored messages.
   async (tx) => {

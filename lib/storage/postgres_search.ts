@@ -28,6 +28,32 @@ export async function addSearchIndex(tx: postgres.TransactionSql, lockClass: num
   );
 }
 
+// Each direction on its own, so the planner may take the pair index or the trigram index for
+// each; a conversation with oneself is one direction. $1 user, $2 peer, $3 before, $4 limit,
+// $5 pattern.
+const PAIR_SEARCH = (like: string) => `
+  SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+  FROM (
+    (SELECT * FROM messages WHERE from_user_id = $1 AND to_user_id = $2
+       AND id < $3 AND msg ${like} $5 ORDER BY id DESC LIMIT $4)
+    UNION ALL
+    (SELECT * FROM messages WHERE from_user_id = $2 AND to_user_id = $1
+       AND id < $3 AND msg ${like} $5 ORDER BY id DESC LIMIT $4)
+  ) m
+  JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
+  ORDER BY m.id DESC LIMIT $4`;
+
+const OWN_SEARCH = (like: string) => `
+  SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
+  FROM messages m JOIN users u ON u.id = m.from_user_id
+  WHERE m.from_user_id = $1 AND m.to_user_id = $2 AND m.id < $3 AND m.msg ${like} $5
+  ORDER BY m.id DESC LIMIT $4`;
+
+/** Whether no character of `text` has another case, so that `LIKE` matches as `ILIKE` would. */
+function caseless(text: string): boolean {
+  return text.toLowerCase() === text && text.toUpperCase() === text;
+}
+
 /** The pair's messages containing `query.text`, case-insensitively, newest first. */
 export async function searchMessages(
   sql: Sql,
@@ -36,27 +62,19 @@ export async function searchMessages(
   query: SearchQuery,
 ): Promise<StoredMessage[]> {
   const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
-  const { limit } = query;
-  const pattern = containsPattern(query.text);
-  // Each direction on its own, so the planner may take the pair index or the trigram index for
-  // each; a conversation with oneself is one direction.
-  const rows = userId === peerId
-    ? await sql<MessageRow[]>`
-      SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
-      FROM messages m JOIN users u ON u.id = m.from_user_id
-      WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
-        AND m.msg ILIKE ${pattern}
-      ORDER BY m.id DESC LIMIT ${limit}`
-    : await sql<MessageRow[]>`
-      SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
-      FROM (
-        (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
-           AND id < ${before} AND msg ILIKE ${pattern} ORDER BY id DESC LIMIT ${limit})
-        UNION ALL
-        (SELECT * FROM messages WHERE from_user_id = ${peerId} AND to_user_id = ${userId}
-           AND id < ${before} AND msg ILIKE ${pattern} ORDER BY id DESC LIMIT ${limit})
-      ) m
-      JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-      ORDER BY m.id DESC LIMIT ${limit}`;
+  // ILIKE folds every row's case; a text without case (Chinese, digits) needs no folding, and
+  // plain LIKE reads a conversation about four times faster.
+  const like = caseless(query.text) ? "LIKE" : "ILIKE";
+  const statement = userId === peerId ? OWN_SEARCH(like) : PAIR_SEARCH(like);
+  // Not a named prepared statement: after five runs PostgreSQL would plan one for any text
+  // (a generic plan), which cannot tell a rare text (the trigram index) from a common one (the
+  // pair index, newest first); an unnamed statement is planned for the text at hand.
+  const rows = await sql.unsafe<MessageRow[]>(statement, [
+    userId,
+    peerId,
+    before,
+    query.limit,
+    containsPattern(query.text),
+  ]);
   return rows.map(toMessage);
 }

@@ -175,6 +175,38 @@ export interface HistoryQuery {
   readonly beforeId?: number;
 }
 
+/** One conversation as its owner's list shows it. */
+export interface ConversationRecord {
+  readonly peer: UserRef;
+  /** When the peer last came online or went offline; `null` if never. */
+  readonly peerLastSeenAt: number | null;
+  /** Messages from the peer after the owner's read marker. */
+  readonly unread: number;
+  /** The owner's read marker: the highest id of the peer's messages the owner read (0: none). */
+  readonly readUpto: number;
+  /** The peer's read marker of the owner's messages (0: none). */
+  readonly peerReadUpto: number;
+  /** The newest message either way. */
+  readonly lastMessage: StoredMessage;
+}
+
+/** A page request over a user's conversations, most recent activity first. */
+export interface ConversationQuery {
+  readonly limit: number;
+  /** Only conversations whose last message id is smaller; absent for the first page. */
+  readonly beforeId?: number;
+}
+
+/** What `markRead` did: `null` from it means the id is no message from the peer to the reader. */
+export interface ReadMark {
+  /** Whether the marker moved (it only moves forward). */
+  readonly moved: boolean;
+  /** The reader's marker now. */
+  readonly readUpto: number;
+  /** Messages from the peer after it. */
+  readonly unread: number;
+}
+
 /** A search in a conversation: the messages containing `text`, paged like history. */
 export interface SearchQuery extends HistoryQuery {
   /** What the messages contain, matched case-insensitively; at least one character. */
@@ -245,6 +277,27 @@ export interface Repository {
   saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]>;
   /** Marks messages as delivered. */
   markDelivered(messageIds: readonly number[]): Promise<void>;
+  /**
+   * The delivered cursor of a conversation: the highest id N such that every message from
+   * `senderId` to `receiverId` up to N was delivered (0: none). Read from the waiting index,
+   * so delivering a message writes nothing more than its flag.
+   */
+  deliveredUpto(receiverId: number, senderId: number): Promise<number>;
+  /**
+   * The user's conversations (one exists once a message went either way), most recent activity
+   * first (by last message id), one indexed query.
+   */
+  conversations(userId: number, query: ConversationQuery): Promise<ConversationRecord[]>;
+  /** One conversation of the user; `null` when no message went either way. */
+  conversation(userId: number, peerId: number): Promise<ConversationRecord | null>;
+  /** The ids of the users the user has a conversation with (not the user themself). */
+  conversationPeers(userId: number): Promise<number[]>;
+  /**
+   * Moves the reader's marker of the conversation with `peerId` forward to `messageId`, which
+   * must be a message from the peer to the reader (else `null`); a marker already at or past it
+   * stays.
+   */
+  markRead(readerId: number, peerId: number, messageId: number): Promise<ReadMark | null>;
   /**
    * Messages from `fromUserId` to `toUserId` not yet delivered, with an id above `afterId`,
    * oldest first, at most `limit`.

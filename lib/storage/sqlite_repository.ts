@@ -6,6 +6,7 @@ import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./me
 import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
+import { SqliteConversations } from "./sqlite_conversations.ts";
 import { SqliteSearch } from "./sqlite_search.ts";
 import { SqliteRecall } from "./sqlite_recall.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
@@ -13,6 +14,8 @@ import type {
   ApiKeyRecord,
   ClaimedEvent,
   ClaimRequest,
+  ConversationQuery,
+  ConversationRecord,
   EventOutcome,
   HistoryQuery,
   NewApiKey,
@@ -21,6 +24,7 @@ import type {
   NewUser,
   OutboxBacklog,
   PresenceChange,
+  ReadMark,
   RecallOutcome,
   RecallRequest,
   Repository,
@@ -88,6 +92,7 @@ export class SqliteRepository implements Repository {
   readonly #app: SqliteAppTables;
   readonly #quota: SqliteQuota;
   readonly #messages: SqliteMessageStore;
+  readonly #conversations: SqliteConversations;
   readonly #search: SqliteSearch;
   readonly #recall: SqliteRecall;
   #pending: PendingWrite[] = [];
@@ -145,6 +150,7 @@ export class SqliteRepository implements Repository {
     this.#app = new SqliteAppTables(db);
     this.#quota = new SqliteQuota(db);
     this.#messages = new SqliteMessageStore(db, this.#app);
+    this.#conversations = new SqliteConversations(db);
     this.#search = new SqliteSearch(db);
     this.#recall = new SqliteRecall(db);
   }
@@ -235,6 +241,26 @@ export class SqliteRepository implements Repository {
     return this.#write(() => {
       this.#markDelivered.run(JSON.stringify(messageIds));
     });
+  }
+
+  deliveredUpto(receiverId: number, senderId: number): Promise<number> {
+    return this.#attempt(() => this.#conversations.deliveredUpto(receiverId, senderId));
+  }
+
+  conversations(userId: number, query: ConversationQuery): Promise<ConversationRecord[]> {
+    return this.#attempt(() => this.#conversations.page(userId, query));
+  }
+
+  conversation(userId: number, peerId: number): Promise<ConversationRecord | null> {
+    return this.#attempt(() => this.#conversations.one(userId, peerId));
+  }
+
+  conversationPeers(userId: number): Promise<number[]> {
+    return this.#attempt(() => this.#conversations.peers(userId));
+  }
+
+  markRead(readerId: number, peerId: number, messageId: number): Promise<ReadMark | null> {
+    return this.#write(() => this.#conversations.markRead(readerId, peerId, messageId));
   }
 
   waitingMessages(

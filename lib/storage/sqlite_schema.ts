@@ -110,6 +110,46 @@ const MIGRATIONS: readonly Migration[] = [
     bytes INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5 (issue 12): the state of each conversation, per owner and peer, so the list is one
+  // indexed query: the last message either way, the owner's unread count and read marker. A
+  // trigger keeps last message and unread with every insert, in its transaction. Existing
+  // conversations start with what was delivered counted as read, and the rest as unread.
+  `
+  CREATE TABLE conversations (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    peer_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    last_message_id INTEGER NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 0,
+    read_upto INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, peer_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX conversations_by_activity ON conversations(user_id, last_message_id);
+  CREATE INDEX conversations_by_peer ON conversations(peer_id);
+
+  INSERT INTO conversations (user_id, peer_id, last_message_id, read_upto)
+  SELECT owner, peer, max(id), max(CASE WHEN incoming AND delivered THEN id ELSE 0 END)
+  FROM (SELECT from_user_id AS owner, to_user_id AS peer, id, 0 AS incoming, delivered
+        FROM messages
+        UNION ALL
+        SELECT to_user_id, from_user_id, id, 1, delivered FROM messages
+        WHERE to_user_id <> from_user_id)
+  GROUP BY owner, peer;
+  UPDATE conversations SET unread = (SELECT count(*) FROM messages
+    WHERE from_user_id = conversations.peer_id AND to_user_id = conversations.user_id
+      AND id > conversations.read_upto)
+  WHERE user_id <> peer_id;
+
+  CREATE TRIGGER messages_conversation AFTER INSERT ON messages BEGIN
+    INSERT INTO conversations (user_id, peer_id, last_message_id)
+    VALUES (NEW.from_user_id, NEW.to_user_id, NEW.id)
+    ON CONFLICT (user_id, peer_id) DO UPDATE
+      SET last_message_id = max(last_message_id, excluded.last_message_id);
+    INSERT INTO conversations (user_id, peer_id, last_message_id, unread)
+    SELECT NEW.to_user_id, NEW.from_user_id, NEW.id, 1 WHERE NEW.to_user_id <> NEW.from_user_id
+    ON CONFLICT (user_id, peer_id) DO UPDATE
+      SET last_message_id = max(last_message_id, excluded.last_message_id), unread = unread + 1;
+  END;
+  `,
   // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
   // conversation (sqlite_search.ts), built for the stored messages.
   `ALTER TABLE messages ADD COLUMN recalled_at INTEGER; ${SQLITE_SEARCH_MIGRATION}`,

@@ -210,3 +210,20 @@ Deno.test("DELETE /v1/messages/<id>: 200 for the sender within the window (30015
   await jack.nextMatching((f) => f.body.message_id === after, "after at Jack");
   assert.equal(jack.frames.filter((f) => f.status === 30015).length, 1);
 });
+
+Deno.test("recall frames are paced like messages: past MSG_BURST a 30004 says when to retry", async () => {
+  await using server = await startTestServer({ env: { MSG_RATE: "1", MSG_BURST: "2" } });
+  const { open } = await tomAndJack(server);
+  await using tom = await open("Tom", true);
+  const id = await send(tom, "hello");
+  // Two recalls fit the burst (the second finds it recalled already), the third does not.
+  for (let i = 0; i < 3; i++) tom.sendJson({ recall: id });
+  const answers: Frame[] = [];
+  while (answers.length < 3) {
+    answers.push(await tom.nextMatching((f) => f.status === 30015 || f.status === 30004, "answer"));
+  }
+  assert.deepEqual(answers.map((f) => f.status).sort(), [30004, 30015, 30015]);
+  const refused = answers.find((f) => f.status === 30004)!;
+  assert.equal(refused.body.recall, id);
+  assert.match(refused.body.reason as string, /^rate limit exceeded; retry after \d+ ms$/);
+});

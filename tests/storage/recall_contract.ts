@@ -64,6 +64,15 @@ export function recallContract(contractTest: ContractTest): void {
           first.message,
         ]);
       }
+      // The conversation list shows it too, when it is the last message.
+      const [thirdSaved] = await repo.saveMessages([message(tom, jack, "last one")]);
+      assert.equal((await recall(tom, thirdSaved.message.messageId)).kind, "recalled");
+      for (const [user, peer] of [[tom, jack], [jack, tom]]) {
+        const listed = await repo.conversation(user.id, peer.id);
+        assert.deepEqual(listed?.lastMessage, { ...thirdSaved.message, msg: "", recalled: true });
+        const [first] = await repo.conversations(user.id, { limit: 10 });
+        assert.deepEqual(first.lastMessage, listed?.lastMessage);
+      }
       // The text is gone from the search index, short and long texts alike.
       for (const text of ["secret", "4711", "se", "code is"]) {
         assert.deepEqual(await repo.searchMessages(jack.id, tom.id, { text, limit: 10 }), [], text);

@@ -8,6 +8,7 @@ import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { usernameKey } from "../../lib/users/username.ts";
 import { appTablesContract } from "./app_tables_contract.ts";
 import { quotaContract } from "./quota_contract.ts";
+import { conversationContract } from "./conversation_contract.ts";
 import { searchContract } from "./search_contract.ts";
 import { recallContract } from "./recall_contract.ts";
 
@@ -670,6 +671,9 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
 
   // Issue 11: storage quotas.
   quotaContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 12: conversation state, read markers, delivered cursors.
+  conversationContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
 
   // Issue 12: search in a conversation.
   searchContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));

@@ -1,45 +1,11 @@
 /**
- * The PostgreSQL reads and writes of one message in a conversation's history: the history page
- * (two index range scans merged, as in SQLite; a conversation with oneself is one scan) and a
- * recall, which erases the text in place (the row stays as a recalled item; the old row version
- * is dead at once and removed by the next vacuum, as any update's).
+ * Recall on PostgreSQL: the text is erased in place (the row stays as a recalled item). The old
+ * row version is dead at once, unreadable by any query, and its bytes are removed by the next
+ * vacuum of the table (autovacuum), as any update's; the trigram index entries go with it.
  */
 import type postgres from "postgres";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type { HistoryQuery, RecallOutcome, RecallRequest, StoredMessage } from "./repository.ts";
-
-type Sql = postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>;
-
-/** The conversation between two users in both directions, newest first. */
-export async function history(
-  sql: Sql,
-  userId: number,
-  peerId: number,
-  query: HistoryQuery,
-): Promise<StoredMessage[]> {
-  const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
-  const limit = query.limit;
-  const rows = userId === peerId
-    ? await sql<MessageRow[]>`
-      SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time,
-             m.recalled_at IS NOT NULL AS recalled
-      FROM messages m JOIN users u ON u.id = m.from_user_id
-      WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
-      ORDER BY m.id DESC LIMIT ${limit}`
-    : await sql<MessageRow[]>`
-      SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time,
-             m.recalled_at IS NOT NULL AS recalled
-      FROM (
-        (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
-           AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-        UNION ALL
-        (SELECT * FROM messages WHERE from_user_id = ${peerId} AND to_user_id = ${userId}
-           AND id < ${before} ORDER BY id DESC LIMIT ${limit})
-      ) m
-      JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
-      ORDER BY m.id DESC LIMIT ${limit}`;
-  return rows.map(toMessage);
-}
 
 /** Recalls within the request's bounds, in one transaction; see `Repository.recallMessage`. */
 export function recallMessage(
