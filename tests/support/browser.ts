@@ -56,6 +56,22 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
   });
 }
 
+/** A desktop-sized and a phone-sized browser context, both in Chinese. */
+export async function desktopAndPhone(browser: Browser) {
+  const desktop = await browser.newContext({
+    viewport: { width: 1100, height: 720 },
+    locale: "zh-CN",
+  });
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 760 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: "zh-CN",
+  });
+  return { desktop, phone };
+}
+
 /** What went wrong inside a page: console errors (CSP and Trusted Types violations among them), uncaught exceptions, dialogs. */
 export interface Trouble {
   readonly errors: string[];

@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import type { WebSocketRoute } from "npm:playwright-core@1.65.1";
+import type { Page, WebSocketRoute } from "npm:playwright-core@1.65.1";
 import { api, registerAndLogin, startTestServer } from "../support/server.ts";
 import { ChatClient } from "../../lib/client/chat_client.ts";
 import { PAGE_TEXT } from "../../lib/web/page/i18n.ts";
 import {
   browserTest,
+  desktopAndPhone,
   holdSocket,
   logIn,
   mine,
@@ -28,23 +29,30 @@ import {
 
 const INJECTION = "<img src=x onerror=alert(1)>";
 
+/** Markup is shown as the characters typed, never run; Shift+Enter adds a line, Enter sends. */
+async function markupAndLines(tom: Page, ming: Page): Promise<void> {
+  await send(tom, INJECTION);
+  await theirs(ming, INJECTION).waitFor();
+  assert.equal(await theirs(ming, INJECTION).textContent(), INJECTION);
+  assert.equal(await ming.locator("#message-list img").count(), 0);
+  assert.equal(await tom.locator("#message-list img").count(), 0);
+
+  await ming.fill("#composer-input", "第一行");
+  await ming.press("#composer-input", "Shift+Enter");
+  await ming.type("#composer-input", "第二行");
+  assert.equal(await ming.inputValue("#composer-input"), "第一行\n第二行");
+  await ming.press("#composer-input", "Enter");
+  await theirs(tom, "第一行\n第二行").waitFor();
+  assert.equal(await ming.inputValue("#composer-input"), "");
+}
+
 browserTest(
   "two people chat in Chromium: both ways, presence, away messages, text only",
   async (browser) => {
     await using server = await startTestServer();
     const trouble: Trouble = { errors: [], dialogs: [] };
     // Tom on a desktop, 小明 on a phone-sized screen.
-    const desktop = await browser.newContext({
-      viewport: { width: 1100, height: 720 },
-      locale: "zh-CN",
-    });
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 760 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-      locale: "zh-CN",
-    });
+    const { desktop, phone } = await desktopAndPhone(browser);
     const tom = await newPage(desktop, trouble);
     let ming = await newPage(phone, trouble);
     await signUp(tom, server.baseUrl, "Tom");
@@ -64,21 +72,7 @@ browserTest(
     await send(ming, "收到，我会准时到。");
     await theirs(tom, "收到，我会准时到。").waitFor();
 
-    // Markup in a message is shown as the characters typed, never run.
-    await send(tom, INJECTION);
-    await theirs(ming, INJECTION).waitFor();
-    assert.equal(await theirs(ming, INJECTION).textContent(), INJECTION);
-    assert.equal(await ming.locator("#message-list img").count(), 0);
-    assert.equal(await tom.locator("#message-list img").count(), 0);
-
-    // Shift+Enter adds a line; Enter sends.
-    await ming.fill("#composer-input", "第一行");
-    await ming.press("#composer-input", "Shift+Enter");
-    await ming.type("#composer-input", "第二行");
-    assert.equal(await ming.inputValue("#composer-input"), "第一行\n第二行");
-    await ming.press("#composer-input", "Enter");
-    await theirs(tom, "第一行\n第二行").waitFor();
-    assert.equal(await ming.inputValue("#composer-input"), "");
+    await markupAndLines(tom, ming);
 
     // 小明 closes the tab: Tom sees 小明 go offline, and writes anyway.
     await ming.close();
@@ -92,22 +86,20 @@ browserTest(
     await presence(tom, "online");
     await send(tom, "欢迎回来");
     await theirs(ming, "欢迎回来").waitFor();
-    assert.deepEqual(await transcript(ming), [
-      "< 你好，小明！今天下午三点开会，别忘了带上周的报告。",
-      "> 收到，我会准时到。",
-      `< ${INJECTION}`,
-      "> 第一行\n第二行",
-      "< 你不在的时候我发了这条消息。",
-      "< 欢迎回来",
-    ]);
-    assert.deepEqual(await transcript(tom), [
-      "> 你好，小明！今天下午三点开会，别忘了带上周的报告。",
-      "< 收到，我会准时到。",
-      `> ${INJECTION}`,
-      "< 第一行\n第二行",
-      "> 你不在的时候我发了这条消息。",
-      "> 欢迎回来",
-    ]);
+    const texts = [
+      "你好，小明！今天下午三点开会，别忘了带上周的报告。",
+      "收到，我会准时到。",
+      INJECTION,
+      "第一行\n第二行",
+      "你不在的时候我发了这条消息。",
+      "欢迎回来",
+    ];
+    const tomWrote = [true, false, true, false, true, true];
+    assert.deepEqual(
+      await transcript(ming),
+      texts.map((t, i) => `${tomWrote[i] ? "<" : ">"} ${t}`),
+    );
+    assert.deepEqual(await transcript(tom), texts.map((t, i) => `${tomWrote[i] ? ">" : "<"} ${t}`));
     await send(ming, "谢谢！");
     await theirs(tom, "谢谢！").waitFor();
 
