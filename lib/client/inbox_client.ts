@@ -2,8 +2,9 @@
  * The inbox socket of one user (`/v1/inbox?token=`, `chat.v2` only): it stays open, reconnecting
  * with backoff after a drop, and hands on, as events, each change of my conversations (30021:
  * a message from anyone, one I sent from any device, my read marker moved, a recall) and the
- * presence of the people I talk with (30022). Holding it counts as online. A failed token
- * (30002) stops it for good. It sends nothing: the list itself comes from `ChatApi.conversations`.
+ * presence of the people I talk with (30022). Holding it counts as online, and as one of the
+ * user's sockets: over `MAX_CONNECTIONS_PER_USER` it is refused (30006, an `error` event) and
+ * tries again with backoff. A failed token (30002) stops it for good. It sends nothing: the list itself comes from `ChatApi.conversations`.
  *
  * ```ts
  * const inbox = new InboxClient({ baseUrl: "http://127.0.0.1:7071", token });
@@ -34,8 +35,8 @@ export interface InboxClientEvents {
   conversation: ConversationUpdate;
   /** 30022: a user I have a conversation with came online or went offline. */
   presence: PresenceChange;
-  /** 30002: the token failed; the client has stopped. */
-  error: { readonly status: number; readonly message: string };
+  /** 30002 (the token failed; the client has stopped) or 30006 (too many sockets of mine). */
+  error: { readonly status: number; readonly message: string; readonly fatal: boolean };
 }
 
 /** Options of an inbox client. */
@@ -136,8 +137,12 @@ export class InboxClient {
         this.#connection.progressed();
         this.#emit("presence", frame.presence);
         return;
+      case CHAT_STATUS.TOO_MANY_CONNECTIONS:
+        this.#connection.refused();
+        this.#emit("error", { status: frame.status, message: frame.msg, fatal: false });
+        return;
       case CHAT_STATUS.TOKEN_FAILED:
-        this.#emit("error", { status: frame.status, message: frame.msg });
+        this.#emit("error", { status: frame.status, message: frame.msg, fatal: true });
         this.#connection.stop(null, () => {});
         return;
     }
