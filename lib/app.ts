@@ -15,6 +15,9 @@ import { clientAddress, type ClientInfo } from "./http/client_address.ts";
 import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
 import { recall } from "./http/recall_routes.ts";
+import { conversationList, markRead } from "./http/conversation_routes.ts";
+import { inboxRoute } from "./chat/inbox_route.ts";
+import type { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { health, metricsPage, readiness } from "./http/health_routes.ts";
 import type { StaticFiles } from "./http/static_routes.ts";
 import { type AdminContext, adminRoutes } from "./admin/admin_routes.ts";
@@ -28,6 +31,8 @@ export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messag
   readonly accounts: Accounts;
   /** The one store-and-publish path, for sockets and the admin API. */
   readonly messages: MessageWriter;
+  /** Read markers and the v2 pushes about conversations. */
+  readonly notifier: ConversationNotifier;
   readonly throttle: AuthThrottle;
   /** How many proxies in front append to `X-Forwarded-For` (0: use the connection's address). */
   readonly trustedProxies: number;
@@ -68,8 +73,11 @@ export function createApp(
     route("/v1/chat/:peer/messages", {
       GET: (r, c) => history(r, c.url, c.params.peer, accounts, repository),
     }),
+    route("/v1/chat/:peer/read", { POST: (r, c) => markRead(r, c.params.peer, context) }),
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
     route("/v1/messages/:id", { DELETE: (r, c) => recall(r, c.params.id, accounts, recaller) }),
+    route("/v1/conversations", { GET: (r, c) => conversationList(r, c.url, context) }),
+    route("/v1/inbox", { GET: inboxRoute(context) }),
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
     route("/readyz", { GET: () => readiness(repository, hub) }),

@@ -104,6 +104,10 @@ export interface Limits {
   readonly quotaDailyBytes: number;
   /** Messages of one sender waiting for one receiver (`QUOTA_WAITING_MESSAGES`, 1000; 0 = no limit). */
   readonly quotaWaitingMessages: number;
+  /** v2 typing frames per second one socket may send, sustained (`TYPING_RATE`, default 2). */
+  readonly typingRate: number;
+  /** v2 typing frames one socket may send at once (`TYPING_BURST`, default 5); more are ignored. */
+  readonly typingBurst: number;
 }
 
 /** The settings read from the environment, with their defaults, for documentation and tests. */
@@ -131,6 +135,8 @@ export const DEFAULTS = {
   QUOTA_DAILY_MESSAGES: "10000",
   QUOTA_DAILY_BYTES: "16777216",
   QUOTA_WAITING_MESSAGES: "1000",
+  TYPING_RATE: "2",
+  TYPING_BURST: "5",
   ALLOWED_ORIGINS: "*",
   TRUST_PROXY: "false",
   LOG_FORMAT: "text",
@@ -278,6 +284,8 @@ function limits(env: Env): Limits {
     quotaDailyMessages: integer(env, "QUOTA_DAILY_MESSAGES", 0, 1_000_000_000),
     quotaDailyBytes: integer(env, "QUOTA_DAILY_BYTES", 0, 2 ** 40),
     quotaWaitingMessages: integer(env, "QUOTA_WAITING_MESSAGES", 0, 1_000_000_000),
+    typingRate: integer(env, "TYPING_RATE", 1, 1000),
+    typingBurst: integer(env, "TYPING_BURST", 1, 1000),
   };
 }
 

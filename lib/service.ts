@@ -9,7 +9,7 @@ import type { JwtVerifier } from "./auth/jwt_verdict.ts";
 import { type AppContext, createApp } from "./app.ts";
 import { StaticFiles } from "./http/static_routes.ts";
 import { ASSETS } from "./web/assets.ts";
-import type { ChatSession } from "./chat/chat_session.ts";
+import type { TrackedSession } from "./chat/chat_route.ts";
 import { DeliveryMarker } from "./chat/delivery_marker.ts";
 import { DISCONNECT } from "./protocol/disconnect.ts";
 import { type Config, describeDatabase } from "./config.ts";
@@ -24,6 +24,8 @@ import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
 import { Recaller } from "./chat/recaller.ts";
+import { SocketRecalls } from "./chat/recall_control.ts";
+import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
 
@@ -60,7 +62,7 @@ export interface RunningService {
 export interface Service {
   readonly context: AppContext;
   /** Every chat session not yet closed, also those still opening. */
-  readonly sessions: ReadonlySet<ChatSession>;
+  readonly sessions: ReadonlySet<TrackedSession>;
   /** Starts the background timers (token purge, event-loop lag). */
   startTimers(): void;
   /** Stops them. */
@@ -118,8 +120,14 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     fetch: options.fetch,
   });
   const wakeSender = () => dispatcher?.wake();
-  if (options.presence !== undefined) options.presence.onRecorded = wakeSender;
+  const notifier = new ConversationNotifier({ repository, hub, log });
+  if (options.presence !== undefined) {
+    options.presence.onRecorded = wakeSender;
+    options.presence.onChanged = (userId, online, at) =>
+      notifier.presenceChanged(userId, online, at);
+  }
   const messages = new MessageWriter({
+    notifier,
     repository,
     hub,
     metrics,
@@ -136,6 +144,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     authenticator,
     accounts,
     messages,
+    notifier,
     apiKeys: new ApiKeys(repository, clock),
     keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
     startSending() {
@@ -143,9 +152,30 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     },
     async stopSending() {
       await options.presence?.settled();
+      await notifier.settled();
       await dispatcher?.stop();
     },
   };
+}
+
+/**
+ * The one recall path (for `DELETE /v1/messages/<id>`) and the sockets' recall frames over it; a
+ * recall updates both users' inboxes (30021).
+ */
+function buildRecalls(options: ServiceOptions, clock: Clock, notifier: ConversationNotifier) {
+  const { config, repository, hub, log } = options;
+  const recaller = new Recaller({
+    repository,
+    hub,
+    clock,
+    windowMs: config.recallWindowMs,
+    async onRecalled({ fromUserId, toUserId }) {
+      await notifier.updateInbox(fromUserId, toUserId);
+      if (toUserId !== fromUserId) await notifier.updateInbox(toUserId, fromUserId);
+    },
+  });
+  const { messageRate: rate, messageBurst: burst } = config.limits;
+  return { recaller, recalls: new SocketRecalls({ recaller, clock, rate, burst, log }) };
 }
 
 /** Builds every component of the service from its settings, repository and hub. */
@@ -155,17 +185,19 @@ export function buildService(options: ServiceOptions): Service {
   const metrics = options.metrics ?? new Metrics();
   const { startSending, stopSending, ...integration } = buildIntegration(options, clock, metrics);
   const connections = new ConnectionCounter(config.limits);
-  const sessions = new Set<ChatSession>();
+  const sessions = new Set<TrackedSession>();
   const lag = new EventLoopLag();
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
+  const deliveries = new DeliveryMarker(repository, log);
+  deliveries.onDelivered = (pairs) => integration.notifier.delivered(pairs);
   const context: AppContext = {
     repository,
     hub,
     ...integration,
-    deliveries: new DeliveryMarker(repository, log),
-    recaller: new Recaller({ repository, hub, clock, windowMs: config.recallWindowMs }),
+    deliveries,
+    ...buildRecalls(options, clock, integration.notifier),
     clock,
     log,
     metrics,

@@ -5,6 +5,7 @@
  */
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { checkUsername, usernameKey } from "../users/username.ts";
+import { INBOX_PEER } from "../hub/hub.ts";
 import type { Authenticator } from "../auth/authenticator.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
 import type { Metrics } from "../metrics.ts";
@@ -68,4 +69,27 @@ export async function admit(context: AdmissionContext, request: ChatRequest): Pr
     receipts: request.receipts,
     v2: request.v2 === true,
   };
+}
+
+/**
+ * Decides what an opening inbox socket (`/v1/inbox`, chat.v2 only) will be told: the token
+ * (30002), then the user's socket cap (30006). Its peer is `INBOX_PEER`.
+ */
+export async function admitInbox(
+  context: AdmissionContext,
+  token: string | null,
+): Promise<Admission> {
+  const session = await context.authenticator.authenticate(token);
+  if (session === null) {
+    context.metrics.authFailures.inc({ kind: "token" });
+    return { admitted: false, disconnect: DISCONNECT.TOKEN_FAILED };
+  }
+  if (context.connections.userAtCap(String(session.user.id))) {
+    context.metrics.connectionsRefused.inc({ reason: "user" });
+    return {
+      admitted: false,
+      disconnect: DISCONNECT.tooManyConnections(context.maxConnectionsPerUser),
+    };
+  }
+  return { admitted: true, session, peer: INBOX_PEER, receipts: false, v2: true };
 }

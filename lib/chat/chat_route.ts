@@ -5,6 +5,7 @@
  * (30002, 30003, 30006) is decided by `admit()` and sent on the opened socket.
  */
 import { API_STATUS } from "../protocol/status.ts";
+import type { Disconnect } from "../protocol/disconnect.ts";
 import { CHAT_SUBPROTOCOL_V2, offersChatV2 } from "../protocol/subprotocol.ts";
 import { errorMessage } from "../log.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
@@ -14,6 +15,13 @@ import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { type AdmissionContext, admit } from "./admission.ts";
 import { type ChatContext, ChatSession } from "./chat_session.ts";
 
+/** What the service tracks of an open socket's session, to end it at shutdown. */
+export interface TrackedSession {
+  terminate(disconnect: Disconnect): void;
+  settled(): Promise<void>;
+  readonly whenClosed: Promise<void>;
+}
+
 /** What the chat route needs. */
 export interface ChatRouteContext extends ChatContext, AdmissionContext {
   readonly connections: ConnectionCounter;
@@ -21,10 +29,11 @@ export interface ChatRouteContext extends ChatContext, AdmissionContext {
   /** Browser origins allowed to open chat sockets; `null` allows any. */
   readonly allowedOrigins: ReadonlySet<string> | null;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
-  readonly onSession?: (session: ChatSession) => void;
+  readonly onSession?: (session: TrackedSession) => void;
 }
 
-function upgradeRequired(): Response {
+/** 426: a plain HTTP request to a socket's path. */
+export function upgradeRequired(): Response {
   return envelope(
     426,
     API_STATUS.UPGRADE_REQUIRED,
@@ -35,7 +44,11 @@ function upgradeRequired(): Response {
 }
 
 /** The HTTP refusal of an upgrade from `address` by origin or connection caps, or `null`. */
-function refusal(context: ChatRouteContext, request: Request, address: string): Response | null {
+export function upgradeRefusal(
+  context: ChatRouteContext,
+  request: Request,
+  address: string,
+): Response | null {
   // Cross-site WebSocket hijacking: a browser always names the page's origin.
   const origin = request.headers.get("origin");
   if (context.allowedOrigins !== null && origin !== null && !context.allowedOrigins.has(origin)) {
@@ -55,7 +68,7 @@ function refusal(context: ChatRouteContext, request: Request, address: string): 
 export function chatRoute(context: ChatRouteContext): RouteHandler {
   return async (request: Request, { url, params, address }: RequestContext) => {
     if (!isWebSocketUpgrade(request)) return upgradeRequired();
-    const refused = refusal(context, request, address);
+    const refused = upgradeRefusal(context, request, address);
     if (refused !== null) return refused;
     const v2 = offersChatV2(request.headers.get("sec-websocket-protocol"));
     const admission = await admit(context, {

@@ -5,7 +5,7 @@
  * writes, with flow control and delivery confirmation, by `Outbound`. It sees a `ChatSocket`,
  * never Deno's WebSocket.
  */
-import { peerLoginFrame } from "../protocol/server_frame.ts";
+import { peerLoginFrame, refusedControlFrame, typingFrame } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
 import { errorMessage } from "../log.ts";
 import type { Limits } from "../config.ts";
@@ -20,8 +20,8 @@ import type { DeliveryMarker } from "./delivery_marker.ts";
 import { Inbound, type InboundContext } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
 import { WaitingReader } from "./waiting_reader.ts";
-import { RecallControl } from "./recall_control.ts";
-import type { Recaller } from "./recaller.ts";
+import type { ConversationNotifier } from "./conversation_notifier.ts";
+import { Typing } from "./typing.ts";
 
 // setTimeout's longest delay; a later expiry re-arms the timer.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -37,13 +37,22 @@ export interface ChatContext extends InboundContext {
     | "messageQueueBytes"
     | "maxBufferedBytes"
     | "maxUnacked"
+    | "typingRate"
+    | "typingBurst"
   >;
+  /** Read markers, 30013/30016/30021 and what a v2 socket learns as it opens. */
+  readonly notifier: ConversationNotifier;
+  /** Handles a v2 `{"recall": N}`; absent: every recall is refused with 30004. */
+  readonly recalls?: RecallHandler;
   /** Numbers connections for the logs, per service. */
   readonly nextConnectionId: () => number;
   /** Checks again, at join, that the session still holds. */
   readonly authenticator: Authenticator;
-  /** Recalls messages (`{"recall": N}` on a v2 socket); absent: every recall is refused. */
-  readonly recaller?: Recaller;
+}
+
+/** Recalls a message for a v2 socket (issue 12): answers the socket itself when refused. */
+export interface RecallHandler {
+  recall(endpoint: Endpoint, messageId: number, id: string | null): Promise<void>;
 }
 
 const NOBODY: UserRef = { id: 0, username: "" };
@@ -62,7 +71,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #inbound: Inbound;
   readonly #outbound: Outbound;
   readonly #waiting: WaitingReader;
-  readonly #recalls: RecallControl;
+  readonly #typing: Typing | null;
   #closed = false;
   #joined = false;
   #started: Promise<void> = Promise.resolve();
@@ -84,34 +93,41 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       receipts,
       limits: context.limits,
       deliveries: context.deliveries,
+      pair: { receiverId: this.user.id, senderId: this.peer.id },
       metrics: context.metrics,
       onTooSlow: (cause) => this.#tooSlow(cause),
     });
+    this.#typing = this.v2 && this.user.id !== this.peer.id
+      ? new Typing({
+        rate: context.limits.typingRate,
+        burst: context.limits.typingBurst,
+        clock: context.clock,
+        tell: (typing) => this.#tellTyping(typing),
+      })
+      : null;
     this.#waiting = new WaitingReader({
       repository: context.repository,
       receiver: this.user.id,
       sender: this.peer.id,
       outbound: this.#outbound,
     });
-    this.#inbound = new Inbound(this.user, this.peer, this.#id, context, {
-      reply: (frame) => this.#outbound.send(frame),
-      acknowledged: (upTo) => {
-        if (receipts) this.#outbound.confirmUpTo(upTo);
+    this.#inbound = new Inbound(
+      this.user,
+      this.peer,
+      this.#id,
+      context,
+      {
+        reply: (frame) => this.#outbound.send(frame),
+        acknowledged: (upTo) => {
+          if (receipts) this.#outbound.confirmUpTo(upTo);
+        },
+        control: (frame) => this.#control(frame),
+        terminate: (disconnect) => this.terminate(disconnect),
+        fail: (event, error) => this.#fail(event, error),
       },
-      control: (frame) => this.#control(frame),
-      terminate: (disconnect) => this.terminate(disconnect),
-      fail: (event, error) => this.#fail(event, error),
-    }, this.v2);
-    this.#recalls = new RecallControl({
-      user: this.user,
-      peer: this.peer,
-      recaller: context.recaller,
-      clock: context.clock,
-      rate: context.limits.messageRate,
-      burst: context.limits.messageBurst,
-      log: context.log,
-      reply: (frame) => this.send(frame),
-    });
+      this.v2,
+      this,
+    );
   }
 
   // --- ChatSocketHandlers ---
@@ -205,11 +221,54 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     await this.#context.deliveries.flush();
     // Waiting messages first, oldest first, a page at a time so memory stays bounded.
     await this.#waiting.readOnOpen();
+    // A v2 socket learns how far its messages were delivered and read while it was away.
+    if (this.v2 && !this.#closed) await this.#context.notifier.greet(this);
   }
 
   /** A v2 control frame: read marker, typing, recall. */
   #control(frame: V2ControlFrame): void {
-    if (frame.kind === "recall") this.#recalls.recall(frame.messageId, frame.id);
+    switch (frame.kind) {
+      case "typing":
+        this.#typing?.received(frame.typing);
+        return;
+      case "read":
+        this.#markRead(frame.messageId, frame.id).catch((error) =>
+          this.#context.log.error("chat.read_failed", {
+            conn: this.#id,
+            error: errorMessage(error),
+          })
+        );
+        return;
+      case "recall": {
+        const recalls = this.#context.recalls;
+        if (recalls === undefined) {
+          const reason = "recall is not available";
+          this.#outbound.send(refusedControlFrame("recall", frame.messageId, reason, frame.id));
+          return;
+        }
+        recalls.recall(this, frame.messageId, frame.id).catch((error) =>
+          this.#context.log.error("chat.recall_failed", {
+            conn: this.#id,
+            error: errorMessage(error),
+          })
+        );
+      }
+    }
+  }
+
+  /** `{"read": N}`: moves my marker; an id that is no message from the peer to me gets 30004. */
+  async #markRead(messageId: number, id: string | null): Promise<void> {
+    const mark = await this.#context.notifier.markRead(this.user, this.peer, messageId);
+    if (mark !== null || this.#closed) return;
+    const reason = `not a message from ${this.peer.username} to you`;
+    this.#outbound.send(refusedControlFrame("read", messageId, reason, id));
+  }
+
+  #tellTyping(typing: boolean): void {
+    const frame = typingFrame(this.user.username, typing);
+    this.#context.hub.pushToPair(this.peer.id, this.user.id, frame).catch((error) =>
+      this.#context.log.error("chat.typing_failed", { conn: this.#id, error: errorMessage(error) })
+    );
   }
 
   #tooSlow(cause: string): void {
@@ -255,6 +314,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     // What the client sent before the end and still waits for the rate is stored now.
     this.#inbound.close();
     clearTimeout(this.#expiryTimer);
+    this.#typing?.stop();
     this.#whenClosed.resolve();
     if (this.#joined) {
       // Once what the client sent is stored and published: should this node die before, the

@@ -27,7 +27,7 @@ import { type Clock, formatLocalTime } from "../time.ts";
 import type { Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Hub } from "../hub/hub.ts";
+import type { Endpoint, Hub } from "../hub/hub.ts";
 import type { Repository, UserRef } from "../storage/repository.ts";
 import { MessageWriter, type Submitted, type WriteOutcome } from "./message_writer.ts";
 import { quotaRefusal } from "./quota_answer.ts";
@@ -82,6 +82,8 @@ export class Inbound {
   readonly #shaper: Shaper<Pending>;
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
+  // The socket itself, so that its own message is not echoed to it as 30013.
+  readonly #origin: Endpoint | undefined;
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
   #queue: Pending[] = [];
   #draining = false;
@@ -96,6 +98,7 @@ export class Inbound {
     context: InboundContext,
     sink: InboundSink,
     socketOptedIn = false,
+    origin?: Endpoint,
   ) {
     this.#from = from;
     this.#to = to;
@@ -103,6 +106,7 @@ export class Inbound {
     this.#context = context;
     this.#sink = sink;
     this.#socketOptedIn = socketOptedIn;
+    this.#origin = origin;
     this.#writer = context.messages ?? new MessageWriter(context);
     const { messageRate, messageBurst, messageQueue, messageQueueBytes } = context.limits;
     this.#shaper = new Shaper<Pending>(
@@ -266,7 +270,7 @@ export class Inbound {
     const endAt = items.findIndex((item) => "end" in item);
     const handled = endAt === -1 ? items : items.slice(0, endAt);
     const submitted = handled.flatMap((item) => "submitted" in item ? [item.submitted] : []);
-    const outcomes = await this.#writer.write(submitted, this.#connection);
+    const outcomes = await this.#writer.write(submitted, this.#connection, this.#origin);
     let next = 0;
     for (const item of handled) {
       if ("reply" in item) this.#sink.reply(item.reply);

@@ -7,7 +7,8 @@
  */
 import { errorMessage, type Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Hub } from "../hub/hub.ts";
+import type { Endpoint, Hub } from "../hub/hub.ts";
+import type { ConversationNotifier } from "./conversation_notifier.ts";
 import type {
   MessageEventType,
   NewMessage,
@@ -43,6 +44,8 @@ export interface WriterContext {
   readonly onEventsStored?: () => void;
   /** What one user may store (`QUOTA_*`); absent: no quotas. */
   readonly quota?: StorageQuota;
+  /** Tells v2 and inbox sockets of each stored message (30013, 30021); absent: nobody. */
+  readonly notifier?: ConversationNotifier;
 }
 
 /** Stores batches of messages, with their webhook events, and publishes them. */
@@ -61,9 +64,14 @@ export class MessageWriter {
    * Stores `batch` in one transaction and publishes each message, in order; returns one outcome
    * per message, in the same order. A storage failure is logged and every message of the batch
    * is `not_stored`; one over its sender's quota is `refused`, and so is every later one of the
-   * batch (resends of stored ids aside); a hub failure after storing throws.
+   * batch (resends of stored ids aside); a hub failure after storing throws. `origin` is the
+   * socket the batch came from: the sender's other v2 sockets on the pair get 30013, not it.
    */
-  async write(batch: readonly Submitted[], connection = 0): Promise<WriteOutcome[]> {
+  async write(
+    batch: readonly Submitted[],
+    connection = 0,
+    origin?: Endpoint,
+  ): Promise<WriteOutcome[]> {
     if (batch.length === 0) return [];
     const { repository, hub, metrics, log } = this.#context;
     let saved;
@@ -104,6 +112,7 @@ export class MessageWriter {
       // resend of an id stored before) is published again: its first publish may never have
       // happened (the node that stored it died first); a socket that has it drops it by id.
       await hub.publish(message, from.id, to.id);
+      if (!duplicate) await this.#context.notifier?.messageStored(message, from, to, origin);
       outcomes.push({ kind: "stored", message, duplicate });
     }
     return outcomes;

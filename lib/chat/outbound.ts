@@ -9,7 +9,7 @@ import type { StoredMessage } from "../storage/repository.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ChatSocket } from "./socket.ts";
-import type { DeliveryMarker } from "./delivery_marker.ts";
+import type { DeliveredPair, DeliveryMarker } from "./delivery_marker.ts";
 
 /** How many waiting messages are read from storage at a time. */
 export const WAITING_PAGE_SIZE = 500;
@@ -33,6 +33,8 @@ export interface OutboundOptions {
   readonly receipts: boolean;
   readonly limits: Pick<Limits, "maxBufferedBytes" | "maxUnacked">;
   readonly deliveries: DeliveryMarker;
+  /** The conversation whose messages this socket receives, for the delivered cursor (30016). */
+  readonly pair?: DeliveredPair;
   readonly metrics: Metrics;
   /** The receiver cannot keep up (`cause` says how); the session ends the socket with 1013. */
   readonly onTooSlow: (cause: string) => void;
@@ -126,7 +128,7 @@ export class Outbound {
     let count = 0;
     while (count < this.#unconfirmed.length && this.#unconfirmed[count] <= upTo) count++;
     if (count === 0) return;
-    this.#options.deliveries.mark(this.#unconfirmed.slice(0, count));
+    this.#options.deliveries.mark(this.#unconfirmed.slice(0, count), this.#options.pair);
     this.#unconfirmed = this.#unconfirmed.slice(count);
   }
 
@@ -199,7 +201,7 @@ export class Outbound {
 
   #confirmAll(): void {
     if (this.#unconfirmed.length === 0) return;
-    this.#options.deliveries.mark(this.#unconfirmed);
+    this.#options.deliveries.mark(this.#unconfirmed, this.#options.pair);
     this.#unconfirmed = [];
   }
 }

@@ -28,7 +28,8 @@ function searchText(q: string | null): string | undefined | { readonly reason: s
   return text;
 }
 
-function positiveInteger(text: string | null, max: number): number | null | undefined {
+/** A whole number from 1 to `max` in `text`; `undefined` when absent, `null` when not one. */
+export function positiveInteger(text: string | null, max: number): number | null | undefined {
   if (text === null) return undefined;
   if (!/^\d{1,16}$/.test(text)) return null;
   const value = Number(text);

@@ -180,6 +180,9 @@ export function encodeReadFrame(messageId: number): string {
   return JSON.stringify({ read: messageId });
 }
 
+/** A `{"typing": true}` counts as ended this long after it without a repeat (ms). */
+export const TYPING_EXPIRES_MS = 6000;
+
 /** Encodes a v2 typing frame `{"typing": true}` (repeat it within 6 s) or `{"typing": false}`. */
 export function encodeTypingFrame(typing: boolean): string {
   return JSON.stringify({ typing });

@@ -5,7 +5,7 @@
  */
 import type postgres from "postgres";
 import { type MessageRow, toMessage } from "./message_row.ts";
-import type { HistoryQuery, RecallOutcome, RecallRequest, StoredMessage } from "./repository.ts";
+import type { RecallOutcome, RecallRequest } from "./repository.ts";
 
 /** Recalls within the request's bounds, in one transaction; see `Repository.recallMessage`. */
 export function recallMessage(

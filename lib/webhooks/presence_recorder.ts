@@ -1,13 +1,17 @@
 /**
  * Records each user presence change the hub reports (first socket anywhere, last one closed):
  * the user's `last_seen` and, when webhooks want it, the `user.online` / `user.offline` event,
- * in one transaction. The hub tells exactly one node of each change, so each is recorded once.
+ * in one transaction. The hub tells exactly one node of each change, so each is recorded once;
+ * once recorded, `onChanged` hears it (the inboxes' 30022).
  */
 import type { UserPresenceListener } from "../hub/hub.ts";
 import { errorMessage, type Logger } from "../log.ts";
 import type { Repository } from "../storage/repository.ts";
 import type { Clock } from "../time.ts";
 import type { WebhookEventType } from "./event_types.ts";
+
+/** Hears a recorded presence change: the user, online or not, and when (`last_seen`). */
+export type UserPresenceChanged = (userId: number, online: boolean, at: number) => void;
 
 /** What the recorder needs. */
 export interface PresenceRecorderOptions {
@@ -23,6 +27,7 @@ export class PresenceRecorder {
   readonly #options: PresenceRecorderOptions;
   readonly #pending = new Set<Promise<void>>();
   #onRecorded: () => void = () => {};
+  #onChanged: UserPresenceChanged = () => {};
 
   constructor(options: PresenceRecorderOptions) {
     this.#options = options;
@@ -32,9 +37,11 @@ export class PresenceRecorder {
   readonly listener: UserPresenceListener = (userId, online) => {
     const { repository, clock, log, webhookEvents } = this.#options;
     const event = webhookEvents?.has(online ? "user.online" : "user.offline") ?? false;
-    const write = repository.recordPresence({ userId, online, at: clock(), event })
+    const at = clock();
+    const write = repository.recordPresence({ userId, online, at, event })
       .then(() => {
         if (event) this.#onRecorded();
+        this.#onChanged(userId, online, at);
       })
       .catch((error) =>
         log.error("presence.record_failed", { user_id: userId, online, error: errorMessage(error) })
@@ -46,6 +53,11 @@ export class PresenceRecorder {
   /** Called after an event was recorded (to wake the webhook sender). */
   set onRecorded(callback: () => void) {
     this.#onRecorded = callback;
+  }
+
+  /** Called after each change was recorded, with its time (to tell the inboxes, 30022). */
+  set onChanged(callback: UserPresenceChanged) {
+    this.#onChanged = callback;
   }
 
   /** Resolves once every change reported so far is written (or failed and logged). */

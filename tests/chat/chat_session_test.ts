@@ -1,6 +1,7 @@
 /** The chat session without a network: a fake socket and a repository whose reads can be held. */
 import assert from "node:assert/strict";
 import { ChatSession } from "../../lib/chat/chat_session.ts";
+import { ConversationNotifier } from "../../lib/chat/conversation_notifier.ts";
 import { DeliveryMarker } from "../../lib/chat/delivery_marker.ts";
 import type { ChatSocket } from "../../lib/chat/socket.ts";
 import { MemoryHub } from "../../lib/hub/memory_hub.ts";
@@ -107,6 +108,7 @@ async function fixture() {
     repository,
     hub,
     deliveries: new DeliveryMarker(repository, silentLogger),
+    notifier: new ConversationNotifier({ repository, hub, log: silentLogger }),
     clock: () => Date.now(),
     log: silentLogger,
     metrics: new Metrics(),
@@ -119,6 +121,8 @@ async function fixture() {
       messageQueueBytes: 1 << 20,
       maxBufferedBytes: 1 << 20,
       maxUnacked: 100,
+      typingRate: 2,
+      typingBurst: 5,
     },
     nextConnectionId: () => 1,
     authenticator: new SessionAuthenticator({ repository, clock: Date.now, log: silentLogger }),

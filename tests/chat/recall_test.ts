@@ -227,3 +227,26 @@ Deno.test("recall frames are paced like messages: past MSG_BURST a 30004 says wh
   assert.equal(refused.body.recall, id);
   assert.match(refused.body.reason as string, /^rate limit exceeded; retry after \d+ ms$/);
 });
+
+Deno.test("a recall updates both users' inboxes: 30021 with the last message recalled", async () => {
+  await using server = await startTestServer();
+  const { tokens, open } = await tomAndJack(server);
+  await using tom = await open("Tom", true);
+  await using jackInbox = await ChatClient.connectInbox(server.wsUrl, tokens.Jack);
+  await using tomInbox = await ChatClient.connectInbox(server.wsUrl, tokens.Tom);
+  const id = await send(tom, "take this back");
+  tom.sendJson({ recall: id });
+  for (const [inbox, peer] of [[jackInbox, "Tom"], [tomInbox, "Jack"]] as const) {
+    const update = await inbox.nextMatching(
+      (f) =>
+        f.status === 30021 &&
+        (f.body.last_message as Record<string, unknown> | null)?.recalled === true,
+      `30021 with the recall, inbox of ${peer === "Tom" ? "Jack" : "Tom"}`,
+    );
+    assert.equal(update.body.peer, peer);
+    assert.deepEqual(
+      { ...(update.body.last_message as Record<string, unknown>), send_time: "" },
+      { message_id: id, from_user: "Tom", to_user: "Jack", msg: "", send_time: "", recalled: true },
+    );
+  }
+});

@@ -107,12 +107,12 @@ export class ChatClient {
   }
 
   /** Resolves with the next frame not yet taken; fails after a timeout or on close. */
-  async next(label = "next frame"): Promise<Frame> {
+  async next(label = "next frame", ms = WAIT_MS): Promise<Frame> {
     while (this.#cursor >= this.frames.length) {
       if (this.#closeEvent !== null) {
         throw new Error(`${label}: socket closed (${this.#closeEvent.code}) before a frame came`);
       }
-      await withTimeout(new Promise<void>((resolve) => this.#waiters.push(resolve)), label);
+      await withTimeout(new Promise<void>((resolve) => this.#waiters.push(resolve)), label, ms);
     }
     return this.frames[this.#cursor++];
   }
