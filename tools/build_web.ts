@@ -80,11 +80,11 @@ export async function buildAssetsModule(): Promise<string> {
   const read = (path: string) => Deno.readTextFile(`${ROOT}${path}`);
   const sources = [
     { name: "app.js", type: "text/javascript; charset=utf-8", body: await bundlePage() },
-    {
-      name: "app.css",
+    ...await Promise.all(["app.css", "chat.css", "messenger.css"].map(async (name) => ({
+      name,
       type: "text/css; charset=utf-8",
-      body: await read("lib/web/static/app.css"),
-    },
+      body: await read(`lib/web/static/${name}`),
+    }))),
     { name: "icon.svg", type: "image/svg+xml", body: await read("lib/web/static/icon.svg") },
   ];
   let html = await read("lib/web/static/index.html");

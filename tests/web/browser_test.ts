@@ -325,7 +325,11 @@ browserTest(
     assert.ok(texts.includes("连接暂停，正在重连…"), texts.join(" | "));
     assert.ok(texts.includes(`title: ${PAGE_TEXT.zh.laterExplained}`), texts.join(" | "));
     assert.deepEqual(trouble.dialogs, []);
-    assert.deepEqual(trouble.errors, []);
+    // Playwright's route throws this in the page when it forwards a frame the service sent just
+    // before its 1013 to a page side already closed (a v2 socket gets more frames: 30016); it is
+    // the route's, not the page's. Anything else is the page's.
+    const harness = "WebSocket is already in CLOSING or CLOSED state.";
+    assert.deepEqual(trouble.errors.filter((error) => error !== harness), []);
   },
 );
 

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 /** The login and registration view: two tabs, one form, errors beside the fields they concern. */
+import type { Ref } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { type AuthErrors, type AuthMode, checkAuthForm, explainAuthFailure } from "./auth_form.ts";
@@ -60,18 +61,60 @@ function Tabs(props: { mode: AuthMode; t: Translate; setMode: (mode: AuthMode) =
   );
 }
 
-/** The view; see the module documentation. */
-export function AuthView(props: AuthViewProps) {
+interface FieldsProps {
+  readonly t: Translate;
+  readonly register: boolean;
+  readonly errors: AuthErrors;
+  readonly usernameInput: Ref<HTMLInputElement>;
+  readonly passwordInput: Ref<HTMLInputElement>;
+}
+
+/** The username and password, with their hints (when registering) and errors. */
+function Fields(props: FieldsProps) {
+  const { t, register, errors } = props;
+  return (
+    <>
+      <label class="field">
+        <span class="label">{t("username")}</span>
+        <input
+          id="auth-username"
+          ref={props.usernameInput}
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck={false}
+          maxLength={64}
+          required
+        />
+        {register && <span id="username-hint" class="hint">{t("usernameHint")}</span>}
+        <FieldError id="username-error" text={errors.username} />
+      </label>
+      <label class="field">
+        <span class="label">{t("password")}</span>
+        <input
+          id="auth-password"
+          ref={props.passwordInput}
+          name="password"
+          type="password"
+          autocomplete={register ? "new-password" : "current-password"}
+          maxLength={256}
+          required
+        />
+        {register && <span id="password-hint" class="hint">{t("passwordHint")}</span>}
+        <FieldError id="password-error" text={errors.password} />
+      </label>
+    </>
+  );
+}
+
+/** The form's state and its submission: check, then log in (or register), or say why not. */
+function useAuthForm(props: AuthViewProps) {
   const { t } = props;
   const [mode, setMode] = useState<AuthMode>("login");
   const [errors, setErrors] = useState<AuthErrors>({});
   const [busy, setBusy] = useState(false);
   const usernameInput = useRef<HTMLInputElement>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    document.title = t("appName");
-    usernameInput.current?.focus();
-  }, []);
   const submit = async () => {
     setErrors({});
     const username = usernameInput.current!.value.trim().normalize("NFKC");
@@ -89,7 +132,22 @@ export function AuthView(props: AuthViewProps) {
       setBusy(false);
     }
   };
-  const register = mode === "register";
+  const switchMode = (next: AuthMode) => {
+    setMode(next);
+    setErrors({});
+  };
+  return { mode, switchMode, errors, busy, usernameInput, passwordInput, submit };
+}
+
+/** The view; see the module documentation. */
+export function AuthView(props: AuthViewProps) {
+  const { t } = props;
+  const form = useAuthForm(props);
+  useEffect(() => {
+    document.title = t("appName");
+    form.usernameInput.current?.focus();
+  }, []);
+  const register = form.mode === "register";
   return (
     <section id="auth-view" class="auth">
       <div class="auth-card">
@@ -101,57 +159,28 @@ export function AuthView(props: AuthViewProps) {
         {props.notice !== null && (
           <p id="auth-notice" class="notice" role="status">{props.notice}</p>
         )}
-        <Tabs
-          mode={mode}
-          t={t}
-          setMode={(next) => {
-            setMode(next);
-            setErrors({});
-          }}
-        />
+        <Tabs mode={form.mode} t={t} setMode={form.switchMode} />
         <form
           id="auth-form"
           class="auth-form"
           noValidate
           onSubmit={(event) => {
             event.preventDefault();
-            void submit();
+            void form.submit();
           }}
         >
-          <label class="field">
-            <span class="label">{t("username")}</span>
-            <input
-              id="auth-username"
-              ref={usernameInput}
-              name="username"
-              autocomplete="username"
-              autocapitalize="none"
-              spellcheck={false}
-              maxLength={64}
-              required
-            />
-            {register && <span id="username-hint" class="hint">{t("usernameHint")}</span>}
-            <FieldError id="username-error" text={errors.username} />
-          </label>
-          <label class="field">
-            <span class="label">{t("password")}</span>
-            <input
-              id="auth-password"
-              ref={passwordInput}
-              name="password"
-              type="password"
-              autocomplete={register ? "new-password" : "current-password"}
-              maxLength={256}
-              required
-            />
-            {register && <span id="password-hint" class="hint">{t("passwordHint")}</span>}
-            <FieldError id="password-error" text={errors.password} />
-          </label>
-          {errors.form !== undefined && (
-            <p id="auth-error" class="form-error" role="alert">{errors.form}</p>
+          <Fields
+            t={t}
+            register={register}
+            errors={form.errors}
+            usernameInput={form.usernameInput}
+            passwordInput={form.passwordInput}
+          />
+          {form.errors.form !== undefined && (
+            <p id="auth-error" class="form-error" role="alert">{form.errors.form}</p>
           )}
-          <button id="auth-submit" class="primary" type="submit" disabled={busy}>
-            {busy ? t("working") : t(register ? "registerButton" : "loginButton")}
+          <button id="auth-submit" class="primary" type="submit" disabled={form.busy}>
+            {form.busy ? t("working") : t(register ? "registerButton" : "loginButton")}
           </button>
         </form>
       </div>

@@ -1,14 +1,16 @@
 /// <reference lib="dom" />
 /**
- * The chat view: the side bar and the open conversation. The address `#/chat/<peer>` opens a
- * conversation, so reloads, the back button and links keep their place.
+ * The chat view: the side bar with my conversations (kept live by the inbox socket) and the open
+ * conversation. The address `#/chat/<peer>` opens a conversation, so reloads, the back button
+ * and links keep their place.
  */
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useReducer, useState } from "preact/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { checkUsername } from "../../users/username.ts";
 import { Conversation } from "./conversation.ts";
 import { ConversationPane } from "./conversation_view.tsx";
 import type { Translate } from "./i18n.ts";
+import { Inbox } from "./inbox.ts";
 import type { SavedLogin, SavedState } from "./saved_state.ts";
 import { Sidebar } from "./sidebar.tsx";
 
@@ -54,14 +56,40 @@ function usePeerFromHash(): string | null {
   return check?.ok ? check.username : null;
 }
 
+/** The inbox of this login, open while the view is, redrawing the view on each change. */
+function useInbox(props: ChatViewProps): Inbox {
+  const [, redraw] = useReducer((count: number) => count + 1, 0);
+  const inbox = useMemo(
+    () =>
+      new Inbox({
+        api: props.api,
+        baseUrl: location.origin,
+        token: props.login.token,
+        onSessionEnded: props.onSessionEnded,
+      }),
+    [],
+  );
+  useLayoutEffect(() => {
+    const stop = inbox.subscribe(() => redraw(0));
+    inbox.start();
+    const online = () => inbox.reconnectNow();
+    addEventListener("online", online);
+    return () => {
+      stop();
+      removeEventListener("online", online);
+      void inbox.close();
+    };
+  }, [inbox]);
+  return inbox;
+}
+
 /** The view; see the module documentation. */
 export function ChatView(props: ChatViewProps) {
-  const { api, saved, t, login } = props;
+  const { api, t, login } = props;
   const peer = usePeerFromHash();
-  const [recent, setRecent] = useState(() => saved.recent(login.username));
+  const inbox = useInbox(props);
   useEffect(() => {
-    if (peer !== null) setRecent(saved.touchRecent(login.username, peer));
-    else document.title = t("appName");
+    if (peer === null) document.title = t("appName");
   }, [peer]);
   const conversation = useMemo(() =>
     peer === null ? null : new Conversation({
@@ -72,16 +100,15 @@ export function ChatView(props: ChatViewProps) {
       peer,
       t,
       hidden: () => document.hidden,
+      peerReadUpto: () => inbox.entry(peer)?.peerReadUpto ?? 0,
       onSessionEnded: props.onSessionEnded,
-      onPeerMissing: (name) => setRecent(saved.touchRecent(login.username, name, true)),
-      onPeerName: (name) => setRecent(saved.touchRecent(login.username, name)),
     }), [peer]);
   return (
     <div id="chat-view" class={`shell${peer !== null ? " chatting" : ""}`}>
       <Sidebar
         me={login.username}
         t={t}
-        recent={recent}
+        inbox={inbox}
         active={peer}
         openPeer={openPeer}
         onSwitch={props.onSwitch}
@@ -99,6 +126,8 @@ export function ChatView(props: ChatViewProps) {
             <ConversationPane
               key={peer}
               conversation={conversation}
+              api={api}
+              token={login.token}
               t={t}
               onBack={() => location.hash = "#/"}
             />

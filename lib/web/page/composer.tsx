@@ -12,6 +12,25 @@ import type { Translate } from "./i18n.ts";
 /** The tallest the composer grows, in px. */
 const MAX_HEIGHT_PX = 160;
 
+/** Enter sends; not with Shift (a new line), nor when it ends an IME composition. */
+function sends(event: KeyboardEvent): boolean {
+  if (event.key !== "Enter" || event.shiftKey) return false;
+  return !(event.isComposing || event.keyCode === 229);
+}
+
+function CharCount(props: { readonly count: number }) {
+  const { count } = props;
+  return (
+    <span
+      id="char-count"
+      class={`char-count${count > MAX_MESSAGE_CHARS ? " over" : ""}`}
+      aria-live="polite"
+    >
+      {count > MAX_MESSAGE_CHARS - 200 ? `${count} / ${MAX_MESSAGE_CHARS}` : ""}
+    </span>
+  );
+}
+
 /** The composer of `conversation`. */
 export function Composer(props: { readonly conversation: Conversation; readonly t: Translate }) {
   const { conversation, t } = props;
@@ -48,21 +67,17 @@ export function Composer(props: { readonly conversation: Conversation; readonly 
         title={placeholder}
         value={text}
         disabled={disabled}
-        onInput={(event) => setText(event.currentTarget.value)}
+        onInput={(event) => {
+          setText(event.currentTarget.value);
+          conversation.typing(event.currentTarget.value);
+        }}
         onKeyDown={(event) => {
-          if (event.key !== "Enter" || event.shiftKey) return;
-          if (event.isComposing || event.keyCode === 229) return;
+          if (!sends(event)) return;
           event.preventDefault();
           submit();
         }}
       />
-      <span
-        id="char-count"
-        class={`char-count${count > MAX_MESSAGE_CHARS ? " over" : ""}`}
-        aria-live="polite"
-      >
-        {count > MAX_MESSAGE_CHARS - 200 ? `${count} / ${MAX_MESSAGE_CHARS}` : ""}
-      </span>
+      <CharCount count={count} />
       <button
         id="send-button"
         class="primary send"

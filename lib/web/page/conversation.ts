@@ -1,14 +1,15 @@
 /**
- * The open conversation with one peer, without the DOM: history (older pages on request), live
- * and waiting messages through the chat client, presence, connection state, errors and sending.
- * The view (`conversation_view.tsx`) draws its snapshot and calls its methods; every change
- * calls the listeners, with a scroll intent that says how the view should follow it.
+ * The open conversation with one peer, without the DOM: history (`history_pager.ts`), live and
+ * waiting messages through the chat client (on `chat.v2`), mine from my other windows, presence,
+ * connection state, errors and sending; how far my messages got and whether the peer types
+ * (`pair_signals.ts`); my read marker (moved while the page is in sight), my typing, recalls.
+ * The view (`conversation_view.tsx`) draws it and calls its methods; every change calls the
+ * listeners, with a scroll intent that says how the view should follow it.
  *
  * Limits read as words: a message the service rate-limited (30005) says it will be resent; too
  * many sockets of this user (30006) puts a sentence above the conversation until a socket gets
  * in; a socket closed with 1013 (too slow, or a cluster node that lost Redis) says so in the
- * connection badge; a busy service (503) or a rate limit (429) on the history says the page will
- * try again, and does.
+ * connection badge.
  */
 import {
   ChatClient,
@@ -17,22 +18,25 @@ import {
   SendError,
   type StateEvent,
 } from "../../client/chat_client.ts";
-import { ApiError, type ChatApi, RetryLaterError } from "../../client/chat_api.ts";
+import type { ChatApi } from "../../client/chat_api.ts";
 import { DEFAULT_MAX_MESSAGE_CHARS } from "../../protocol/client_frame.ts";
-import type { ChatMessageView } from "../../protocol/server_frame.ts";
-import { API_STATUS, CHAT_STATUS } from "../../protocol/status.ts";
+import type { HistoryMessage } from "../../protocol/history_item.ts";
+import type { ChatMessageView, SentElsewhere } from "../../protocol/server_frame.ts";
+import { CHAT_STATUS } from "../../protocol/status.ts";
 import { countCodePoints } from "../../protocol/text.ts";
 import { usernameKey } from "../../users/username.ts";
 import { type Banner, errorBanner, reasonText } from "./conversation_text.ts";
+import { HistoryPager } from "./history_pager.ts";
 import type { Translate } from "./i18n.ts";
 import { type BookItem, MessageBook } from "./message_book.ts";
+import { PairSignals } from "./pair_signals.ts";
 
 /** The longest message the page lets a user send (the service's default MAX_MESSAGE_CHARS). */
 export const MAX_MESSAGE_CHARS = DEFAULT_MAX_MESSAGE_CHARS;
-const HISTORY_PAGE = 50;
-// Bounds of the wait before loading history again after a 429 or 503.
-const HISTORY_RETRY_MIN_MS = 500;
-const HISTORY_RETRY_MAX_MS = 30_000;
+/** How long after sending the page offers to recall a message (the service's RECALL_WINDOW). */
+export const RECALL_WINDOW_MS = 2 * 60_000;
+/** My typing counts as stopped after this long without a key. */
+const MY_TYPING_IDLE_MS = 3_000;
 
 /** What a conversation needs from the page. */
 export interface ConversationOptions {
@@ -42,14 +46,12 @@ export interface ConversationOptions {
   readonly me: string;
   readonly peer: string;
   readonly t: Translate;
-  /** Whether the page is out of sight (unread messages then count in the title). */
+  /** Whether the page is out of sight (unread messages count in the title, none is read). */
   readonly hidden: () => boolean;
+  /** What the conversation list says the peer read of mine (`peer_read_upto`). */
+  readonly peerReadUpto: () => number;
   /** The token is no longer valid (30002, or 401 from the API). */
   readonly onSessionEnded: () => void;
-  /** The peer does not exist (30003, or 404 from the API). */
-  readonly onPeerMissing: (peer: string) => void;
-  /** The service spells the peer's name this way. */
-  readonly onPeerName: (name: string) => void;
 }
 
 /**
@@ -64,31 +66,24 @@ export class Conversation {
   readonly me: string;
   readonly selfChat: boolean;
   readonly book = new MessageBook();
+  readonly history: HistoryPager;
+  readonly signals: PairSignals;
   readonly #options: ConversationOptions;
   readonly #t: Translate;
   readonly #client: ChatClient;
   readonly #meKey: string;
   readonly #peerKey: string;
   readonly #listeners = new Set<(scroll: ScrollIntent) => void>();
-  // undefined until the first page is read; null once there is nothing older.
-  #nextBefore: number | null | undefined = undefined;
-  #loadingOlder = false;
-  // The lowest message_id read from history; older messages come with older pages.
-  #oldestLoaded = Number.POSITIVE_INFINITY;
-  // Messages from the socket that came before the first page of history, which decides
-  // where they belong.
-  #early: ChatMessageView[] | null = [];
   #closed = false;
   // My messages not yet stored, by client id, so that an error naming an id finds its item.
   readonly #sending = new Map<string, BookItem>();
-  #historyRetry: ReturnType<typeof setTimeout> | undefined;
+  #typingIdle: ReturnType<typeof setTimeout> | undefined;
 
   peerName: string;
   unread = 0;
   connection: StateEvent = { state: "connecting", attempt: 0, retryInMs: null, closeCode: null };
   presence: boolean | null = null;
   banner: Banner | null = null;
-  historyStatus = "";
   peerMissing = false;
 
   constructor(options: ConversationOptions) {
@@ -104,6 +99,24 @@ export class Conversation {
       token: options.token,
       peer: options.peer,
       maxMessageChars: MAX_MESSAGE_CHARS,
+      v2: true,
+    });
+    this.signals = new PairSignals(() => this.#changed(null), options.peerReadUpto);
+    this.history = new HistoryPager({
+      api: options.api,
+      token: options.token,
+      peer: options.peer,
+      t: options.t,
+      add: (message) => this.#addFromHistory(message),
+      count: () => this.book.size,
+      read: (messages) => {
+        this.#client.markSeen(messages.map((message) => message.messageId));
+        this.#markRead();
+      },
+      release: (message) => this.#receive(message),
+      changed: (page) => this.#changed(page === "first" ? "bottom" : page),
+      sessionEnded: options.onSessionEnded,
+      peerMissing: () => this.#peerIsMissing(),
     });
   }
 
@@ -117,13 +130,15 @@ export class Conversation {
   start(): void {
     this.#wire();
     this.#client.connect();
-    void this.loadOlder();
+    void this.history.loadOlder();
   }
 
   /** Stops listening and closes the socket. */
   close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#historyRetry);
+    this.history.close();
+    this.signals.close();
+    clearTimeout(this.#typingIdle);
     this.#listeners.clear();
     return this.#client.close();
   }
@@ -133,9 +148,10 @@ export class Conversation {
     this.#client.reconnectNow();
   }
 
-  /** The page is in sight again: no unread messages in the title. */
+  /** The page is in sight again: no unread messages in the title, and they count as read. */
   markRead(): void {
     this.unread = 0;
+    this.#markRead();
     this.#changed(null);
   }
 
@@ -145,23 +161,42 @@ export class Conversation {
     return `${prefix}${this.peerName} · ${this.#t("appName")}`;
   }
 
-  /** Whether an older page may still come. */
-  get hasOlder(): boolean {
-    return this.#nextBefore !== null;
-  }
-
   hideBanner(): void {
     this.banner = null;
     this.#changed(null);
   }
 
+  /** Whether the page offers to recall `item`: mine, stored, recent and not recalled yet. */
+  canRecall(item: BookItem): boolean {
+    return item.mine && item.state === "stored" && !item.recalled &&
+      Date.now() - item.arrivedAt < RECALL_WINDOW_MS;
+  }
+
+  /** Recalls my message `item`; a refusal puts a sentence above the conversation. */
+  recall(item: BookItem): void {
+    this.#client.recall(item.key).catch(() => {
+      this.banner = { text: this.#t("errRecall"), kind: "message" };
+      this.#changed(null);
+    });
+  }
+
+  /** The composer's text changed: I am typing (or stopped, when it is empty). */
+  typing(text: string): void {
+    clearTimeout(this.#typingIdle);
+    const typing = text.trim() !== "";
+    this.#client.typing(typing);
+    if (typing) this.#typingIdle = setTimeout(() => this.#client.typing(false), MY_TYPING_IDLE_MS);
+  }
+
   #changed(scroll: ScrollIntent): void {
     if (this.#closed) return;
-    // The first message put in an empty conversation: "no messages yet" no longer holds.
-    if (this.book.size > 0 && this.historyStatus === this.#t("noMessages")) {
-      this.historyStatus = this.#t("noOlder");
-    }
+    this.history.refreshStatus();
     for (const listener of [...this.#listeners]) listener(scroll);
+  }
+
+  #markRead(): void {
+    if (this.#options.hidden() || this.book.highestTheirs === 0) return;
+    this.#client.read(this.book.highestTheirs);
   }
 
   #wire(): void {
@@ -179,7 +214,14 @@ export class Conversation {
       this.#changed(null);
     });
     client.on("message", (message) => this.#receive(message));
+    client.on("sent", (sent) => this.#sentElsewhere(sent));
     client.on("error", (event) => this.#onError(event));
+    client.on("read", ({ messageId }) => this.signals.read(messageId));
+    client.on("delivered", ({ messageId }) => this.signals.delivered(messageId));
+    client.on("typing", ({ typing }) => this.signals.typing(typing));
+    client.on("recalled", ({ messageId }) => {
+      if (this.book.recall(messageId)) this.#changed(null);
+    });
   }
 
   #onError(event: ChatErrorEvent): void {
@@ -205,14 +247,11 @@ export class Conversation {
       kind: "message",
     };
     this.peerMissing = true;
-    this.#options.onPeerMissing(this.#options.peer);
     this.#changed(null);
   }
 
   #learnPeerName(name: string): void {
-    if (name === this.peerName || usernameKey(name) !== this.#peerKey) return;
-    this.peerName = name;
-    this.#options.onPeerName(name);
+    if (usernameKey(name) === this.#peerKey) this.peerName = name;
   }
 
   // --- sending ---
@@ -221,6 +260,7 @@ export class Conversation {
   submit(text: string): boolean {
     if (this.peerMissing || text.trim() === "") return false;
     if (countCodePoints(text) > MAX_MESSAGE_CHARS) return false;
+    this.typing("");
     const item = this.book.addPending(text);
     this.#deliver(newClientId(), text, item);
     this.#changed("bottom");
@@ -254,88 +294,33 @@ export class Conversation {
     });
   }
 
-  // --- receiving and history ---
+  // --- receiving ---
 
   #receive(message: ChatMessageView): void {
-    if (this.#closed) return;
-    if (this.#early !== null) {
-      this.#early.push(message);
-      return;
-    }
-    // A waiting message older than the loaded history is in an older page: showing it now
-    // would put it among messages it does not belong with.
-    if (typeof this.#nextBefore === "number" && message.messageId < this.#oldestLoaded) return;
+    if (this.#closed || this.history.holds(message)) return;
     if (this.book.has(message.messageId)) return;
     this.#learnPeerName(message.fromUser);
-    this.#add(message.messageId, message.fromUser, message.msg, message.sendTime);
+    const mine = usernameKey(message.fromUser) === this.#meKey;
+    this.book.addStored(message.messageId, mine, message.msg, message.sendTime);
+    if (!mine) this.signals.peerMessage();
     if (this.#options.hidden()) this.unread++;
+    else this.#markRead();
     this.#changed("arrived");
   }
 
-  #add(messageId: number, fromUser: string, msg: string, sendTime: string): void {
-    const mine = usernameKey(fromUser) === this.#meKey;
-    this.book.addStored(messageId, mine, msg, sendTime);
+  /** 30013: a message I sent from another window or device. */
+  #sentElsewhere(sent: SentElsewhere): void {
+    if (this.#closed || this.book.has(sent.messageId)) return;
+    this.book.addStored(sent.messageId, true, sent.msg, sent.sendTime);
+    this.#changed("arrived");
   }
 
-  /** Reads the next older page of history (the first call reads the newest). */
-  async loadOlder(): Promise<void> {
-    if (this.#loadingOlder || this.#nextBefore === null || this.#closed) return;
-    this.#loadingOlder = true;
-    const first = this.#nextBefore === undefined;
-    this.historyStatus = this.#t("loadingOlder");
-    this.#changed(null);
-    let loaded = false;
-    try {
-      const page = await this.#options.api.history(this.#options.token, this.#options.peer, {
-        limit: HISTORY_PAGE,
-        before: this.#nextBefore,
-      });
-      if (this.#closed) return;
-      for (const message of page.messages) {
-        const mine = usernameKey(message.fromUser) === this.#meKey;
-        this.#learnPeerName(mine ? message.toUser : message.fromUser);
-        this.#add(message.messageId, message.fromUser, message.msg, message.sendTime);
-      }
-      this.#client.markSeen(page.messages.map((message) => message.messageId));
-      this.#nextBefore = page.nextBefore;
-      const oldest = page.messages.at(-1);
-      if (oldest !== undefined) this.#oldestLoaded = oldest.messageId;
-      loaded = true;
-    } catch (error) {
-      if (!this.#closed) this.#historyFailed(error);
-    } finally {
-      this.#loadingOlder = false;
-    }
-    if (this.#closed) return;
-    this.#releaseEarly();
-    if (loaded) this.historyStatus = this.#statusText();
-    this.#changed(loaded ? (first ? "bottom" : "older") : null);
-  }
-
-  #statusText(): string {
-    if (this.book.size === 0) return this.#t("noMessages");
-    return this.#t(this.#nextBefore === null ? "noOlder" : "scrollForOlder");
-  }
-
-  #historyFailed(error: unknown): void {
-    if (error instanceof RetryLaterError) {
-      this.historyStatus = this.#t("historyBusy");
-      const wait = Math.min(
-        Math.max(error.retryAfterMs, HISTORY_RETRY_MIN_MS),
-        HISTORY_RETRY_MAX_MS,
-      );
-      clearTimeout(this.#historyRetry);
-      this.#historyRetry = setTimeout(() => void this.loadOlder(), wait);
-    } else if (error instanceof ApiError && error.status === API_STATUS.TOKEN_FAILED) {
-      this.#options.onSessionEnded();
-    } else if (error instanceof ApiError && error.status === API_STATUS.NOT_FOUND) {
-      this.#peerIsMissing();
-    } else this.historyStatus = this.#t("historyFailed");
-  }
-
-  #releaseEarly(): void {
-    const early = this.#early;
-    this.#early = null;
-    for (const message of early ?? []) this.#receive(message);
+  #addFromHistory(message: HistoryMessage): void {
+    const mine = usernameKey(message.fromUser) === this.#meKey;
+    this.#learnPeerName(mine ? message.toUser : message.fromUser);
+    this.book.addStored(message.messageId, mine, message.msg, message.sendTime, {
+      recalled: message.recalled === true,
+      fromHistory: true,
+    });
   }
 }

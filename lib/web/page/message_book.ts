@@ -13,8 +13,13 @@ export interface BookItem {
   /** The `message_id`, or +∞ while mine is not stored. */
   key: number;
   readonly mine: boolean;
-  readonly text: string;
+  /** The text; "" once recalled. */
+  text: string;
+  /** The sender recalled it: its text is gone. */
+  recalled: boolean;
   sendTime: string | null;
+  /** When this page got it (ms), or when it was sent, for history: how recent it is. */
+  readonly arrivedAt: number;
   /** Mine only: sending, stored or failed; null for the peer's. */
   state: ItemState | null;
   /** Replaces the state's own word (why it is still sending, why it failed). */
@@ -28,6 +33,7 @@ export class MessageBook {
   readonly #items: BookItem[] = [];
   readonly #byId = new Map<number, BookItem>();
   #nextUid = 1;
+  #highestTheirs = 0;
 
   /** The messages in order, oldest first. */
   get items(): readonly BookItem[] {
@@ -42,6 +48,11 @@ export class MessageBook {
     return this.#byId.has(messageId);
   }
 
+  /** The highest `message_id` of the peer's messages shown (0: none). */
+  get highestTheirs(): number {
+    return this.#highestTheirs;
+  }
+
   /** A new item of mine, not yet stored, at the end. */
   addPending(text: string): BookItem {
     const item: BookItem = {
@@ -49,7 +60,9 @@ export class MessageBook {
       key: Number.POSITIVE_INFINITY,
       mine: true,
       text,
+      recalled: false,
       sendTime: null,
+      arrivedAt: Date.now(),
       state: "sending",
       label: null,
       retry: null,
@@ -58,15 +71,30 @@ export class MessageBook {
     return item;
   }
 
-  /** A stored message, in its place; false when it is already there. */
-  addStored(messageId: number, mine: boolean, text: string, sendTime: string): boolean {
+  /**
+   * A stored message, in its place; false when it is already there. `fromHistory` dates it by
+   * its `send_time` (in the browser's zone) rather than by now.
+   */
+  addStored(
+    messageId: number,
+    mine: boolean,
+    text: string,
+    sendTime: string,
+    options: { readonly recalled?: boolean; readonly fromHistory?: boolean } = {},
+  ): boolean {
     if (this.#byId.has(messageId)) return false;
+    if (!mine) this.#highestTheirs = Math.max(this.#highestTheirs, messageId);
+    const arrivedAt = options.fromHistory === true
+      ? new Date(sendTime.replace(" ", "T")).getTime()
+      : Date.now();
     const item: BookItem = {
       uid: this.#nextUid++,
       key: messageId,
       mine,
-      text,
+      text: options.recalled === true ? "" : text,
+      recalled: options.recalled === true,
       sendTime,
+      arrivedAt,
       state: mine ? "stored" : null,
       label: null,
       retry: null,
@@ -87,6 +115,16 @@ export class MessageBook {
     item.retry = null;
     this.#byId.set(messageId, item);
     this.#insert(item);
+  }
+
+  /** The sender recalled `messageId`: its text goes; false when it is not shown. */
+  recall(messageId: number): boolean {
+    const item = this.#byId.get(messageId);
+    if (item === undefined) return false;
+    item.text = "";
+    item.recalled = true;
+    item.retry = null;
+    return true;
   }
 
   #insert(item: BookItem): void {

@@ -26,19 +26,78 @@ function nearBottom(scroller: HTMLElement): boolean {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < EDGE_PX;
 }
 
-function MessageRow(props: { readonly item: BookItem; readonly t: Translate }) {
-  const { item, t } = props;
+function RecallMenu(props: { readonly onRecall: () => void; readonly t: Translate }) {
+  const { t } = props;
+  const [open, setOpen] = useState(false);
+  return (
+    <span class="msg-menu-wrap">
+      <button
+        class="msg-menu-button"
+        type="button"
+        aria-label={t("messageMenu")}
+        title={t("messageMenu")}
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+      >
+        ⋯
+      </button>
+      {open && (
+        <span class="msg-menu" role="menu">
+          <button
+            class="recall-button"
+            type="button"
+            role="menuitem"
+            onClick={() => {
+              setOpen(false);
+              props.onRecall();
+            }}
+          >
+            {t("recall")}
+          </button>
+        </span>
+      )}
+    </span>
+  );
+}
+
+/** The words under one of my messages: its state, or how far it got once stored. */
+function stateText(item: BookItem, conversation: Conversation, t: Translate): string {
+  if (item.label !== null) return item.label;
+  if (item.state !== "stored") return t(item.state ?? "stored");
+  const receipt = conversation.signals.receipt(item.key);
+  return t(receipt === "sent" ? "stored" : receipt);
+}
+
+function MessageRow(
+  props: { readonly item: BookItem; readonly conversation: Conversation; readonly t: Translate },
+) {
+  const { item, conversation, t } = props;
   const stored = Number.isFinite(item.key);
+  if (item.recalled) {
+    return (
+      <li class="msg-note msg--recalled" data-message-id={String(item.key)}>
+        {item.mine ? t("recalledMine") : t("recalledTheirs", { name: conversation.peerName })}
+      </li>
+    );
+  }
+  const receipt = item.state === "stored" ? conversation.signals.receipt(item.key) : undefined;
   return (
     <li
       class={`msg ${item.mine ? "msg--mine" : "msg--theirs"}`}
       data-message-id={stored ? String(item.key) : undefined}
       data-state={item.state ?? undefined}
+      data-receipt={receipt}
     >
       <div class="bubble">
         <p class="text">{item.text}</p>
       </div>
       <div class="meta">
+        {conversation.canRecall(item) && (
+          <RecallMenu
+            t={t}
+            onRecall={() => conversation.recall(item)}
+          />
+        )}
         <time
           class="time"
           dateTime={item.sendTime?.replace(" ", "T")}
@@ -46,7 +105,7 @@ function MessageRow(props: { readonly item: BookItem; readonly t: Translate }) {
         >
           {item.sendTime?.slice(11, 16) ?? ""}
         </time>
-        {item.state !== null && <span class="state">{item.label ?? t(item.state)}</span>}
+        {item.state !== null && <span class="state">{stateText(item, conversation, t)}</span>}
         {item.retry !== null && (
           <button class="retry" type="button" onClick={item.retry}>{t("retry")}</button>
         )}
@@ -61,10 +120,10 @@ function dayLabel(date: string, t: Translate): string {
   return date;
 }
 
-function rows(items: readonly BookItem[], t: Translate) {
+function rows(conversation: Conversation, t: Translate) {
   const out = [];
   let previous = "";
-  for (const item of items) {
+  for (const item of conversation.book.items) {
     const date = dateOf(item.sendTime);
     if (date !== previous) {
       previous = date;
@@ -74,7 +133,7 @@ function rows(items: readonly BookItem[], t: Translate) {
         </li>,
       );
     }
-    out.push(<MessageRow key={item.uid} item={item} t={t} />);
+    out.push(<MessageRow key={item.uid} item={item} conversation={conversation} t={t} />);
   }
   return out;
 }
@@ -85,16 +144,15 @@ interface Geometry {
   nearBottom: boolean;
 }
 
-/** The scrolling list; `scroll` holds the change's intent until this view has followed it. */
-export function MessageList(props: {
-  readonly conversation: Conversation;
-  readonly t: Translate;
-  readonly scroll: { current: ScrollIntent };
-}) {
-  const { conversation, t, scroll } = props;
+/**
+ * Follows each change as its intent says (see `ScrollIntent`); returns the scroller's ref, whether
+ * the "new messages" button shows, and how to go to the bottom.
+ */
+function useFollow(conversation: Conversation, scroll: { current: ScrollIntent }) {
   const scroller = useRef<HTMLDivElement>(null);
   const geometry = useRef<Geometry>({ fromBottom: 0, nearBottom: true });
   const [newMessages, setNewMessages] = useState(false);
+  // Read while rendering, before the change reaches the DOM.
   if (scroller.current !== null) {
     const element = scroller.current;
     geometry.current = {
@@ -120,20 +178,39 @@ export function MessageList(props: {
     }
     // A short history may not fill the pane, and then no scroll event would ask for more.
     if ((intent === "bottom" || intent === "older") && element.scrollTop < EDGE_PX) {
-      void conversation.loadOlder();
+      void conversation.history.loadOlder();
     }
   });
+  return { scroller, newMessages, setNewMessages, toBottom };
+}
+
+/** The scrolling list; `scroll` holds the change's intent until this view has followed it. */
+export function MessageList(props: {
+  readonly conversation: Conversation;
+  readonly t: Translate;
+  readonly scroll: { current: ScrollIntent };
+  /** Out of sight (the search's results show instead), but kept with its place. */
+  readonly hidden?: boolean;
+}) {
+  const { conversation, t } = props;
+  const { scroller, newMessages, setNewMessages, toBottom } = useFollow(conversation, props.scroll);
   const onScroll = () => {
     const element = scroller.current!;
-    if (element.scrollTop < EDGE_PX) void conversation.loadOlder();
+    if (element.scrollTop < EDGE_PX) void conversation.history.loadOlder();
     if (nearBottom(element)) setNewMessages(false);
   };
   return (
     <>
-      <div id="messages" class="messages" ref={scroller} onScroll={onScroll}>
-        <p id="history-status" class="history-status">{conversation.historyStatus}</p>
+      <div
+        id="messages"
+        class="messages"
+        ref={scroller}
+        onScroll={onScroll}
+        hidden={props.hidden === true}
+      >
+        <p id="history-status" class="history-status">{conversation.history.status}</p>
         <ol id="message-list" class="message-list" aria-live="polite">
-          {rows(conversation.book.items, t)}
+          {rows(conversation, t)}
         </ol>
       </div>
       {newMessages && (

@@ -1,16 +1,17 @@
 /// <reference lib="dom" />
-/** The side bar: who I am (switch user, log out), a form to start a chat, the recent peers. */
+/** The side bar: who I am (switch user, log out), a form to start a chat, my conversations. */
 import { useRef, useState } from "preact/hooks";
-import { usernameKey } from "../../users/username.ts";
 import { usernameProblem } from "./auth_form.ts";
 import { Avatar } from "./avatar.tsx";
 import type { Translate } from "./i18n.ts";
+import type { Inbox } from "./inbox.ts";
+import { InboxList } from "./inbox_list.tsx";
 
 /** What the side bar shows and does. */
 export interface SidebarProps {
   readonly me: string;
   readonly t: Translate;
-  readonly recent: readonly string[];
+  readonly inbox: Inbox;
   /** The open conversation's peer, or null. */
   readonly active: string | null;
   readonly openPeer: (peer: string) => void;
@@ -55,8 +56,7 @@ function PeerForm(props: { readonly t: Translate; readonly openPeer: (peer: stri
 
 /** The side bar; see the module documentation. */
 export function Sidebar(props: SidebarProps) {
-  const { me, t, recent, active } = props;
-  const activeKey = active === null ? null : usernameKey(active);
+  const { me, t, inbox } = props;
   return (
     <aside class="sidebar">
       <header class="me">
@@ -72,23 +72,15 @@ export function Sidebar(props: SidebarProps) {
         </button>
       </header>
       <PeerForm t={t} openPeer={props.openPeer} />
-      <h2 class="section-title">{t("recent")}</h2>
-      <ul id="recent-list" class="peers">
-        {recent.map((peer) => (
-          <li key={usernameKey(peer)}>
-            <button
-              class="peer"
-              type="button"
-              aria-current={usernameKey(peer) === activeKey ? "true" : undefined}
-              onClick={() => props.openPeer(peer)}
-            >
-              <Avatar name={peer} />
-              <span class="peer-name">{peer}</span>
-            </button>
-          </li>
-        ))}
-      </ul>
-      {recent.length === 0 && <p id="recent-empty" class="muted">{t("noRecent")}</p>}
+      <InboxList
+        me={me}
+        t={t}
+        entries={inbox.entries}
+        loaded={inbox.loaded}
+        failed={inbox.failed}
+        active={props.active}
+        openPeer={props.openPeer}
+      />
     </aside>
   );
 }
