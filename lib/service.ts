@@ -207,6 +207,7 @@ export function buildService(options: ServiceOptions): Service {
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     allowedOrigins: config.allowedOrigins,
     trustedProxies: config.trustedProxies,
+    metricsToken: config.metricsToken,
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,

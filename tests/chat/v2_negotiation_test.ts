@@ -74,3 +74,19 @@ Deno.test("a v2 socket's typing frame is not a message: nothing is stored, the s
   assert.equal(message.body.msg, "after typing");
   assert.deepEqual(toTom.pending, []);
 });
+
+Deno.test("a v2 socket is answered, never closed, for a bad frame without id", async () => {
+  await using server = await startTestServer();
+  const { tom } = await users(server);
+  await using v2 = await ChatClient.connect(server.wsUrl, "Jack", tom, { v2: true });
+  v2.sendJson({ msg: "" });
+  assert.deepEqual(await v2.next(), {
+    status: 30004,
+    msg: "Invalid message",
+    body: { reason: "msg is empty" },
+  });
+  v2.sendJson({ read: "x" });
+  assert.equal((await v2.expect(30004)).body.reason, "read must be a positive message_id");
+  v2.sendMessage("still open", "m-1");
+  assert.equal((await v2.expect(30010)).body.id, "m-1");
+});

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { api, registerAndLogin, startTestServer, type TestServer } from "../support/server.ts";
 import { ChatClient } from "../support/ws_client.ts";
-import { openV2 } from "../support/v2_clients.ts";
+import { adminKey, openV2 } from "../support/v2_clients.ts";
 
 async function users(server: TestServer) {
   return {
@@ -184,4 +184,23 @@ Deno.test("a seed client whose peer uses every v2 feature sees exactly the seed'
   assert.deepEqual(Object.keys(frames[1].body), ["msg", "from_user", "send_time", "message_id"]);
   assert.deepEqual(seed.pending, []);
   assert.ok(seed.raw.every((raw) => raw.startsWith('{"status":300')));
+});
+
+Deno.test("a message the admin API sends as me reaches my v2 sockets on the pair as 30013", async () => {
+  await using server = await startTestServer();
+  const { tom } = await users(server);
+  await using tomV2 = await openV2(server, "Jack", tom);
+  const key = await adminKey(server);
+  const posted = await api(server, "POST", "/v1/admin/messages", {
+    body: { from: "Tom", to: "Jack", msg: "from the app" },
+    headers: { authorization: `Bearer ${key}` },
+  });
+  assert.equal(posted.httpStatus, 201);
+  const sent = await tomV2.nextMatching((f) => f.status === 30013, "30013");
+  assert.deepEqual(sent.body, {
+    msg: "from the app",
+    to_user: "Jack",
+    send_time: posted.json.body.send_time,
+    message_id: posted.json.body.message_id,
+  });
 });

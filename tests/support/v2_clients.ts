@@ -18,7 +18,8 @@ export async function isOnline(server: TestServer, username: string): Promise<bo
 
 const KEYS = new WeakMap<TestServer, Promise<string>>();
 
-function adminKey(server: TestServer): Promise<string> {
+/** An API key of the admin API for this server, made once. */
+export function adminKey(server: TestServer): Promise<string> {
   let key = KEYS.get(server);
   if (key === undefined) {
     key = new ApiKeys(server.repository, Date.now).add(`tests-${crypto.randomUUID()}`).then(
