@@ -10,7 +10,8 @@ WORKDIR /app
 COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY lib ./lib
-RUN deno cache --frozen main.ts lib/storage/postgres_repository.ts lib/hub/redis_hub.ts lib/auth/jwt.ts
+RUN deno cache --lock=deno.lock --frozen main.ts lib/storage/postgres_repository.ts lib/hub/redis_hub.ts \
+  lib/auth/jwt.ts
 
 # The database lives in a volume owned by the unprivileged user.
 RUN mkdir -p /data && chown deno:deno /data
@@ -20,7 +21,8 @@ ENV PORT=7071 HOST=0.0.0.0 DB_PATH=/data/chat.db
 USER deno
 EXPOSE 7071
 
+# The port is read from PORT at check time, so `-e PORT=…` moves the check with the service.
 HEALTHCHECK --interval=30s --timeout=3s \
-  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:7071/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+  CMD ["deno", "eval", "const port = Deno.env.get('PORT') || '7071'; const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null); Deno.exit(r?.ok ? 0 : 1)"]
 
-CMD ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"]
+CMD ["run", "--lock=deno.lock", "--frozen", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "main.ts"]

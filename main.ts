@@ -13,6 +13,7 @@
 import { dirname } from "node:path";
 import { type Config, ConfigError, parseConfig, redactUrl } from "./lib/config.ts";
 import { createLogger, errorMessage, type Logger } from "./lib/log.ts";
+import { unknownSettings } from "./lib/config_warnings.ts";
 import { SqliteRepository } from "./lib/storage/sqlite_repository.ts";
 import type { Repository } from "./lib/storage/repository.ts";
 import { MemoryHub } from "./lib/hub/memory_hub.ts";
@@ -26,6 +27,7 @@ import { ApiKeys } from "./lib/admin/api_keys.ts";
 import { PresenceRecorder } from "./lib/webhooks/presence_recorder.ts";
 import type { UserPresenceListener } from "./lib/hub/hub.ts";
 import { systemClock } from "./lib/time.ts";
+import { StopRequest } from "./lib/process/stop_request.ts";
 import type { JwtVerifier } from "./lib/auth/jwt_verdict.ts";
 
 const writeLine = (line: string, level: "info" | "warn" | "error") => {
@@ -34,6 +36,26 @@ const writeLine = (line: string, level: "info" | "warn" | "error") => {
 };
 // Text until the settings are read; then in the format they ask for.
 let log = createLogger(writeLine);
+
+// The modules only a setting needs, and their npm packages (postgres, @redis/client, jose).
+const POSTGRES_MODULE = "./lib/storage/postgres_repository.ts";
+const REDIS_MODULE = "./lib/hub/redis_hub.ts";
+const JWT_MODULE = "./lib/auth/jwt.ts";
+type PostgresModule = typeof import("./lib/storage/postgres_repository.ts");
+type RedisModule = typeof import("./lib/hub/redis_hub.ts");
+type JwtModule = typeof import("./lib/auth/jwt.ts");
+
+/**
+ * Imports a module that only a setting needs. The specifier is a variable on purpose: `deno run`
+ * then leaves the module out of the start-up graph, so with `--unstable-npm-lazy-caching` (the
+ * tasks) its npm packages are not fetched unless the setting is set, and the embedded default
+ * starts with an empty cache and no registry (`tests/process/first_start_test.ts`). A literal
+ * `import("./lib/...")` would make Deno fetch them before the first line runs. `deno compile`
+ * names these modules with `--include`.
+ */
+function importOptional<T>(specifier: string): Promise<T> {
+  return import(specifier);
+}
 
 /** Opens the repository the settings name; a failure message names the setting. */
 async function openRepository(config: Config, log: Logger): Promise<Repository> {
@@ -51,7 +73,7 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
     }
   }
   try {
-    const { PostgresRepository } = await import("./lib/storage/postgres_repository.ts");
+    const { PostgresRepository } = await importOptional<PostgresModule>(POSTGRES_MODULE);
     const repository = await PostgresRepository.open({
       url: config.databaseUrl,
       schema: config.databaseSchema,
@@ -80,7 +102,7 @@ async function openHub(
 ): Promise<Hub> {
   if (config.redisUrl === null) return new MemoryHub({ onUserPresence });
   try {
-    const { RedisHub } = await import("./lib/hub/redis_hub.ts");
+    const { RedisHub } = await importOptional<RedisModule>(REDIS_MODULE);
     const hub = await RedisHub.open({
       url: config.redisUrl,
       prefix: config.redisPrefix,
@@ -115,7 +137,7 @@ async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined>
     : `JWT_JWKS_URL=${key.url}`;
   try {
     const publicKeyPem = key.kind === "public_key" ? await Deno.readTextFile(key.path) : undefined;
-    const { createJwtVerifier } = await import("./lib/auth/jwt.ts");
+    const { createJwtVerifier } = await importOptional<JwtModule>(JWT_MODULE);
     return await createJwtVerifier(settings, { clock: systemClock, publicKeyPem });
   } catch (error) {
     throw new Error(`Cannot use ${setting}: ${errorMessage(error)}`);
@@ -137,16 +159,45 @@ function runCommand(
   return runUserCommand(args.slice(1), accounts, processTerminal());
 }
 
+/** Logs each name in the environment that looks like a misspelled setting (never its value). */
+function warnUnknownSettings(env: Record<string, string>, log: Logger): void {
+  for (const { key, didYouMean } of unknownSettings(env)) {
+    log.warn("config.unknown_setting", { setting: key, did_you_mean: didYouMean ?? undefined });
+  }
+}
+
+/**
+ * Installs the SIGINT/SIGTERM handlers. A signal to the whole process group arrives twice
+ * (directly and forwarded by `deno task`): a repeat within 2 s is the same request; a later one
+ * while stopping means "exit now".
+ */
+function listenForStop(): StopRequest {
+  const stopRequest = new StopRequest(systemClock);
+  const onSignal = (signal: Deno.Signal) => () => {
+    const verdict = stopRequest.receive(signal);
+    if (verdict === "same_request") log.info("stop_signal_repeated", { signal });
+    if (verdict === "force_exit") {
+      log.warn("forced_exit", { signal });
+      Deno.exit(1);
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  return stopRequest;
+}
+
 async function main(args: readonly string[]): Promise<number> {
+  const env = Deno.env.toObject();
   let config: Config;
   try {
-    config = parseConfig(Deno.env.toObject());
+    config = parseConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     return 1;
   }
   log = createLogger(writeLine, config.logFormat);
+  warnUnknownSettings(env, log);
 
   let repository: Repository;
   try {
@@ -167,19 +218,7 @@ async function main(args: readonly string[]): Promise<number> {
 
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
-  const stopRequested = Promise.withResolvers<Deno.Signal>();
-  let stopping = false;
-  const onSignal = (signal: Deno.Signal) => () => {
-    if (stopping) {
-      // A second signal while shutting down: the operator wants out now.
-      log.warn("forced_exit", { signal });
-      Deno.exit(1);
-    }
-    stopping = true;
-    stopRequested.resolve(signal);
-  };
-  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  const stopRequest = listenForStop();
 
   let hub: Hub;
   let jwt: JwtVerifier | undefined;
@@ -210,7 +249,7 @@ async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const signal = await stopRequested.promise;
+  const signal = await stopRequest.requested;
   log.info("stopping", { signal });
   await service.stop();
   await repository.close();

@@ -257,6 +257,7 @@ class LoadWorker {
   async #login(spec: ClientSpec): Promise<string> {
     const response = await fetch(`${this.#httpBase}/v1/user/token`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: spec.user, password: spec.password }),
     });
     const json = await response.json();

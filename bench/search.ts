@@ -11,7 +11,7 @@
  * PostgreSQL is `BENCH_DATABASE_URL` (default 127.0.0.1:5432/test), in a schema dropped after.
  */
 import { DatabaseSync } from "node:sqlite";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { parseConfig } from "../lib/config.ts";
 import type { Repository } from "../lib/storage/repository.ts";
 import { migrate as migrateSqlite, SCHEMA_VERSION } from "../lib/storage/sqlite_schema.ts";

@@ -26,7 +26,11 @@ async function post(
   path: string,
   body: unknown,
 ): Promise<{ status: number; json: Envelope }> {
-  const response = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) });
+  const response = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: await response.json() as Envelope };
 }
 

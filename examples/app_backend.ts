@@ -1,6 +1,6 @@
 // An app backend beside the chat (Deno): it mints a chat JWT for its logged-in user and
 // receives the chat's webhooks. Run: JWT_SECRET=… WEBHOOK_SECRET=… deno run -A app_backend.ts
-import { SignJWT } from "jose"; // outside this repository: "npm:jose@6"
+import { SignJWT } from "npm:jose@6.2.17";
 
 const encoder = new TextEncoder();
 const setting = (name: string) => Deno.env.get(name) ?? "";

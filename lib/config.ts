@@ -18,8 +18,13 @@ export type { JwtKeySource, JwtSettings, WebhookSettings } from "./config_integr
 export interface Config {
   /** TCP port to listen on (`PORT`, default 7071; 0 picks a free one). */
   readonly port: number;
-  /** Interface to listen on (`HOST`, default `0.0.0.0`). */
+  /**
+   * Interface to listen on (`HOST`, default `127.0.0.1`): a fresh start is reachable from this
+   * machine only, `/metrics` included; `0.0.0.0` behind a proxy or in a container.
+   */
   readonly host: string;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <it>` (`METRICS_TOKEN`, default none). */
+  readonly metricsToken: string | null;
   /** SQLite database file (`DB_PATH`, default `./data/chat.db`). */
   readonly dbPath: string;
   /** Token lifetime in ms (`TOKEN_TTL`, default 24 h). */
@@ -113,7 +118,8 @@ export interface Limits {
 /** The settings read from the environment, with their defaults, for documentation and tests. */
 export const DEFAULTS = {
   PORT: "7071",
-  HOST: "0.0.0.0",
+  HOST: "127.0.0.1",
+  METRICS_TOKEN: "",
   DB_PATH: "./data/chat.db",
   TOKEN_TTL: "24h",
   MAX_MESSAGE_CHARS: "4096",
@@ -256,6 +262,7 @@ function serverSettings(env: Env) {
   return {
     port: integer(env, "PORT", 0, 65535),
     host,
+    metricsToken: read(env, "METRICS_TOKEN") || null,
     tokenTtlMs: duration(env, "TOKEN_TTL", 1000, 366 * UNIT_MS.d),
     maxMessageChars: integer(env, "MAX_MESSAGE_CHARS", 1, 1_000_000),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),

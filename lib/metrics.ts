@@ -98,6 +98,10 @@ export class Metrics {
     "chat_messages_refused_total",
     "Messages not stored because their sender was over a storage quota, by quota.",
   );
+  readonly httpBodiesAborted = new Counter(
+    "chat_http_bodies_aborted_total",
+    "HTTP requests whose body ended before its end (the client went away).",
+  );
   readonly deliveryLatency = new Histogram(
     "chat_delivery_latency_seconds",
     "Time from a message being received to it being written to the peer's socket.",
@@ -142,6 +146,7 @@ export class Metrics {
       this.connectionsRefused,
       this.storeFailures,
       this.messagesRefused,
+      this.httpBodiesAborted,
       this.deliveryLatency,
       ...this.#counters,
       ...this.#gauges,

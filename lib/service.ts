@@ -24,7 +24,7 @@ import { AttemptLimiter } from "./limits/attempt_limiter.ts";
 import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
 import { Recaller } from "./chat/recaller.ts";
-import { SocketRecalls } from "./chat/recall_control.ts";
+import { SocketRecalls } from "./chat/socket_recalls.ts";
 import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
@@ -207,6 +207,7 @@ export function buildService(options: ServiceOptions): Service {
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
     allowedOrigins: config.allowedOrigins,
     trustedProxies: config.trustedProxies,
+    metricsToken: config.metricsToken,
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,

@@ -16,7 +16,7 @@ const SECRET = "app-webhook-secret-0123456789";
 function adminCall(server: Listening, key: string, method: string, path: string, body?: unknown) {
   return fetch(`${server.baseUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}` },
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   }).then(async (response) => ({ status: response.status, json: await response.json() }));
 }

@@ -25,7 +25,8 @@ function assertRefused(key: string, value: string): void {
 Deno.test("an empty environment resolves to the documented defaults", () => {
   assert.deepEqual(parseConfig({}), {
     port: 7071,
-    host: "0.0.0.0",
+    host: "127.0.0.1",
+    metricsToken: null,
     dbPath: "./data/chat.db",
     tokenTtlMs: DAY,
     maxMessageChars: 4096,
@@ -76,7 +77,8 @@ Deno.test("every setting is read from the environment", () => {
   assert.deepEqual(
     parseConfig({
       PORT: "8080",
-      HOST: "127.0.0.1",
+      HOST: "0.0.0.0",
+      METRICS_TOKEN: "metrics-secret",
       DB_PATH: "/var/lib/chat/chat.db",
       TOKEN_TTL: "2h",
       MAX_MESSAGE_CHARS: "100",
@@ -123,7 +125,8 @@ Deno.test("every setting is read from the environment", () => {
     }),
     {
       port: 8080,
-      host: "127.0.0.1",
+      host: "0.0.0.0",
+      metricsToken: "metrics-secret",
       dbPath: "/var/lib/chat/chat.db",
       tokenTtlMs: 2 * HOUR,
       maxMessageChars: 100,

@@ -2,7 +2,7 @@
  * Issue 12's measurement: what marking messages delivered costs per delivery, with the
  * per-message `delivered` flag (what the service does), with the flag plus a per-conversation
  * `delivered_upto` column, and with that cursor alone (the flag's candidate replacement); and
- * what storing a message costs before (schema 4) and after (schema 5, whose trigger keeps the
+ * what storing a message costs before (schema 5) and after (schema 6, whose trigger keeps the
  * conversation's last message and unread count). A fresh SQLite file (WAL, synchronous as given)
  * with 20 senders writing to one receiver; each delivery or insert is its own transaction, as a
  * socket with one message in flight makes it. Prints microseconds per operation.
@@ -63,7 +63,7 @@ function measureInsert(dir: string, version: number): number {
 
 /** A fresh database with `COUNT` waiting messages; returns it and its ids. */
 function prepare(path: string): { db: DatabaseSync; ids: number[] } {
-  const { db, receiver, senders } = open(path, 5);
+  const { db, receiver, senders } = open(path, 6);
   // The cursor column the measurement compares against (the service does not keep it).
   db.exec("ALTER TABLE conversations ADD COLUMN delivered_upto INTEGER NOT NULL DEFAULT 0");
   const insert = db.prepare(INSERT);
@@ -103,7 +103,7 @@ try {
   for (const [name, statements] of variants) {
     console.log(`${name.padEnd(12)} ${measure(dir, name, statements).toFixed(1)} µs per delivery`);
   }
-  for (const version of [4, 5]) {
+  for (const version of [5, 6]) {
     console.log(`insert v${version}    ${measureInsert(dir, version).toFixed(1)} µs per message`);
   }
 } finally {

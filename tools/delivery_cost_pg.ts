@@ -2,13 +2,13 @@
  * Issue 12's measurement on PostgreSQL, as `delivery_cost.ts` on SQLite: microseconds per
  * delivery with the per-message `delivered` flag (what the service does), the flag plus a
  * per-conversation `delivered_upto` column, and that cursor alone; and per stored message at
- * schema 4 and 5 (the conversation trigger). Each in a fresh schema of the test database
+ * schema 5 and 6 (the conversation trigger). Each in a fresh schema of the test database
  * (`TEST_DATABASE_URL`, else postgres://postgres@127.0.0.1:5432/test), one statement per
  * transaction over one connection, 20 senders writing to one receiver.
  *
  *   deno run -A tools/delivery_cost_pg.ts [messages=3000]
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate } from "../lib/storage/postgres_schema.ts";
 import { dropSchema, TEST_DATABASE_URL, testSchema } from "../tests/support/services.ts";
 
@@ -63,7 +63,7 @@ async function insertAll(sql: postgres.Sql, receiver: number, senders: number[])
 }
 
 async function deliveries(statements: string[]): Promise<number> {
-  return await withSchema(5, async (sql, receiver, senders) => {
+  return await withSchema(6, async (sql, receiver, senders) => {
     await sql`ALTER TABLE conversations ADD COLUMN delivered_upto bigint NOT NULL DEFAULT 0`;
     const { ids } = await insertAll(sql, receiver, senders);
     const started = performance.now();
@@ -90,7 +90,7 @@ for (
     `${name.padEnd(12)} ${(await deliveries([...statements])).toFixed(1)} µs per delivery`,
   );
 }
-for (const version of [4, 5]) {
+for (const version of [5, 6]) {
   const cost = await withSchema(
     version,
     async (sql, receiver, senders) => (await insertAll(sql, receiver, senders)).microseconds,

@@ -6,7 +6,7 @@
  * setting is set, so the embedded default never loads jose.
  */
 import { createPublicKey } from "node:crypto";
-import * as jose from "jose";
+import * as jose from "npm:jose@6.2.17";
 import type { JwtSettings } from "../config.ts";
 import type { Clock } from "../time.ts";
 import type { JwtFailure, JwtVerdict, JwtVerifier } from "./jwt_verdict.ts";

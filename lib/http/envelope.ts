@@ -1,6 +1,14 @@
 /** JSON responses in the seed's envelope `{"status", "msg", "body"}`, and bounded JSON bodies. */
 import { API_STATUS } from "../protocol/status.ts";
 
+/** The client went away before sending the whole body (an aborted upload, a reset). */
+export class RequestBodyAbortedError extends Error {
+  constructor(cause: unknown) {
+    super("The request body ended before its end", { cause });
+    this.name = "RequestBodyAbortedError";
+  }
+}
+
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -39,7 +47,9 @@ async function readBounded(request: Request, limit: number): Promise<Uint8Array 
   let total = 0;
   const reader = request.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch((error) => {
+      throw new RequestBodyAbortedError(error);
+    });
     if (done) break;
     total += value.byteLength;
     if (total > limit) {

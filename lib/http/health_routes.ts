@@ -3,7 +3,9 @@ import { API_STATUS } from "../protocol/status.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repository } from "../storage/repository.ts";
 import type { Hub } from "../hub/hub.ts";
-import { envelope } from "./envelope.ts";
+import type { Clock } from "../time.ts";
+import { envelope, tokenFromAuthorization } from "./envelope.ts";
+import { timingSafeEqual } from "node:crypto";
 
 /** How long `/readyz` waits for each dependency to answer. */
 export const READY_TIMEOUT_MS = 2000;
@@ -28,10 +30,17 @@ async function probe(check: () => Promise<void>): Promise<"up" | "down"> {
   }
 }
 
-/** `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. */
-export async function readiness(repository: Repository, hub: Hub): Promise<Response> {
+/**
+ * `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. The
+ * database must both answer a read and commit a one-row write: a full disk or a read-only file
+ * reads fine but stores nothing, so it is reported down.
+ */
+export async function readiness(repository: Repository, hub: Hub, clock: Clock): Promise<Response> {
   const [database, hubState] = await Promise.all([
-    probe(() => repository.ping()),
+    probe(async () => {
+      await repository.ping();
+      await repository.probeWrite(clock());
+    }),
     probe(() => hub.ping()),
   ]);
   const body = { database, hub: hubState };
@@ -40,8 +49,35 @@ export async function readiness(repository: Repository, hub: Hub): Promise<Respo
   return envelope(503, API_STATUS.UNAVAILABLE, `Not ready: ${down.join(" and ")} down`, body);
 }
 
-/** `GET /metrics`: every metric in the Prometheus text format. */
-export function metricsPage(metrics: Metrics): Promise<Response> {
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+function bearerMatches(request: Request, token: string): boolean {
+  const given = new TextEncoder().encode(tokenFromAuthorization(request) ?? "");
+  const expected = new TextEncoder().encode(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * `GET /metrics`: every metric in the Prometheus text format. With `METRICS_TOKEN` set, a
+ * request without `Authorization: Bearer <token>` gets 401 (10004) and no figure.
+ */
+export function metricsPage(
+  metrics: Metrics,
+  request: Request,
+  token: string | null,
+): Promise<Response> {
+  if (token !== null && !bearerMatches(request, token)) {
+    return Promise.resolve(
+      envelope(
+        401,
+        API_STATUS.TOKEN_FAILED,
+        "Metrics need Authorization: Bearer <METRICS_TOKEN>",
+        {},
+        {
+          "www-authenticate": 'Bearer realm="metrics"',
+        },
+      ),
+    );
+  }
   return Promise.resolve(
     new Response(metrics.render(), {
       headers: {

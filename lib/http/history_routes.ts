@@ -22,6 +22,8 @@ function searchText(q: string | null): string | undefined | { readonly reason: s
   if (q === null) return undefined;
   const text = q.trim();
   if (text === "") return { reason: "must contain a character other than spaces" };
+  // No message holds one (client_frame.ts refuses it), and engines treat it apart.
+  if (text.includes("\u0000")) return { reason: "must not contain U+0000" };
   if (countCodePoints(text) > MAX_SEARCH_CHARS) {
     return { reason: `must be at most ${MAX_SEARCH_CHARS} characters` };
   }

@@ -2,10 +2,12 @@
  * The route table's machinery: each route is a `URLPattern` and a handler per method. A path no
  * route matches is 404; a matched path with another method is 405 with `Allow`; `HEAD` is
  * answered by the `GET` handler. Path parameters arrive percent-decoded; a parameter that does
- * not decode (or decodes to nothing) matches no route.
+ * not decode (or decodes to nothing) matches no route. A body that is not `application/json` is
+ * 415 (`media_type.ts`) before any handler reads it.
  */
 import { API_STATUS } from "../protocol/status.ts";
 import { envelope } from "./envelope.ts";
+import { refuseNonJsonBody } from "./media_type.ts";
 
 /** What a handler gets besides the request. */
 export interface RequestContext {
@@ -66,6 +68,8 @@ export function dispatch(
         { allow },
       ));
     }
+    const notJson = refuseNonJsonBody(request);
+    if (notJson !== null) return Promise.resolve(notJson);
     return handler(request, { url, params, address });
   }
   return Promise.resolve(envelope(404, API_STATUS.NOT_FOUND, "Not found"));

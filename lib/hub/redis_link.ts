@@ -16,7 +16,7 @@
  *   node's stale entries, checks that its subscription delivers, registers again and is
  *   "ready".
  */
-import { createClient } from "@redis/client";
+import { createClient } from "npm:@redis/client@1.6.1";
 import { errorMessage, type Logger } from "../log.ts";
 import {
   decodeEvent,

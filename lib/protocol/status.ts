@@ -71,6 +71,8 @@ export const API_STATUS = {
   UNAVAILABLE: 10011,
   /** The message cannot be recalled: not the caller's own, or past `RECALL_WINDOW`. */
   RECALL_REFUSED: 10012,
+  /** A request body that is not `application/json` (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 10013,
   /** The sender stored its daily quota (admin API); retry after `retry_after_ms`. */
   DAILY_QUOTA: 10016,
   /** Too many of the sender's messages wait for the receiver (admin API). */

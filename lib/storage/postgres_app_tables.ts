@@ -5,7 +5,7 @@
  * picks rows no other node is claiming, and the lease written in the same statement keeps them
  * from being claimed again until it runs out.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { CLAIMED_EVENT_COLUMNS, type EventRow, toClaimedEvent } from "./outbox_row.ts";
 import type {
   ApiKeyRecord,

@@ -1,9 +1,9 @@
 /**
- * The conversation state on PostgreSQL (`conversations`, migration 5): the list, one
+ * The conversation state on PostgreSQL (`conversations`, migration 6): the list, one
  * conversation, read markers, and delivered cursors read from the waiting index, as
  * `sqlite_conversations.ts` on SQLite.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { CONVERSATION_SELECT, type ConversationRow, toConversation } from "./conversation_row.ts";
 import type { ConversationQuery, ConversationRecord, ReadMark } from "./repository.ts";
 

@@ -31,7 +31,7 @@
  * the host or network could not be reached. Not CONNECTION_ENDED or CONNECTION_DESTROYED: those
  * come from closing the repository, which no retry undoes.
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { StorageUnavailableError } from "./errors.ts";
 
 const TRANSIENT_CLASSES = new Set(["08", "53"]);

@@ -2,7 +2,7 @@
  * The message reads of the PostgreSQL repository: what waits for a receiver (and how many), and
  * a conversation's history, both directions merged.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type { HistoryQuery, StoredMessage } from "./repository.ts";
 

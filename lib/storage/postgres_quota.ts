@@ -12,7 +12,7 @@
  *   others commit, so the waiting quota can be passed by one message per such concurrent save;
  *   and a resend racing its original on another node may be charged once although not stored.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { LOCK_CLASS } from "./postgres_schema.ts";
 import {
   DAY_MS,
@@ -55,7 +55,7 @@ export async function insertWithinQuota(
   const { dailyMessages, dailyBytes, waitingMessages } = quota;
   const [row] = await sql<QuotaRow[]>`
     WITH direction_lock AS (
-      SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${from.id}>${to.id}`}))
+      SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(current_schema() || ${`:${from.id}>${to.id}`}))
     ),
     existing AS (
       SELECT id FROM messages

@@ -3,7 +3,7 @@
  * row version is dead at once, unreadable by any query, and its bytes are removed by the next
  * vacuum of the table (autovacuum), as any update's; the trigram index entries go with it.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type { RecallOutcome, RecallRequest } from "./repository.ts";
 

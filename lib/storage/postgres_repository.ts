@@ -3,7 +3,7 @@
  * `main.ts` with a dynamic `import()` only when `DATABASE_URL` is set, so the embedded default
  * never loads the client.
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate } from "./postgres_schema.ts";
 import { fromPostgresError } from "./postgres_errors.ts";
 import { type MessageRow, toMessage } from "./message_row.ts";
@@ -109,7 +109,9 @@ export class PostgresRepository implements Repository {
         // so they cannot deadlock); the check below then sees the one committed first.
         if (skeleton !== null && folded !== null) {
           for (const key of [...new Set([skeleton, folded])].sort()) {
-            await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS + 1}, hashtext(${key}))`;
+            await tx`SELECT pg_advisory_xact_lock(${
+              LOCK_CLASS + 1
+            }, hashtext(current_schema() || ${`:${key}`}))`;
           }
         }
         return await tx<{ id: number }[]>`
@@ -259,12 +261,13 @@ export class PostgresRepository implements Repository {
     // One statement, one transaction. The advisory lock on the (from, to) direction is taken
     // before the identity is drawn and held until commit, so on each direction ids commit in
     // increasing order even when two of the sender's sockets, on two nodes, send at once: a
-    // reader that sees id N also sees every smaller id of that direction.
+    // reader that sees id N also sees every smaller id of that direction. Advisory locks are
+    // database-wide, so the key names the schema: services on other schemas never wait here.
     const inserted = await sql<{ id: number }[]>`
         INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
         SELECT ${from.id}, ${to.id}, ${message.msg}, ${message.sendTime}, ${message.sentAt},
                ${message.clientId}
-        FROM (SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${from.id}>${to.id}`})))
+        FROM (SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(current_schema() || ${`:${from.id}>${to.id}`})))
           AS direction_lock
         ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL
           DO NOTHING
@@ -379,6 +382,13 @@ export class PostgresRepository implements Repository {
 
   async ping(): Promise<void> {
     await this.#run((sql) => sql`SELECT 1`);
+  }
+
+  async probeWrite(at: number): Promise<void> {
+    await this.#run((sql) =>
+      sql`INSERT INTO write_probe (id, probed_at) VALUES (1, ${at})
+          ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at`
+    );
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * at once: each takes a transaction-scoped advisory lock on the schema first, so exactly one
  * applies a migration and the others then find it recorded in `schema_migrations`.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { lookalikeKeys } from "../users/lookalike.ts";
 import { addSearchIndex } from "./postgres_search.ts";
 
@@ -104,7 +104,15 @@ const MIGRATIONS: readonly Migration[] = [
       bytes bigint NOT NULL
     )`,
   ],
-  // 5 (issue 12): the state of each conversation, per owner and peer, as on SQLite: the last
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // is reported down.
+  [
+    `CREATE TABLE write_probe (
+      id integer PRIMARY KEY CHECK (id = 1),
+      probed_at bigint NOT NULL
+    )`,
+  ],
+  // 6 (issue 12): the state of each conversation, per owner and peer, as on SQLite: the last
   // message either way, the owner's unread count and read marker; a trigger keeps last message
   // and unread with every insert, in its transaction, locking the pair's two rows in
   // (user_id, peer_id) order so that messages both ways at once cannot deadlock. Existing
@@ -155,7 +163,7 @@ const MIGRATIONS: readonly Migration[] = [
     `CREATE TRIGGER messages_conversation AFTER INSERT ON messages
      FOR EACH ROW EXECUTE FUNCTION messages_conversation()`,
   ],
-  // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // 7 (issue 12): when a message was recalled (its text is then ""), and search in a
   // conversation (postgres_search.ts), built for the stored messages.
   async (tx) => {
     await tx.unsafe(`ALTER TABLE messages ADD COLUMN recalled_at bigint`);

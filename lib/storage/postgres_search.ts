@@ -6,7 +6,7 @@
  * has it already, wherever that is. A text of 1 or 2 characters has no trigram; it is matched by
  * scanning the pair's messages newest first (`search_text.ts`).
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import { containsPattern } from "./search_text.ts";
 import type { SearchQuery, StoredMessage } from "./repository.ts";

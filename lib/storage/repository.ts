@@ -359,6 +359,11 @@ export interface Repository {
   webhookBacklog(): Promise<OutboxBacklog>;
   /** Resolves when the storage answers a trivial query; rejects when it cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Writes one row (the time of the probe): resolves when a write is committed, rejects when
+   * the storage can be read but not written (disk full, read-only). Used by `/readyz`.
+   */
+  probeWrite(at: number): Promise<void>;
   /** Releases the storage; later calls fail. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * The conversation state on SQLite (`conversations`, migration 5): the list, one conversation,
+ * The conversation state on SQLite (`conversations`, migration 6): the list, one conversation,
  * read markers, and delivered cursors read from the waiting index. Statements prepared once;
  * writes run inside the repository's group commit.
  */

@@ -343,6 +343,15 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  probeWrite(at: number): Promise<void> {
+    return this.#write(() => {
+      this.#db.prepare(
+        `INSERT INTO write_probe (id, probed_at) VALUES (1, ?)
+         ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at`,
+      ).run(at);
+    });
+  }
+
   close(): Promise<void> {
     return this.#attempt(() => {
       this.#commitPending();

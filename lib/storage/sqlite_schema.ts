@@ -110,7 +110,15 @@ const MIGRATIONS: readonly Migration[] = [
     bytes INTEGER NOT NULL
   ) STRICT;
   `,
-  // 5 (issue 12): the state of each conversation, per owner and peer, so the list is one
+  // 5 (issue 11): one row `/readyz` rewrites, so a database that can be read but not written
+  // (disk full, read-only file) is reported down.
+  `
+  CREATE TABLE write_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    probed_at INTEGER NOT NULL
+  ) STRICT;
+  `,
+  // 6 (issue 12): the state of each conversation, per owner and peer, so the list is one
   // indexed query: the last message either way, the owner's unread count and read marker. A
   // trigger keeps last message and unread with every insert, in its transaction. Existing
   // conversations start with what was delivered counted as read, and the rest as unread.
@@ -150,7 +158,7 @@ const MIGRATIONS: readonly Migration[] = [
       SET last_message_id = max(last_message_id, excluded.last_message_id), unread = unread + 1;
   END;
   `,
-  // 6 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // 7 (issue 12): when a message was recalled (its text is then ""), and search in a
   // conversation (sqlite_search.ts), built for the stored messages.
   `ALTER TABLE messages ADD COLUMN recalled_at INTEGER; ${SQLITE_SEARCH_MIGRATION}`,
 ];

@@ -246,6 +246,10 @@ Deno.test("a database that cannot grow answers 30011, delivers nothing and stays
       "msg is missing",
     );
     assert.equal(await healthStatus(server), 200);
+    // The process is up, but the database reads and cannot write: not ready.
+    const ready = await fetch(`${server.baseUrl}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual((await ready.json()).body, { database: "down", hub: "up" });
     const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
     assert.match(metrics, /^chat_store_failures_total 2$/m);
   }

@@ -3,7 +3,7 @@
  * algorithm only, and every refusal has its named reason.
  */
 import assert from "node:assert/strict";
-import * as jose from "jose";
+import * as jose from "npm:jose@6.2.17";
 import { createJwtVerifier } from "../../lib/auth/jwt.ts";
 import type { JwtVerifier } from "../../lib/auth/jwt_verdict.ts";
 import { looksLikeJwt } from "../../lib/auth/jwt_verdict.ts";

@@ -63,6 +63,7 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     settleWebhookEvent: (...args) => base.settleWebhookEvent(...args),
     webhookBacklog: () => base.webhookBacklog(),
     ping: () => base.ping(),
+    probeWrite: (at) => base.probeWrite(at),
     close: () => base.close(),
     ...overrides,
   };

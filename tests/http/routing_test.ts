@@ -9,8 +9,13 @@ interface Raw {
   readonly text: string;
 }
 
+/** Sends a request; a body goes as `application/json` unless `init` names another type. */
 async function send(server: TestServer, method: string, path: string, init: RequestInit = {}) {
-  const response = await fetch(server.baseUrl + path, { ...init, method });
+  const headers = new Headers(init.headers);
+  if (init.body !== undefined && !headers.has("content-type")) {
+    headers.set("content-type", "application/json");
+  }
+  const response = await fetch(server.baseUrl + path, { ...init, method, headers });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
@@ -175,6 +180,13 @@ Deno.test("every error response is JSON with the status, msg, body envelope", as
     ["POST", "/v1/user/token", { body: '{"username":"Tom","password":"nope-nope"}' }, 401, 10005],
     ["DELETE", "/v1/user/token", {}, 401, 10004],
     ["GET", "/v1/chat/Tom/messages", {}, 401, 10004],
+    [
+      "POST",
+      "/v1/user",
+      { body: REGISTER_BODY, headers: { "content-type": "text/plain" } },
+      415,
+      10013,
+    ],
   ];
   for (const [method, path, init, httpStatus, status] of cases) {
     const raw = await send(server, method, path, init);
@@ -184,4 +196,46 @@ Deno.test("every error response is JSON with the status, msg, body envelope", as
       throw new Error(`${method} ${path}: ${(error as Error).message}`);
     }
   }
+});
+
+// A body a cross-site page can send without a CORS preflight (text/plain, a form, no type).
+const NOT_JSON_TYPES: [string, Record<string, string>][] = [
+  ["text/plain", { "content-type": "text/plain;charset=UTF-8" }],
+  ["a form", { "content-type": "application/x-www-form-urlencoded" }],
+  ["multipart", { "content-type": "multipart/form-data; boundary=x" }],
+  ["no type", { "content-type": "" }],
+];
+
+for (const [name, headers] of NOT_JSON_TYPES) {
+  Deno.test(`a POST or DELETE body sent as ${name} is 415 (10013) and nothing happens`, async () => {
+    await using server = await startTestServer();
+    const register = await send(server, "POST", "/v1/user", { body: REGISTER_BODY, headers });
+    const json = assertEnvelope(register, 415, 10013);
+    assert.equal(json.msg, "Request body must be application/json");
+    assert.equal(register.headers.get("accept"), "application/json");
+    assertEnvelope(
+      await send(server, "POST", "/v1/user/token", { body: REGISTER_BODY, headers }),
+      415,
+      10013,
+    );
+    assertEnvelope(
+      await send(server, "DELETE", "/v1/user/token", { body: "{}", headers }),
+      415,
+      10013,
+    );
+    // Nothing was registered: the same user registers with JSON.
+    assertEnvelope(await send(server, "POST", "/v1/user", { body: REGISTER_BODY }), 201, 10001);
+  });
+}
+
+Deno.test("application/json is accepted in any case and with a charset; a POST without a body needs no type", async () => {
+  await using server = await startTestServer();
+  const headers = { "content-type": "Application/JSON; charset=utf-8" };
+  assertEnvelope(
+    await send(server, "POST", "/v1/user", { body: REGISTER_BODY, headers }),
+    201,
+    10001,
+  );
+  // No body: the handler answers (400 for the missing JSON), not 415.
+  assertEnvelope(await send(server, "POST", "/v1/user/token"), 400, 10003);
 });

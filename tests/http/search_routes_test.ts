@@ -110,7 +110,7 @@ Deno.test("search rejects an empty or too long q with 400 / 10003, needs a token
   await using server = await startTestServer();
   const token = await registerAndLogin(server, "Tom");
   await registerAndLogin(server, "Jack");
-  for (const query of ["q=", "q=%20%20", `q=${"字".repeat(201)}`, "q=ok&limit=0"]) {
+  for (const query of ["q=", "q=%20%20", "q=a%00b", `q=${"字".repeat(201)}`, "q=ok&limit=0"]) {
     const response = await api(server, "GET", `/v1/chat/Jack/messages?${query}`, { token });
     assert.equal(response.httpStatus, 400, query);
     assert.equal(response.json.status, 10003, query);

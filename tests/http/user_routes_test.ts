@@ -46,6 +46,7 @@ Deno.test("registration answers 201 with the seed's envelope in status, msg, bod
   await using server = await startTestServer();
   const response = await fetch(`${server.baseUrl}/v1/user`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "Tom", password: "password123" }),
   });
   assert.equal(response.status, 201);

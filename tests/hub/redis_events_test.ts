@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "@redis/client";
+import { createClient } from "npm:@redis/client@1.6.1";
 import {
   type CatchUpEvent,
   decodeEvent,

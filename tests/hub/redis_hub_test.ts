@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "@redis/client";
+import { createClient } from "npm:@redis/client@1.6.1";
 import { RedisHub } from "../../lib/hub/redis_hub.ts";
 import type { UserPresenceListener } from "../../lib/hub/hub.ts";
 import * as scripts from "../../lib/hub/redis_scripts.ts";

@@ -3,7 +3,7 @@
  * and its recovery. The tests that stop Redis or make it forget run a redis-server of their own.
  */
 import assert from "node:assert/strict";
-import { createClient } from "@redis/client";
+import { createClient } from "npm:@redis/client@1.6.1";
 import { type LinkListener, RedisLink } from "../../lib/hub/redis_link.ts";
 import { encodeEvent, type EndpointEvent, HUB_EVENT } from "../../lib/hub/redis_events.ts";
 import { createLogger, type Logger, silentLogger } from "../../lib/log.ts";

@@ -1,11 +1,11 @@
 /**
- * Migration 5 (issue 12) on both engines: a database written at version 4 keeps every stored
+ * Migration 6 (issue 12) on both engines: a database written at version 5 keeps every stored
  * message, and its conversations start with what was delivered counted as read and what still
  * waits as unread, delivered cursors at the highest delivered id; new messages then keep them.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate as migrateSqlite } from "../../lib/storage/sqlite_schema.ts";
 import { migrate as migratePostgres } from "../../lib/storage/postgres_schema.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
@@ -75,12 +75,12 @@ async function assertMigrated(repo: Repository): Promise<void> {
   assert.equal(after?.lastMessage.msg, "m7");
 }
 
-Deno.test("SqliteRepository: migration 5 keeps every message and derives each conversation", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-migration5-" });
+Deno.test("SqliteRepository: migration 6 keeps every message and derives each conversation", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat-migration6-" });
   const path = `${dir}/chat.db`;
   try {
     const old = new DatabaseSync(path);
-    migrateSqlite(old, 4);
+    migrateSqlite(old, 5);
     const { users, messages } = insertStatements();
     for (const statement of [...users, ...messages]) {
       old.exec(statement.replace(/true|false/g, (b) => b === "true" ? "1" : "0"));
@@ -98,7 +98,7 @@ Deno.test("SqliteRepository: migration 5 keeps every message and derives each co
 });
 
 Deno.test({
-  name: "PostgresRepository: migration 5 keeps every message and derives each conversation",
+  name: "PostgresRepository: migration 6 keeps every message and derives each conversation",
   ignore: !reachable,
   fn: async () => {
     const schema = testSchema();
@@ -108,7 +108,7 @@ Deno.test({
       connection: { search_path: schema },
     });
     try {
-      await migratePostgres(sql, schema, 4);
+      await migratePostgres(sql, schema, 5);
       const { users, messages } = insertStatements();
       for (const statement of users) await sql.unsafe(statement);
       // Identity columns: the ids come out 1, 2, 3... as on SQLite.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
 import { LOCK_CLASS, migrate, PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import { lookalikeKeys } from "../../lib/users/lookalike.ts";
@@ -46,7 +46,8 @@ async function holdWriteLock(schema: string): Promise<HeldWriteLock & { pid: num
   const released = Promise.withResolvers<void>();
   const transaction = other.begin(async (tx) => {
     await tx.unsafe(
-      `LOCK TABLE "${schema}".users, "${schema}".tokens, "${schema}".messages IN EXCLUSIVE MODE`,
+      `LOCK TABLE "${schema}".users, "${schema}".tokens, "${schema}".messages, ` +
+        `"${schema}".write_probe IN EXCLUSIVE MODE`,
     );
     const [{ pid }] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
     locked.resolve(pid);
@@ -196,7 +197,9 @@ pgTest("saves on one direction wait for each other's commit, so ids commit in or
       const held = Promise.withResolvers<void>();
       const locked = Promise.withResolvers<void>();
       const other = admin.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${tom.id}>${jack.id}`}))`;
+        // The key names the schema (advisory locks are database-wide), as the repository's does.
+        const key = `${schema}:${tom.id}>${jack.id}`;
+        await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${key}))`;
         locked.resolve();
         await held.promise;
       });

@@ -657,6 +657,22 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     },
   );
 
+  contractTest(
+    "the write probe commits while writes work and fails as unavailable while they cannot",
+    async (repo, fixture) => {
+      await repo.probeWrite(NOW);
+      await repo.probeWrite(NOW + 1);
+      const lock = await fixture.holdWriteLock();
+      try {
+        await assertUnavailable(repo.probeWrite(NOW + 2), "the write probe while locked");
+        await repo.ping();
+      } finally {
+        await lock.release();
+      }
+      await repo.probeWrite(NOW + 3);
+    },
+  );
+
   // Closing.
 
   contractTest("calls after close fail", async (repo) => {
@@ -664,6 +680,7 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
     await repo.close();
     await assert.rejects(repo.findUser("tom"));
     await assert.rejects(repo.findSession("hash", NOW));
+    await assert.rejects(repo.probeWrite(NOW));
   });
 
   // Issue 13: user changes and erasure, presence times, API keys, the webhook outbox.

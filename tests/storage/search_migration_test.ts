@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { migrate as migrateSqlite, SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import {
   migrate as migratePostgres,

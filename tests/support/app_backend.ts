@@ -4,7 +4,7 @@
  * pairs whose public halves it publishes as a JWKS and as PEM files), and receives the chat's
  * webhooks (`webhook_receiver.ts`). Its JWTs are signed with jose, as an app's would be.
  */
-import * as jose from "jose";
+import * as jose from "npm:jose@6.2.17";
 
 /** The algorithms the app signs with. */
 export type AppAlgorithm = "HS256" | "RS256" | "ES256";

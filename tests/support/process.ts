@@ -40,6 +40,9 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Start from an empty environment holding only `env` (no blank settings, no PORT/HOST). */
   readonly clearEnv?: boolean;
+  /** Start in a process group of its own (through `setsid`), so `signalGroup` reaches every
+   * process in it, as Ctrl-C in a terminal or systemd's default kill mode do. */
+  readonly ownProcessGroup?: boolean;
 }
 
 /** What the `listening` line says. */
@@ -66,12 +69,16 @@ export class ChildDeno implements AsyncDisposable {
   #reading: Promise<void>;
   #stdinWritten: Promise<void>;
   #waiters: (() => void)[] = [];
+  readonly #ownProcessGroup: boolean;
 
   constructor(options: SpawnOptions = {}) {
     const settings: Record<string, string> = {};
     for (const key of Object.keys(DEFAULTS)) settings[key] = "";
-    const command = new Deno.Command(Deno.execPath(), {
-      args: [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])],
+    this.#ownProcessGroup = options.ownProcessGroup ?? false;
+    const denoArgs = [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])];
+    // `setsid` execs in place (the child is not a group leader), so the group id is the pid.
+    const command = new Deno.Command(this.#ownProcessGroup ? "setsid" : Deno.execPath(), {
+      args: this.#ownProcessGroup ? [Deno.execPath(), ...denoArgs] : denoArgs,
       cwd: options.cwd ?? REPO_ROOT,
       clearEnv: options.clearEnv ?? false,
       env: options.clearEnv ? { NO_COLOR: "1", ...options.env } : {
@@ -153,13 +160,20 @@ export class ChildDeno implements AsyncDisposable {
     return this.finished();
   }
 
+  /** Sends `signal` to every process of the group (needs `ownProcessGroup`). */
+  signalGroup(signal: Deno.Signal): void {
+    if (!this.#ownProcessGroup) throw new TypeError("signalGroup needs ownProcessGroup: true");
+    Deno.kill(-this.child.pid, signal);
+  }
+
   /** Whatever happened, leaves no process, pipe or pending read behind. */
   async [Symbol.asyncDispose](): Promise<void> {
     // SIGTERM first: a `deno task` forwards it, where SIGKILL would orphan its child.
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       if (this.#exited) break;
       try {
-        this.child.kill(signal);
+        if (this.#ownProcessGroup) this.signalGroup(signal);
+        else this.child.kill(signal);
       } catch {
         // Exited in the meantime.
       }

@@ -243,6 +243,10 @@ export async function api(
   }
 > {
   const headers: Record<string, string> = { ...options.headers };
+  // As every client of the API must (a body of any other type is 415); a test may override it.
+  if (options.body !== undefined || options.rawBody !== undefined) {
+    headers["content-type"] ??= "application/json";
+  }
   if (options.token !== undefined) headers.authorization = `Token ${options.token}`;
   const body = options.rawBody ??
     (options.body === undefined ? undefined : JSON.stringify(options.body));

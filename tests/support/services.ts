@@ -7,8 +7,8 @@
  * Every schema and key prefix made here has a random suffix, so runs never collide, and is
  * dropped by its owner when done.
  */
-import postgres from "postgres";
-import { createClient } from "@redis/client";
+import postgres from "npm:postgres@3.4.9";
+import { createClient } from "npm:@redis/client@1.6.1";
 
 /** The PostgreSQL database of the tests. */
 export const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL") ??

@@ -4,7 +4,7 @@
  * tab (logout) ends here too; a token the service no longer takes brings the login back with a
  * notice.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useState } from "npm:preact@11.2.0/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { AuthView } from "./auth_view.tsx";
 import { ChatView } from "./chat_view.tsx";

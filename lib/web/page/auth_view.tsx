@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /** The login and registration view: two tabs, one form, errors beside the fields they concern. */
-import type { Ref } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import type { Ref } from "npm:preact@11.2.0";
+import { useEffect, useRef, useState } from "npm:preact@11.2.0/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { type AuthErrors, type AuthMode, checkAuthForm, explainAuthFailure } from "./auth_form.ts";
 import type { Translate } from "./i18n.ts";

@@ -4,7 +4,7 @@
  * conversation. The address `#/chat/<peer>` opens a conversation, so reloads, the back button
  * and links keep their place.
  */
-import { useEffect, useLayoutEffect, useMemo, useReducer, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useReducer, useState } from "npm:preact@11.2.0/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { checkUsername } from "../../users/username.ts";
 import { Conversation } from "./conversation.ts";

@@ -4,7 +4,7 @@
  * composition (typing Chinese) only confirms the characters. It grows with its text and counts
  * characters near the limit.
  */
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "npm:preact@11.2.0/hooks";
 import { countCodePoints } from "../../protocol/text.ts";
 import { type Conversation, MAX_MESSAGE_CHARS } from "./conversation.ts";
 import type { Translate } from "./i18n.ts";

@@ -4,7 +4,7 @@
  * sentence about a problem, the messages (or the search's results) and the composer. It runs the conversation it is given: opens it when shown and
  * closes it when gone, and redraws on each of its changes.
  */
-import { useLayoutEffect, useReducer, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useReducer, useRef, useState } from "npm:preact@11.2.0/hooks";
 import type { ChatApi } from "../../client/chat_api.ts";
 import { Avatar } from "./avatar.tsx";
 import { Composer } from "./composer.tsx";

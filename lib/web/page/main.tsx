@@ -4,7 +4,7 @@
  * state, the API) and draws the page with Preact into `#app`. The chat logic is the client
  * module's (`lib/client/`); the views are in this folder.
  */
-import { render } from "preact";
+import { render } from "npm:preact@11.2.0";
 import { ChatApi } from "../../client/chat_api.ts";
 import { App } from "./app.tsx";
 import { pickLanguage, translator } from "./i18n.ts";

@@ -5,7 +5,7 @@
  * where the reader is: at the bottom for new messages when it was there, in place when an older
  * page comes in above, else a "new messages" button.
  */
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "npm:preact@11.2.0/hooks";
 import type { Conversation, ScrollIntent } from "./conversation.ts";
 import type { Translate } from "./i18n.ts";
 import type { BookItem } from "./message_book.ts";

@@ -4,7 +4,7 @@
  * text (any case; Chinese works, also one or two characters), newest first, with a button for
  * more. The service searches (`GET /v1/chat/<peer>/messages?q=`); results are text only.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "npm:preact@11.2.0/hooks";
 import type { ChatApi, HistoryMessage } from "../../client/chat_api.ts";
 import { usernameKey } from "../../users/username.ts";
 import type { Translate } from "./i18n.ts";

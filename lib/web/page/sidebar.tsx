@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /** The side bar: who I am (switch user, log out), a form to start a chat, my conversations. */
-import { useRef, useState } from "preact/hooks";
+import { useRef, useState } from "npm:preact@11.2.0/hooks";
 import { usernameProblem } from "./auth_form.ts";
 import { Avatar } from "./avatar.tsx";
 import type { Translate } from "./i18n.ts";
