@@ -15,6 +15,7 @@ import { dispatch, route, type RouteHandler } from "./http/router.ts";
 import { clientAddress, type ClientInfo } from "./http/client_address.ts";
 import { login, logout, register } from "./http/user_routes.ts";
 import { history } from "./http/history_routes.ts";
+import { recall } from "./http/recall_routes.ts";
 import { conversationList, markRead } from "./http/conversation_routes.ts";
 import { inboxRoute } from "./chat/inbox_route.ts";
 import type { ConversationNotifier } from "./chat/conversation_notifier.ts";
@@ -22,6 +23,7 @@ import { health, metricsPage, readiness } from "./http/health_routes.ts";
 import type { StaticFiles } from "./http/static_routes.ts";
 import { type AdminContext, adminRoutes } from "./admin/admin_routes.ts";
 import type { MessageWriter } from "./chat/message_writer.ts";
+import type { Recaller } from "./chat/recaller.ts";
 
 export type { ClientInfo };
 
@@ -39,6 +41,8 @@ export interface AppContext extends ChatRouteContext, Omit<AdminContext, "messag
   readonly metricsToken: string | null;
   /** The chat page's files, served at `/` and `/assets/<name>`. */
   readonly staticFiles: StaticFiles;
+  /** The one recall path, for sockets and `DELETE /v1/messages/<id>`. */
+  readonly recaller: Recaller;
 }
 
 /** At most one `http.body_aborted` line per client address in this window. */
@@ -86,7 +90,7 @@ function failureResponse(
 export function createApp(
   context: AppContext,
 ): (request: Request, info?: ClientInfo) => Promise<Response> {
-  const { accounts, repository, hub, metrics, staticFiles } = context;
+  const { accounts, repository, hub, metrics, staticFiles, recaller } = context;
   const asset: RouteHandler = (request, { url }) =>
     Promise.resolve(
       staticFiles.has(url.pathname)
@@ -106,6 +110,7 @@ export function createApp(
     }),
     route("/v1/chat/:peer/read", { POST: (r, c) => markRead(r, c.params.peer, context) }),
     route("/v1/chat/:peer", { GET: chatRoute(context) }),
+    route("/v1/messages/:id", { DELETE: (r, c) => recall(r, c.params.id, accounts, recaller) }),
     route("/v1/conversations", { GET: (r, c) => conversationList(r, c.url, context) }),
     route("/v1/inbox", { GET: inboxRoute(context) }),
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),

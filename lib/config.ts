@@ -38,6 +38,8 @@ export interface Config {
   readonly maxFrameBytes: number;
   /** Seconds without a pong before a socket is closed (`WS_IDLE_TIMEOUT`, default 30; 0 = off). */
   readonly wsIdleTimeoutSeconds: number;
+  /** How long after sending a sender may recall a message, in ms (`RECALL_WINDOW`, 2m; 0 = off). */
+  readonly recallWindowMs: number;
   /** Limits against abuse; see `Limits`. */
   readonly limits: Limits;
   /** Timeouts of connections and the memory bound (`WS_CLOSE_TIMEOUT`, `HTTP_BODY_TIMEOUT`...). */
@@ -131,6 +133,7 @@ export const DEFAULTS = {
   WS_CLOSE_TIMEOUT: "1s",
   HTTP_BODY_TIMEOUT: "30s",
   MEMORY_LIMIT: "1073741824",
+  RECALL_WINDOW: "2m",
   MSG_RATE: "10",
   MSG_BURST: "30",
   MSG_QUEUE: "100",
@@ -276,6 +279,7 @@ function serverSettings(env: Env) {
     maxMessageChars: integer(env, "MAX_MESSAGE_CHARS", 1, 1_000_000),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 256, 64 * 1024 * 1024),
     wsIdleTimeoutSeconds: idleMs / 1000,
+    recallWindowMs: duration(env, "RECALL_WINDOW", 0, 366 * UNIT_MS.d),
     allowedOrigins: origins(env),
     trustedProxies: proxyHops(env),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),

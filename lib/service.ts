@@ -26,6 +26,8 @@ import { MessageWriter } from "./chat/message_writer.ts";
 import { withBodyTimeout } from "./http/body_timeout.ts";
 import { type ResilientServer, serveResilient } from "./http/resilient_server.ts";
 import { type DroppableSocket, MemoryGuard } from "./limits/memory_guard.ts";
+import { Recaller } from "./chat/recaller.ts";
+import { SocketRecalls } from "./chat/socket_recalls.ts";
 import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
@@ -162,6 +164,26 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
   };
 }
 
+/**
+ * The one recall path (for `DELETE /v1/messages/<id>`) and the sockets' recall frames over it; a
+ * recall updates both users' inboxes (30021).
+ */
+function buildRecalls(options: ServiceOptions, clock: Clock, notifier: ConversationNotifier) {
+  const { config, repository, hub, log } = options;
+  const recaller = new Recaller({
+    repository,
+    hub,
+    clock,
+    windowMs: config.recallWindowMs,
+    async onRecalled({ fromUserId, toUserId }) {
+      await notifier.updateInbox(fromUserId, toUserId);
+      if (toUserId !== fromUserId) await notifier.updateInbox(toUserId, fromUserId);
+    },
+  });
+  const { messageRate: rate, messageBurst: burst } = config.limits;
+  return { recaller, recalls: new SocketRecalls({ recaller, clock, rate, burst, log }) };
+}
+
 /** Builds every component of the service from its settings, repository and hub. */
 export function buildService(options: ServiceOptions): Service {
   const { config, repository, hub, log } = options;
@@ -191,6 +213,7 @@ export function buildService(options: ServiceOptions): Service {
     hub,
     ...integration,
     deliveries,
+    ...buildRecalls(options, clock, integration.notifier),
     clock,
     log,
     metrics,

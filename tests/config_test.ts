@@ -33,6 +33,7 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     maxFrameBytes: 64 * 1024,
     wsIdleTimeoutSeconds: 30,
     network: { closeTimeoutMs: 1000, bodyTimeoutMs: 30_000, memoryLimitBytes: 1024 ** 3 },
+    recallWindowMs: 2 * MINUTE,
     limits: {
       messageRate: 10,
       messageBurst: 30,
@@ -87,6 +88,7 @@ Deno.test("every setting is read from the environment", () => {
       WS_CLOSE_TIMEOUT: "250ms",
       HTTP_BODY_TIMEOUT: "5s",
       MEMORY_LIMIT: "0",
+      RECALL_WINDOW: "5m",
       MSG_RATE: "5",
       MSG_BURST: "7",
       MSG_QUEUE: "9",
@@ -135,6 +137,7 @@ Deno.test("every setting is read from the environment", () => {
       maxFrameBytes: 1024,
       wsIdleTimeoutSeconds: 0,
       network: { closeTimeoutMs: 250, bodyTimeoutMs: 5000, memoryLimitBytes: 0 },
+      recallWindowMs: 5 * MINUTE,
       limits: {
         messageRate: 5,
         messageBurst: 7,
@@ -212,6 +215,13 @@ Deno.test("durations parse as bare seconds or with ms, s, m, h or d", () => {
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "2m" }).wsIdleTimeoutSeconds, 120);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "5000ms" }).wsIdleTimeoutSeconds, 5);
   assert.equal(parseConfig({ WS_IDLE_TIMEOUT: "1h" }).wsIdleTimeoutSeconds, 3600);
+});
+
+Deno.test("RECALL_WINDOW takes a duration up to 366 days; 0 turns recall off", () => {
+  assert.equal(parseConfig({ RECALL_WINDOW: "90s" }).recallWindowMs, 90 * SECOND);
+  assert.equal(parseConfig({ RECALL_WINDOW: "24h" }).recallWindowMs, DAY);
+  assert.equal(parseConfig({ RECALL_WINDOW: "0" }).recallWindowMs, 0);
+  for (const value of ["-1", "soon", "367d", "2 m"]) assertRefused("RECALL_WINDOW", value);
 });
 
 Deno.test("a bad storage quota is refused naming it; 0 turns a quota off", () => {

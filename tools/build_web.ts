@@ -2,8 +2,9 @@
  * Builds `lib/web/assets.ts`, the chat page's files embedded in a module so that the service
  * serves them from memory and `deno compile` still makes one binary:
  *
- * - `lib/web/page/main.ts` and what it imports (the client module in `lib/client/`) are bundled
- *   into one browser script with `deno bundle`, which also strips the types;
+ * - `lib/web/page/main.tsx` and what it imports (Preact from npm, the client module in
+ *   `lib/client/`) are bundled into one browser script with `deno bundle`, which also strips the
+ *   types and compiles the JSX (`compilerOptions` in deno.json);
  * - each file gets a content hash; the CSS, script and icon are served under hashed names
  *   (cached for a year), and `index.html` is rewritten to point at them.
  *
@@ -45,7 +46,7 @@ async function run(args: string[], stdin?: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
-/** The page script: `lib/web/page/main.ts` bundled for browsers, types stripped. */
+/** The page script: `lib/web/page/main.tsx` bundled for browsers, types stripped. */
 async function bundlePage(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "chat-build-web-" });
   try {
@@ -57,9 +58,12 @@ async function bundlePage(): Promise<string> {
       "browser",
       "--output",
       output,
-      "lib/web/page/main.ts",
+      "lib/web/page/main.tsx",
     ]);
-    return await Deno.readTextFile(output);
+    // The bundler names each npm file by its path in the local cache, which differs between
+    // machines: name it by its package instead, so that every machine builds the same file.
+    const script = await Deno.readTextFile(output);
+    return script.replace(/^\/\/ \S*\/registry\.npmjs\.org\/(\S+)$/gm, "// npm:$1");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -76,11 +80,11 @@ export async function buildAssetsModule(): Promise<string> {
   const read = (path: string) => Deno.readTextFile(`${ROOT}${path}`);
   const sources = [
     { name: "app.js", type: "text/javascript; charset=utf-8", body: await bundlePage() },
-    {
-      name: "app.css",
+    ...await Promise.all(["app.css", "chat.css", "messenger.css"].map(async (name) => ({
+      name,
       type: "text/css; charset=utf-8",
-      body: await read("lib/web/static/app.css"),
-    },
+      body: await read(`lib/web/static/${name}`),
+    }))),
     { name: "icon.svg", type: "image/svg+xml", body: await read("lib/web/static/icon.svg") },
   ];
   let html = await read("lib/web/static/index.html");

@@ -1,5 +1,6 @@
 /**
- * A typed helper for the service's HTTP API (register, log in, log out, history), for programs
+ * A typed helper for the service's HTTP API (register, log in, log out, history, and the inbox's
+ * conversation list, read marker, recall and search), for programs
  * in Deno and in browsers alike: it uses only `fetch`, never the DOM. An answer other than
  * success throws an `ApiError`; an answer that asks to come back later (429: too many login or
  * registration attempts, status 10007; 503: the database is busy, status 10011) throws its
@@ -7,8 +8,9 @@
  */
 import { decodeHistoryItem, type HistoryMessage } from "../protocol/history_item.ts";
 import { API_STATUS } from "../protocol/status.ts";
+import { type ConversationItem, decodeConversationItem } from "../protocol/conversation_item.ts";
 
-export type { HistoryMessage };
+export type { ConversationItem, HistoryMessage };
 
 /** A `fetch`-compatible function; tests and programs may pass their own. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -16,6 +18,13 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 /** One page of history, newest first; `nextBefore` asks for the next older page (null: none). */
 export interface HistoryPage {
   readonly messages: readonly HistoryMessage[];
+  readonly nextBefore: number | null;
+}
+
+/** One page of the conversation list, most recent activity first. */
+export interface ConversationPage {
+  readonly conversations: readonly ConversationItem[];
+  /** Pass as `before` for the next page; null on the last. */
   readonly nextBefore: number | null;
 }
 
@@ -122,6 +131,32 @@ function stringOrNull(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
 
+function numberOrNull(value: unknown): number | null {
+  return typeof value === "number" ? value : null;
+}
+
+/** `?limit=&before=` (and `q=` for a search), or nothing when none is set. */
+function pageQuery(options: HistoryOptions, text?: string): string {
+  const query = new URLSearchParams();
+  if (text !== undefined) query.set("q", text);
+  if (options.limit !== undefined) query.set("limit", String(options.limit));
+  if (options.before !== undefined && options.before !== null) {
+    query.set("before", String(options.before));
+  }
+  return query.size > 0 ? `?${query}` : "";
+}
+
+function readHistoryPage(body: Record<string, unknown>): HistoryPage {
+  const items: unknown[] = Array.isArray(body.messages) ? body.messages : [];
+  const messages: HistoryMessage[] = [];
+  for (const item of items) {
+    // An item that is not a message (a newer service's, or a broken one) is left out.
+    const message = decodeHistoryItem(item);
+    if (message !== null) messages.push(message);
+  }
+  return { messages, nextBefore: numberOrNull(body.next_before) };
+}
+
 /** Turns `ws://` into `http://` and `wss://` into `https://`; drops a trailing slash. */
 export function httpOrigin(baseUrl: string): string {
   return baseUrl.replace(/^ws(s?):/i, "http$1:").replace(/\/+$/, "");
@@ -165,25 +200,47 @@ export class ChatApi {
 
   /** One page of the conversation with `peer`, newest first. */
   async history(token: string, peer: string, options: HistoryOptions = {}): Promise<HistoryPage> {
-    const query = new URLSearchParams();
-    if (options.limit !== undefined) query.set("limit", String(options.limit));
-    if (options.before !== undefined && options.before !== null) {
-      query.set("before", String(options.before));
-    }
-    const search = query.size > 0 ? `?${query}` : "";
-    const path = `/v1/chat/${encodeURIComponent(peer)}/messages${search}`;
+    const path = `/v1/chat/${encodeURIComponent(peer)}/messages${pageQuery(options)}`;
     const answer = await this.#request("GET", path, { token, signal: options.signal });
-    const items: unknown[] = Array.isArray(answer.body.messages) ? answer.body.messages : [];
-    const messages: HistoryMessage[] = [];
+    return readHistoryPage(answer.body);
+  }
+
+  /** One page of my conversations, most recent activity first (`GET /v1/conversations`). */
+  async conversations(token: string, options: HistoryOptions = {}): Promise<ConversationPage> {
+    const path = `/v1/conversations${pageQuery(options)}`;
+    const answer = await this.#request("GET", path, { token, signal: options.signal });
+    const items: unknown[] = Array.isArray(answer.body.conversations)
+      ? answer.body.conversations
+      : [];
+    const conversations: ConversationItem[] = [];
     for (const item of items) {
-      // An item that is not a message (a newer service's, or a broken one) is left out.
-      const message = decodeHistoryItem(item);
-      if (message !== null) messages.push(message);
+      const conversation = decodeConversationItem(item);
+      if (conversation !== null) conversations.push(conversation);
     }
-    return {
-      messages,
-      nextBefore: typeof answer.body.next_before === "number" ? answer.body.next_before : null,
-    };
+    return { conversations, nextBefore: numberOrNull(answer.body.next_before) };
+  }
+
+  /** Moves my read marker of `peer`'s messages forward to `messageId`. */
+  async markRead(token: string, peer: string, messageId: number): Promise<void> {
+    const path = `/v1/chat/${encodeURIComponent(peer)}/read`;
+    await this.#request("POST", path, { token, body: { message_id: messageId } });
+  }
+
+  /** Recalls my message `messageId` (403 10012 when not mine or too old). */
+  async recall(token: string, messageId: number): Promise<void> {
+    await this.#request("DELETE", `/v1/messages/${messageId}`, { token });
+  }
+
+  /** The messages with `peer` that contain `text` (any case), newest first, paged like history. */
+  async search(
+    token: string,
+    peer: string,
+    text: string,
+    options: HistoryOptions = {},
+  ): Promise<HistoryPage> {
+    const path = `/v1/chat/${encodeURIComponent(peer)}/messages${pageQuery(options, text)}`;
+    const answer = await this.#request("GET", path, { token, signal: options.signal });
+    return readHistoryPage(answer.body);
   }
 
   async #request(

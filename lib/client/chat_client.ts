@@ -14,12 +14,15 @@
  * await chat.close();
  * ```
  *
- * This class reads the service's frames and routes them; each concern lives in a module of its
- * own: the socket, its reconnects and backoff in `reconnecting_socket.ts`; the messages waiting
- * for their 30010 in `send_queue.ts`; de-duplication, order and echoes of a note to self in
- * `message_receiver.ts`; delivery receipts (`&ack=1`, on unless `receipts: false`) in
- * `receipts.ts`; the history catch-up after a reconnect in `history_catch_up.ts`; the events
- * and their listeners in `chat_events.ts`.
+ * This class routes the service's frames; each concern has a module: the socket and backoff
+ * (`reconnecting_socket.ts`), messages awaiting their 30010 (`send_queue.ts`), de-duplication,
+ * order and echoes (`message_receiver.ts`), delivery receipts (`&ack=1`, on unless
+ * `receipts: false`; `receipts.ts`), the catch-up after a reconnect (`history_catch_up.ts`), the
+ * events (`chat_events.ts`).
+ *
+ * With `v2: true` the socket offers `chat.v2`, for the events `read`, `delivered`, `typing`,
+ * `recalled` and `sent` (mine from another socket) and `read()`, `typing()`, `recall()`
+ * (`pair_extras.ts`); only to a service that speaks it (a browser fails the handshake otherwise).
  *
  * Refusals: 30006 (the user holds `MAX_CONNECTIONS_PER_USER` sockets) is an `error` event and the
  * client tries again with backoff, since a slot may free up. After 1013 (too slow; the messages
@@ -30,13 +33,19 @@ import { DEFAULT_MAX_MESSAGE_CHARS, encodeMessageFrame } from "../protocol/clien
 import { decodeServerFrame, type QuotaFrame, type StoredAnswer } from "../protocol/server_frame.ts";
 import { CHAT_STATUS } from "../protocol/status.ts";
 import { countCodePoints } from "../protocol/text.ts";
-import { ChatApi, type FetchLike, httpOrigin } from "./chat_api.ts";
+import { CHAT_SUBPROTOCOL_V2 } from "../protocol/subprotocol.ts";
+import { ChatApi, type FetchLike } from "./chat_api.ts";
 import {
   type ChatClientEvents,
   ChatEvents,
   type ChatMessage,
+  type DeliveredEvent,
   type ErrorEvent,
   type PresenceEvent,
+  type ReadEvent,
+  type RecalledEvent,
+  type SentEvent,
+  type TypingEvent,
 } from "./chat_events.ts";
 import { HistoryCatchUp } from "./history_catch_up.ts";
 import { MessageReceiver } from "./message_receiver.ts";
@@ -50,21 +59,30 @@ import {
   type WebSocketFactory,
   type WebSocketLike,
 } from "./reconnecting_socket.ts";
+import { PairExtras } from "./pair_extras.ts";
 import { SendError, SendQueue, type StoredMessage } from "./send_queue.ts";
+import { chatSocketUrl, newClientId } from "./socket_url.ts";
 import { SYSTEM_TIMERS, type Timers } from "./timers.ts";
 
 export {
   type Backoff,
   type ChatClientEvents,
   type ChatMessage,
+  chatSocketUrl,
   type ConnectionState,
   DEFAULT_BACKOFF,
+  type DeliveredEvent,
   type ErrorEvent,
+  newClientId,
   type PresenceEvent,
+  type ReadEvent,
+  type RecalledEvent,
   SendError,
+  type SentEvent,
   type StateEvent,
   type StoredMessage,
   type Timers,
+  type TypingEvent,
   type WebSocketFactory,
   type WebSocketLike,
 };
@@ -82,6 +100,8 @@ export interface ChatClientOptions {
   readonly maxMessageChars?: number;
   /** Open the socket in receipt mode (`&ack=1`) and acknowledge each message (default true). */
   readonly receipts?: boolean;
+  /** Offer the subprotocol `chat.v2` (default false); only to a service that speaks it. */
+  readonly v2?: boolean;
   /** Fill a gap from the history API after each reconnect (default true). */
   readonly catchUp?: boolean;
   /** Longest wait for the history API during a catch-up before giving up on it. */
@@ -93,26 +113,6 @@ export interface ChatClientOptions {
   readonly random?: () => number;
 }
 
-/** A random client `id`; `crypto.getRandomValues` works also on pages served over plain http. */
-export function newClientId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return "c-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The chat socket URL of `peer` on the service at `baseUrl`; `receipts` adds `&ack=1`. */
-export function chatSocketUrl(
-  baseUrl: string,
-  peer: string,
-  token: string,
-  options: { readonly receipts?: boolean } = {},
-): string {
-  const origin = httpOrigin(baseUrl).replace(/^http(s?):/i, "ws$1:");
-  const receipts = options.receipts === true ? "&ack=1" : "";
-  return `${origin}/v1/chat/${encodeURIComponent(peer)}?token=${
-    encodeURIComponent(token)
-  }${receipts}`;
-}
-
 /** One conversation over the chat socket; see the module documentation. */
 export class ChatClient {
   readonly peer: string;
@@ -122,6 +122,7 @@ export class ChatClient {
   readonly #receiver: MessageReceiver;
   readonly #receipts: Receipts | null;
   readonly #catchUp: HistoryCatchUp | null;
+  readonly #extras: PairExtras;
   readonly #events = new ChatEvents();
   #peerOnline: boolean | null = null;
 
@@ -132,6 +133,7 @@ export class ChatClient {
     this.#maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.#connection = new ReconnectingSocket({
       url: chatSocketUrl(options.baseUrl, options.peer, options.token, { receipts }),
+      protocols: options.v2 === true ? [CHAT_SUBPROTOCOL_V2] : undefined,
       WebSocket: options.WebSocket ?? WebSocket,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
       timers,
@@ -145,6 +147,11 @@ export class ChatClient {
     });
     this.#queue = new SendQueue(timers);
     this.#receiver = new MessageReceiver((message) => this.#events.emit("message", message));
+    this.#extras = new PairExtras({
+      send: (frame) => this.#connection.send(frame),
+      events: this.#events,
+      receiver: this.#receiver,
+    });
     this.#receipts = receipts
       ? new Receipts(timers, (frame) => this.#connection.send(frame))
       : null;
@@ -212,6 +219,21 @@ export class ChatClient {
     return this.#queue.add(options.id ?? newClientId(), msg);
   }
 
+  /** v2: marks the peer's messages up to `messageId` read (`{"read": N}`; only forward). */
+  read(messageId: number): void {
+    this.#extras.read(messageId);
+  }
+
+  /** v2: says that I am typing or stopped (`{"typing": bool}`), at most every few seconds. */
+  typing(typing: boolean): void {
+    this.#extras.typing(typing);
+  }
+
+  /** v2: recalls my message `messageId`; resolves on the 30015, rejects on a refusal. */
+  recall(messageId: number): Promise<void> {
+    return this.#extras.recall(messageId);
+  }
+
   /**
    * Tells the client about messages the program already has (say, from the history API), so
    * that they are not handed on again and a catch-up does not page back past them.
@@ -253,6 +275,7 @@ export class ChatClient {
     this.#setPresence(false);
     if (reconnect) this.#catchUp?.start();
     this.#queue.attach((id, msg) => this.#connection.send(encodeMessageFrame(msg, id)));
+    this.#extras.opened();
   }
 
   #dropped(): void {
@@ -262,6 +285,7 @@ export class ChatClient {
     this.#receipts?.reset();
     this.#setPresence(null);
     this.#catchUp?.end();
+    this.#extras.dropped(new SendError("The chat socket dropped", null, true));
   }
 
   #stop(closeCode: number | null, error: SendError): void {
@@ -271,6 +295,7 @@ export class ChatClient {
       this.#receipts?.reset();
       this.#setPresence(null);
       this.#queue.rejectAll(error);
+      this.#extras.dropped(error);
     });
   }
 
@@ -296,7 +321,11 @@ export class ChatClient {
         this.#setPresence(false);
         return;
       case CHAT_STATUS.INVALID_MESSAGE:
-        this.#rejected(frame.msg, frame.reason);
+        // One that names a read marker or recall refuses that, never my message in flight.
+        if (frame.refused !== undefined) {
+          const { control, messageId } = frame.refused;
+          this.#extras.refused(control, messageId, frame.reason);
+        } else this.#rejected(frame.msg, frame.reason);
         return;
       case CHAT_STATUS.RATE_LIMITED:
         this.#rateLimited(frame.msg, frame.id, frame.retryAfterMs);
@@ -316,6 +345,8 @@ export class ChatClient {
         this.#events.error(frame.status, frame.msg, { fatal: true });
         this.#stop(null, new SendError(frame.msg, frame.status, false));
         return;
+      default:
+        if (frame !== null) this.#extras.received(frame);
     }
   }
 

@@ -1,9 +1,9 @@
 /**
- * The events a chat client emits, `state`, `presence`, `message` and `error`, and their
- * listeners: each listener is called in the order it was added, and one that throws is reported
+ * The events a chat client emits, `state`, `presence`, `message` and `error`, on a `chat.v2`
+ * socket also `read`, `delivered`, `typing`, `recalled` and `sent`, and their listeners: each listener is called in the order it was added, and one that throws is reported
  * as the platform reports an uncaught error, without breaking the client or the other listeners.
  */
-import type { ChatMessageView } from "../protocol/server_frame.ts";
+import type { ChatMessageView, SentElsewhere } from "../protocol/server_frame.ts";
 import type { StateEvent } from "./reconnecting_socket.ts";
 
 /** A message of the pair: a 30001 frame, or one filled in from history after a reconnect. */
@@ -36,12 +36,43 @@ export interface ErrorEvent {
   readonly limit: number | null;
 }
 
-/** The events a `ChatClient` emits, by name. */
+/** A `read` event (30012): the peer read my messages up to `messageId`. */
+export interface ReadEvent {
+  readonly reader: string;
+  readonly messageId: number;
+}
+
+/** A `delivered` event (30016): my messages up to `messageId` reached a socket of the peer. */
+export interface DeliveredEvent {
+  readonly messageId: number;
+}
+
+/** A `typing` event (30014): the peer started or stopped typing. */
+export interface TypingEvent {
+  readonly fromUser: string;
+  readonly typing: boolean;
+}
+
+/** A `recalled` event (30015): `fromUser` (the peer or I) recalled a message; its text is gone. */
+export interface RecalledEvent {
+  readonly messageId: number;
+  readonly fromUser: string;
+}
+
+/** A `sent` event (30013): a message I sent to the peer from another socket of mine. */
+export type SentEvent = SentElsewhere;
+
+/** The events a `ChatClient` emits, by name; the last five only on a `chat.v2` socket. */
 export interface ChatClientEvents {
   state: StateEvent;
   presence: PresenceEvent;
   message: ChatMessage;
   error: ErrorEvent;
+  read: ReadEvent;
+  delivered: DeliveredEvent;
+  typing: TypingEvent;
+  recalled: RecalledEvent;
+  sent: SentEvent;
 }
 
 /** The details of an `error` event besides its status and message; the rest are null. */
@@ -59,6 +90,11 @@ export class ChatEvents {
     presence: new Set(),
     message: new Set(),
     error: new Set(),
+    read: new Set(),
+    delivered: new Set(),
+    typing: new Set(),
+    recalled: new Set(),
+    sent: new Set(),
   };
 
   /** Adds a listener; returns a function that removes it. */

@@ -42,7 +42,7 @@ export interface WebSocketLike {
 }
 
 /** A WebSocket constructor; the global `WebSocket` fits. */
-export type WebSocketFactory = new (url: string) => WebSocketLike;
+export type WebSocketFactory = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** Reconnect delays: `initialMs * factor^attempt`, at most `maxMs`, then 50-100 % of that. */
 export interface Backoff {
@@ -75,6 +75,11 @@ export interface ConnectionHandlers {
 /** What a reconnecting socket needs. */
 export interface ReconnectingSocketOptions {
   readonly url: string;
+  /**
+   * Subprotocols to offer (`["chat.v2"]`); none when absent. A browser fails the handshake when
+   * the service answers none of them, so offer only what the service speaks.
+   */
+  readonly protocols?: readonly string[];
   readonly WebSocket: WebSocketFactory;
   readonly backoff: Backoff;
   readonly timers: Timers;
@@ -172,7 +177,10 @@ export class ReconnectingSocket {
     this.#setState("connecting", null, null);
     let socket: WebSocketLike;
     try {
-      socket = new this.#options.WebSocket(this.#options.url);
+      const { url, protocols } = this.#options;
+      socket = protocols === undefined
+        ? new this.#options.WebSocket(url)
+        : new this.#options.WebSocket(url, [...protocols]);
     } catch {
       // A URL the platform refuses: treat it as a failed attempt and try again later.
       this.#scheduleRetry(null);

@@ -1,5 +1,9 @@
-/** `GET /v1/chat/<peer>/messages`: the conversation with a peer, newest first, paged by id. */
+/**
+ * `GET /v1/chat/<peer>/messages`: the conversation with a peer, newest first, paged by id; with
+ * `q=<text>`, only the messages containing the text (case-insensitive), paged the same way.
+ */
 import { encodeHistoryItem } from "../protocol/history_item.ts";
+import { countCodePoints } from "../protocol/text.ts";
 import { API_STATUS } from "../protocol/status.ts";
 import type { Accounts } from "../auth/accounts.ts";
 import type { Repository } from "../storage/repository.ts";
@@ -9,6 +13,22 @@ import { tokenFailed } from "./user_routes.ts";
 
 /** Page size bounds of the history API. */
 export const HISTORY_LIMIT = { default: 50, max: 200 } as const;
+
+/** The longest search text, in characters. */
+export const MAX_SEARCH_CHARS = 200;
+
+/** The search text of `q` without surrounding spaces; `undefined` when absent, else why not. */
+function searchText(q: string | null): string | undefined | { readonly reason: string } {
+  if (q === null) return undefined;
+  const text = q.trim();
+  if (text === "") return { reason: "must contain a character other than spaces" };
+  // No message holds one (client_frame.ts refuses it), and engines treat it apart.
+  if (text.includes("\u0000")) return { reason: "must not contain U+0000" };
+  if (countCodePoints(text) > MAX_SEARCH_CHARS) {
+    return { reason: `must be at most ${MAX_SEARCH_CHARS} characters` };
+  }
+  return text;
+}
 
 /** A whole number from 1 to `max` in `text`; `undefined` when absent, `null` when not one. */
 export function positiveInteger(text: string | null, max: number): number | null | undefined {
@@ -34,16 +54,18 @@ export async function history(
   }
   const before = positiveInteger(url.searchParams.get("before"), Number.MAX_SAFE_INTEGER);
   if (before === null) return invalidInput("before", "must be a positive message id");
+  const text = searchText(url.searchParams.get("q"));
+  if (typeof text === "object") return invalidInput("q", text.reason);
   const name = checkUsername(peerName);
   const peer = name.ok ? await repository.findUser(usernameKey(name.username)) : null;
   if (peer === null) {
     return envelope(404, API_STATUS.NOT_FOUND, `Target user ${peerName} does not exist`);
   }
   const pageSize = limit ?? HISTORY_LIMIT.default;
-  const messages = await repository.history(session.user.id, peer.id, {
-    limit: pageSize,
-    beforeId: before,
-  });
+  const page = { limit: pageSize, beforeId: before };
+  const messages = text === undefined
+    ? await repository.history(session.user.id, peer.id, page)
+    : await repository.searchMessages(session.user.id, peer.id, { ...page, text });
   const last = messages.at(-1);
   return envelope(200, API_STATUS.OK, "OK", {
     messages: messages.map((message) => encodeHistoryItem(message)),

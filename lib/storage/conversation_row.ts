@@ -37,7 +37,7 @@ export const CONVERSATION_SELECT = `
          c.unread AS unread, c.read_upto AS read_upto,
          coalesce(r.read_upto, 0) AS peer_read_upto,
          m.id AS id, f.username AS from_user, t.username AS to_user, m.msg AS msg,
-         m.send_time AS send_time
+         m.send_time AS send_time, m.recalled_at IS NOT NULL AS recalled
   FROM conversations c
   JOIN users pu ON pu.id = c.peer_id
   JOIN messages m ON m.id = c.last_message_id

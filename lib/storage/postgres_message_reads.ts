@@ -53,12 +53,14 @@ export async function history(
   // Two index range scans merged, as in SQLite; a conversation with oneself is one scan.
   const rows = userId === peerId
     ? await sql<MessageRow[]>`
-      SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time
+      SELECT m.id, u.username AS from_user, u.username AS to_user, m.msg, m.send_time,
+             m.recalled_at IS NOT NULL AS recalled
       FROM messages m JOIN users u ON u.id = m.from_user_id
       WHERE m.from_user_id = ${userId} AND m.to_user_id = ${userId} AND m.id < ${before}
       ORDER BY m.id DESC LIMIT ${limit}`
     : await sql<MessageRow[]>`
-      SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+      SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time,
+             m.recalled_at IS NOT NULL AS recalled
       FROM (
         (SELECT * FROM messages WHERE from_user_id = ${userId} AND to_user_id = ${peerId}
            AND id < ${before} ORDER BY id DESC LIMIT ${limit})

@@ -11,6 +11,8 @@ import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
 import * as conversations from "./postgres_conversations.ts";
 import * as reads from "./postgres_message_reads.ts";
+import { searchMessages } from "./postgres_search.ts";
+import { recallMessage } from "./postgres_recall.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -27,9 +29,12 @@ import type {
   OutboxBacklog,
   PresenceChange,
   ReadMark,
+  RecallOutcome,
+  RecallRequest,
   Repository,
   SaveOutcome,
   SaveResult,
+  SearchQuery,
   Session,
   StoredMessage,
   UserChanges,
@@ -274,7 +279,8 @@ export class PostgresRepository implements Repository {
   async #duplicateOf(sql: Sql, message: NewMessage): Promise<SaveResult | null> {
     if (message.clientId === null) return null;
     const rows = await sql<MessageRow[]>`
-        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time
+        SELECT m.id, f.username AS from_user, t.username AS to_user, m.msg, m.send_time,
+               m.recalled_at IS NOT NULL AS recalled
         FROM messages m JOIN users f ON f.id = m.from_user_id JOIN users t ON t.id = m.to_user_id
         WHERE m.from_user_id = ${message.from.id} AND m.to_user_id = ${message.to.id}
           AND m.client_id = ${message.clientId}`;
@@ -324,6 +330,14 @@ export class PostgresRepository implements Repository {
 
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
     return this.#run((sql) => reads.history(sql, userId, peerId, query));
+  }
+
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
+    return this.#run((sql) => searchMessages(sql, userId, peerId, query));
+  }
+
+  recallMessage(request: RecallRequest): Promise<RecallOutcome> {
+    return this.#run((sql) => recallMessage(sql, request));
   }
 
   async updateUser(userId: number, changes: UserChanges): Promise<void> {

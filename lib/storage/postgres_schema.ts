@@ -5,6 +5,7 @@
  */
 import type postgres from "npm:postgres@3.4.9";
 import { lookalikeKeys } from "../users/lookalike.ts";
+import { addSearchIndex } from "./postgres_search.ts";
 
 /**
  * Each migration is a list of statements, run in order inside the migration transaction, or a
@@ -162,6 +163,12 @@ const MIGRATIONS: readonly Migration[] = [
     `CREATE TRIGGER messages_conversation AFTER INSERT ON messages
      FOR EACH ROW EXECUTE FUNCTION messages_conversation()`,
   ],
+  // 7 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // conversation (postgres_search.ts), built for the stored messages.
+  async (tx) => {
+    await tx.unsafe(`ALTER TABLE messages ADD COLUMN recalled_at bigint`);
+    await addSearchIndex(tx, LOCK_CLASS);
+  },
 ];
 
 /** The schema version this code writes. */

@@ -71,6 +71,8 @@ export interface StoredMessage {
   readonly toUser: string;
   readonly msg: string;
   readonly sendTime: string;
+  /** Its sender recalled it: `msg` is "" (the text is erased). Set only when true. */
+  readonly recalled?: boolean;
 }
 
 /** A message to store. `clientId` makes a resend from the same sender to the same peer a no-op. */
@@ -205,6 +207,41 @@ export interface ReadMark {
   readonly unread: number;
 }
 
+/** A search in a conversation: the messages containing `text`, paged like history. */
+export interface SearchQuery extends HistoryQuery {
+  /** What the messages contain, matched case-insensitively; at least one character. */
+  readonly text: string;
+}
+
+/** A sender recalling a message of theirs (`recallMessage`). */
+export interface RecallRequest {
+  readonly messageId: number;
+  /** Who recalls: only the message's sender may. */
+  readonly senderId: number;
+  /** When given, only a message to this user may be recalled (a recall on a pair's socket). */
+  readonly toUserId?: number;
+  /** Only a message stored (`sentAt`) at or after this time may be recalled (the window). */
+  readonly notBefore: number;
+  /** Now, recorded as the time of the recall. */
+  readonly at: number;
+}
+
+/** What became of a recall. */
+export type RecallOutcome =
+  | {
+    readonly kind: "recalled";
+    /** The message as it is now: `msg` "" and `recalled` true. */
+    readonly message: StoredMessage;
+    readonly fromUserId: number;
+    readonly toUserId: number;
+    /** It had been recalled before (nothing changed this time). */
+    readonly already: boolean;
+  }
+  | { readonly kind: "refused"; readonly reason: RecallRefusal };
+
+/** Why a recall was refused: no message of the sender's (to that user), or past the window. */
+export type RecallRefusal = "not_yours" | "too_late";
+
 /** Users, tokens and messages. Every method may throw on a storage failure. */
 export interface Repository {
   /**
@@ -278,6 +315,18 @@ export interface Repository {
   waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number>;
   /** The conversation between two users in both directions, newest first. */
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]>;
+  /**
+   * The messages of the conversation (both directions) whose text contains `query.text`,
+   * case-insensitively, newest first, paged as `history` pages.
+   */
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]>;
+  /**
+   * Recalls a message, atomically: within the request's bounds its text is erased from storage
+   * and from the search index (`msg` becomes "", kept as a recalled item in history), it no
+   * longer waits to be delivered or counts against the waiting quota, and its pending webhook
+   * events are dropped. A message recalled before answers `recalled` again with `already`.
+   */
+  recallMessage(request: RecallRequest): Promise<RecallOutcome>;
   /** Changes a user's password hash or email. */
   updateUser(userId: number, changes: UserChanges): Promise<void>;
   /**

@@ -7,6 +7,8 @@ import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { SqliteConversations } from "./sqlite_conversations.ts";
+import { SqliteSearch } from "./sqlite_search.ts";
+import { SqliteRecall } from "./sqlite_recall.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -23,9 +25,12 @@ import type {
   OutboxBacklog,
   PresenceChange,
   ReadMark,
+  RecallOutcome,
+  RecallRequest,
   Repository,
   SaveOutcome,
   SaveResult,
+  SearchQuery,
   Session,
   StoredMessage,
   UserChanges,
@@ -52,6 +57,9 @@ function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     db.exec("PRAGMA foreign_keys = ON");
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    // Deleted or overwritten text is zeroed in the file, not just unlinked: a recalled or erased
+    // message leaves no readable copy in free pages.
+    db.exec("PRAGMA secure_delete = ON");
     // Migrate before switching to WAL: a file from a newer server is refused untouched.
     migrate(db);
     db.exec("PRAGMA journal_mode = WAL");
@@ -85,6 +93,8 @@ export class SqliteRepository implements Repository {
   readonly #quota: SqliteQuota;
   readonly #messages: SqliteMessageStore;
   readonly #conversations: SqliteConversations;
+  readonly #search: SqliteSearch;
+  readonly #recall: SqliteRecall;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -141,6 +151,8 @@ export class SqliteRepository implements Repository {
     this.#quota = new SqliteQuota(db);
     this.#messages = new SqliteMessageStore(db, this.#app);
     this.#conversations = new SqliteConversations(db);
+    this.#search = new SqliteSearch(db);
+    this.#recall = new SqliteRecall(db);
   }
 
   createUser(user: NewUser): Promise<UserRef | null> {
@@ -275,6 +287,14 @@ export class SqliteRepository implements Repository {
         : this.#selectHistory.all(userId, peerId, before, query.limit);
       return (rows as unknown as MessageRow[]).map(toMessage);
     });
+  }
+
+  searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
+    return this.#attempt(() => this.#search.search(userId, peerId, query));
+  }
+
+  recallMessage(request: RecallRequest): Promise<RecallOutcome> {
+    return this.#write(() => this.#recall.recall(request));
   }
 
   updateUser(userId: number, changes: UserChanges): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { lookalikeKeys } from "../users/lookalike.ts";
+import { SQLITE_SEARCH_MIGRATION } from "./sqlite_search.ts";
 
 /** A migration: SQL, or a function for what SQL alone cannot compute. */
 type Migration = string | ((db: DatabaseSync) => void);
@@ -157,6 +158,9 @@ const MIGRATIONS: readonly Migration[] = [
       SET last_message_id = max(last_message_id, excluded.last_message_id), unread = unread + 1;
   END;
   `,
+  // 7 (issue 12): when a message was recalled (its text is then ""), and search in a
+  // conversation (sqlite_search.ts), built for the stored messages.
+  `ALTER TABLE messages ADD COLUMN recalled_at INTEGER; ${SQLITE_SEARCH_MIGRATION}`,
 ];
 
 /** The schema version this code writes. */

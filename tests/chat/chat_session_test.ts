@@ -50,6 +50,8 @@ function delegate(base: Repository, overrides: Partial<Repository>): Repository 
     markRead: (...args) => base.markRead(...args),
     waitingMessages: (...args) => base.waitingMessages(...args),
     history: (...args) => base.history(...args),
+    searchMessages: (...args) => base.searchMessages(...args),
+    recallMessage: (...args) => base.recallMessage(...args),
     updateUser: (...args) => base.updateUser(...args),
     deleteUser: (...args) => base.deleteUser(...args),
     recordPresence: (...args) => base.recordPresence(...args),

@@ -9,6 +9,8 @@ import { usernameKey } from "../../lib/users/username.ts";
 import { appTablesContract } from "./app_tables_contract.ts";
 import { quotaContract } from "./quota_contract.ts";
 import { conversationContract } from "./conversation_contract.ts";
+import { searchContract } from "./search_contract.ts";
+import { recallContract } from "./recall_contract.ts";
 
 const HOUR_MS = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -689,4 +691,10 @@ export function repositoryContract(name: string, open: () => Promise<ContractFix
 
   // Issue 12: conversation state, read markers, delivered cursors.
   conversationContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 12: search in a conversation.
+  searchContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
+
+  // Issue 12: recall.
+  recallContract((behaviour, body) => contractTest(behaviour, (repo) => body(repo)));
 }

@@ -24,11 +24,15 @@ export function watch(options: ChatClientOptions): Watched {
     presence: new EventLog<ChatClientEvents["presence"]>(`a presence event of -> ${options.peer}`),
     message: new EventLog<ChatClientEvents["message"]>(`a message event of -> ${options.peer}`),
     error: new EventLog<ChatClientEvents["error"]>(`an error event of -> ${options.peer}`),
+    read: new EventLog<ChatClientEvents["read"]>(`a read event of -> ${options.peer}`),
+    delivered: new EventLog<ChatClientEvents["delivered"]>(`a delivered event -> ${options.peer}`),
+    typing: new EventLog<ChatClientEvents["typing"]>(`a typing event of -> ${options.peer}`),
+    recalled: new EventLog<ChatClientEvents["recalled"]>(`a recalled event -> ${options.peer}`),
+    sent: new EventLog<ChatClientEvents["sent"]>(`a sent event of -> ${options.peer}`),
   };
-  client.on("state", (event) => events.state.push(event));
-  client.on("presence", (event) => events.presence.push(event));
-  client.on("message", (event) => events.message.push(event));
-  client.on("error", (event) => events.error.push(event));
+  for (const type of Object.keys(events) as (keyof ChatClientEvents)[]) {
+    client.on(type, (event) => (events[type] as EventLog<typeof event>).push(event));
+  }
   return { client, events, [Symbol.asyncDispose]: () => client.close() };
 }
 

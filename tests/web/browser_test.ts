@@ -1,146 +1,50 @@
 /**
- * The chat page in real Chromium (Debian's /usr/bin/chromium, driven by playwright-core): two
- * people sign up, chat both ways, see presence, get what was sent while they were away, and see
- * markup shown as text. Screenshots go to test-output/.
- *
- * Without /usr/bin/chromium (or CHROMIUM_PATH) these tests are skipped with a note, unless
- * REQUIRE_BROWSER=1 (as in CI), where they fail instead.
+ * The chat page in real Chromium (tests/support/browser.ts): two people sign up, chat both ways,
+ * see presence, get what was sent while they were away, and see markup shown as text.
+ * Screenshots go to test-output/.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Page,
-  type WebSocketRoute,
-} from "npm:playwright-core@1.65.1";
+import type { Page, WebSocketRoute } from "npm:playwright-core@1.65.1";
 import { api, registerAndLogin, startTestServer } from "../support/server.ts";
 import { ChatClient } from "../../lib/client/chat_client.ts";
 import { PAGE_TEXT } from "../../lib/web/page/i18n.ts";
-
-/** Debian's Chromium; CHROMIUM_PATH points elsewhere (e.g. to check the skip). */
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const REQUIRED = Deno.env.get("REQUIRE_BROWSER") === "1";
-const AVAILABLE = existsSync(CHROMIUM);
-const OUTPUT = new URL("../../test-output/", import.meta.url);
-/** How long a step waits for the page before failing. */
-const STEP_MS = 10_000;
-
-if (!AVAILABLE && !REQUIRED) {
-  console.log(
-    `note: ${CHROMIUM} is missing, so the browser tests are skipped ` +
-      "(apt-get install chromium; REQUIRE_BROWSER=1 makes them fail instead)",
-  );
-}
-
-/** A browser test: skipped without Chromium unless REQUIRE_BROWSER=1; the browser is closed after. */
-function browserTest(name: string, fn: (browser: Browser) => Promise<void>) {
-  Deno.test({
-    name,
-    ignore: !AVAILABLE && !REQUIRED,
-    async fn() {
-      if (!AVAILABLE) {
-        throw new Error(`REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install chromium`);
-      }
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        // Without the networking switches Chromium stalls on start-up here.
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-sync",
-          "--disable-component-update",
-        ],
-      });
-      try {
-        await fn(browser);
-      } finally {
-        await browser.close();
-      }
-    },
-  });
-}
-
-/** What went wrong inside a page: console errors (CSP and Trusted Types violations among them), uncaught exceptions, dialogs. */
-interface Trouble {
-  readonly errors: string[];
-  readonly dialogs: string[];
-}
-
-async function newPage(context: BrowserContext, trouble: Trouble): Promise<Page> {
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("console", (message) => {
-    if (message.type() === "error") trouble.errors.push(message.text());
-  });
-  page.on("pageerror", (error) => trouble.errors.push(error.message));
-  page.on("dialog", (dialog) => {
-    trouble.dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  return page;
-}
-
-async function signUp(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(baseUrl + "/");
-  await page.click("#tab-register");
-  await page.fill("#auth-username", name);
-  await page.fill("#auth-password", "password123");
-  await page.click("#auth-submit");
-  await page.locator("#chat-view").waitFor();
-  assert.equal(await page.textContent("#me-name"), name);
-}
-
-async function openChat(page: Page, peer: string): Promise<void> {
-  await page.fill("#peer-input", peer);
-  await page.press("#peer-input", "Enter");
-  await page.locator("#conversation").waitFor();
-  await page.locator('#connection[data-state="open"]').waitFor();
-}
-
-/** Types `text` and presses Enter; waits until the service has stored it. */
-async function send(page: Page, text: string): Promise<void> {
-  await page.fill("#composer-input", text);
-  await page.press("#composer-input", "Enter");
-  await mine(page, text).locator('xpath=ancestor::li[@data-state="stored"]').waitFor();
-}
-
-function mine(page: Page, text: string) {
-  return page.locator(".msg--mine .text").getByText(text, { exact: true });
-}
-
-function theirs(page: Page, text: string) {
-  return page.locator(".msg--theirs .text").getByText(text, { exact: true });
-}
-
-/** The texts of the conversation, top to bottom, with `>` for mine and `<` for the peer's. */
-function transcript(page: Page): Promise<string[]> {
-  return page.$$eval(
-    ".msg",
-    (items) =>
-      items.map((item) =>
-        `${item.classList.contains("msg--mine") ? ">" : "<"} ${
-          item.querySelector(".text")?.textContent
-        }`
-      ),
-  );
-}
-
-async function presence(page: Page, state: "online" | "offline"): Promise<void> {
-  await page.locator(`#peer-status[data-presence="${state}"]`).waitFor();
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await Deno.mkdir(OUTPUT, { recursive: true });
-  await page.screenshot({ path: new URL(name, OUTPUT).pathname });
-}
+import {
+  browserTest,
+  desktopAndPhone,
+  holdSocket,
+  logIn,
+  mine,
+  newPage,
+  openChat,
+  presence,
+  recordTexts,
+  screenshot,
+  send,
+  signUp,
+  theirs,
+  transcript,
+  type Trouble,
+} from "../support/browser.ts";
 
 const INJECTION = "<img src=x onerror=alert(1)>";
+
+/** Markup is shown as the characters typed, never run; Shift+Enter adds a line, Enter sends. */
+async function markupAndLines(tom: Page, ming: Page): Promise<void> {
+  await send(tom, INJECTION);
+  await theirs(ming, INJECTION).waitFor();
+  assert.equal(await theirs(ming, INJECTION).textContent(), INJECTION);
+  assert.equal(await ming.locator("#message-list img").count(), 0);
+  assert.equal(await tom.locator("#message-list img").count(), 0);
+
+  await ming.fill("#composer-input", "第一行");
+  await ming.press("#composer-input", "Shift+Enter");
+  await ming.type("#composer-input", "第二行");
+  assert.equal(await ming.inputValue("#composer-input"), "第一行\n第二行");
+  await ming.press("#composer-input", "Enter");
+  await theirs(tom, "第一行\n第二行").waitFor();
+  assert.equal(await ming.inputValue("#composer-input"), "");
+}
 
 browserTest(
   "two people chat in Chromium: both ways, presence, away messages, text only",
@@ -148,17 +52,7 @@ browserTest(
     await using server = await startTestServer();
     const trouble: Trouble = { errors: [], dialogs: [] };
     // Tom on a desktop, 小明 on a phone-sized screen.
-    const desktop = await browser.newContext({
-      viewport: { width: 1100, height: 720 },
-      locale: "zh-CN",
-    });
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 760 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-      locale: "zh-CN",
-    });
+    const { desktop, phone } = await desktopAndPhone(browser);
     const tom = await newPage(desktop, trouble);
     let ming = await newPage(phone, trouble);
     await signUp(tom, server.baseUrl, "Tom");
@@ -178,21 +72,7 @@ browserTest(
     await send(ming, "收到，我会准时到。");
     await theirs(tom, "收到，我会准时到。").waitFor();
 
-    // Markup in a message is shown as the characters typed, never run.
-    await send(tom, INJECTION);
-    await theirs(ming, INJECTION).waitFor();
-    assert.equal(await theirs(ming, INJECTION).textContent(), INJECTION);
-    assert.equal(await ming.locator("#message-list img").count(), 0);
-    assert.equal(await tom.locator("#message-list img").count(), 0);
-
-    // Shift+Enter adds a line; Enter sends.
-    await ming.fill("#composer-input", "第一行");
-    await ming.press("#composer-input", "Shift+Enter");
-    await ming.type("#composer-input", "第二行");
-    assert.equal(await ming.inputValue("#composer-input"), "第一行\n第二行");
-    await ming.press("#composer-input", "Enter");
-    await theirs(tom, "第一行\n第二行").waitFor();
-    assert.equal(await ming.inputValue("#composer-input"), "");
+    await markupAndLines(tom, ming);
 
     // 小明 closes the tab: Tom sees 小明 go offline, and writes anyway.
     await ming.close();
@@ -206,22 +86,20 @@ browserTest(
     await presence(tom, "online");
     await send(tom, "欢迎回来");
     await theirs(ming, "欢迎回来").waitFor();
-    assert.deepEqual(await transcript(ming), [
-      "< 你好，小明！今天下午三点开会，别忘了带上周的报告。",
-      "> 收到，我会准时到。",
-      `< ${INJECTION}`,
-      "> 第一行\n第二行",
-      "< 你不在的时候我发了这条消息。",
-      "< 欢迎回来",
-    ]);
-    assert.deepEqual(await transcript(tom), [
-      "> 你好，小明！今天下午三点开会，别忘了带上周的报告。",
-      "< 收到，我会准时到。",
-      `> ${INJECTION}`,
-      "< 第一行\n第二行",
-      "> 你不在的时候我发了这条消息。",
-      "> 欢迎回来",
-    ]);
+    const texts = [
+      "你好，小明！今天下午三点开会，别忘了带上周的报告。",
+      "收到，我会准时到。",
+      INJECTION,
+      "第一行\n第二行",
+      "你不在的时候我发了这条消息。",
+      "欢迎回来",
+    ];
+    const tomWrote = [true, false, true, false, true, true];
+    assert.deepEqual(
+      await transcript(ming),
+      texts.map((t, i) => `${tomWrote[i] ? "<" : ">"} ${t}`),
+    );
+    assert.deepEqual(await transcript(tom), texts.map((t, i) => `${tomWrote[i] ? ">" : "<"} ${t}`));
     await send(ming, "谢谢！");
     await theirs(tom, "谢谢！").waitFor();
 
@@ -270,14 +148,6 @@ browserTest(
     for (const error of trouble.errors) assert.match(error, /status of (404|401)\b/);
   },
 );
-
-async function logIn(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(baseUrl + "/");
-  await page.fill("#auth-username", name);
-  await page.fill("#auth-password", "password123");
-  await page.click("#auth-submit");
-  await page.locator("#chat-view").waitFor();
-}
 
 browserTest(
   "scrolling up loads older pages of history, in order, each message once",
@@ -399,46 +269,6 @@ browserTest(
   },
 );
 
-/**
- * Records every text the connection badge (and its title) and the messages' states show from now
- * on, so a test can check a text that is on screen for a moment only; returns a reader.
- */
-async function recordTexts(page: Page): Promise<() => Promise<string[]>> {
-  await page.$eval("#conversation", (root) => {
-    const seen = new Set<string>();
-    (globalThis as unknown as { seenTexts: Set<string> }).seenTexts = seen;
-    const record = () => {
-      seen.add(root.querySelector("#connection-text")?.textContent ?? "");
-      seen.add(`title: ${root.querySelector("#connection")?.getAttribute("title") ?? ""}`);
-      for (const state of root.querySelectorAll(".msg .state")) seen.add(state.textContent ?? "");
-    };
-    // The page's own MutationObserver (Deno's type library has none).
-    const { MutationObserver } = globalThis as unknown as {
-      MutationObserver: new (callback: () => void) => {
-        observe(target: unknown, options: Record<string, boolean>): void;
-      };
-    };
-    new MutationObserver(record).observe(root, {
-      subtree: true,
-      childList: true,
-      characterData: true,
-      attributes: true,
-    });
-  });
-  return () =>
-    page.evaluate(() => [...(globalThis as unknown as { seenTexts: Set<string> }).seenTexts]);
-}
-
-/** Opens a plain chat socket and waits until it is open. */
-async function holdSocket(url: string): Promise<WebSocket> {
-  const socket = new WebSocket(url);
-  const open = Promise.withResolvers<void>();
-  socket.onopen = () => open.resolve();
-  socket.onerror = () => open.reject(new Error(`could not open ${url}`));
-  await open.promise;
-  return socket;
-}
-
 browserTest(
   "limits on the socket read as words: too many windows (30006), too slow (1013), nothing lost",
   async (browser) => {
@@ -495,7 +325,11 @@ browserTest(
     assert.ok(texts.includes("连接暂停，正在重连…"), texts.join(" | "));
     assert.ok(texts.includes(`title: ${PAGE_TEXT.zh.laterExplained}`), texts.join(" | "));
     assert.deepEqual(trouble.dialogs, []);
-    assert.deepEqual(trouble.errors, []);
+    // Playwright's route throws this in the page when it forwards a frame the service sent just
+    // before its 1013 to a page side already closed (a v2 socket gets more frames: 30016); it is
+    // the route's, not the page's. Anything else is the page's.
+    const harness = "WebSocket is already in CLOSING or CLOSED state.";
+    assert.deepEqual(trouble.errors.filter((error) => error !== harness), []);
   },
 );
 

@@ -15,13 +15,10 @@ export interface SavedLogin {
 
 const LOGINS_KEY = "chat.logins";
 const LAST_KEY = "chat.last";
-const RECENT_KEY = "chat.recent";
 // Device tokens by user: kept across logouts, they mark this browser as a known device.
 const DEVICES_KEY = "chat.devices";
 // In sessionStorage: this tab's user (its key in the logins), or "" for none.
 const TAB_KEY = "chat.tab";
-/** How many recent peers are kept. */
-export const MAX_RECENT = 12;
 
 function keyOf(username: string): string {
   return username.normalize("NFKC").toLowerCase();
@@ -84,23 +81,6 @@ export class SavedState {
   saveDevice(username: string, token: string): void {
     const devices = { ...this.#record(DEVICES_KEY), [keyOf(username)]: token };
     this.#local.setItem(DEVICES_KEY, JSON.stringify(devices));
-  }
-
-  /** Recent peers of `username`, most recent first. */
-  recent(username: string): string[] {
-    const list = this.#record(RECENT_KEY)[keyOf(username)];
-    return Array.isArray(list) ? list.filter((name) => typeof name === "string") : [];
-  }
-
-  /** Puts `peer` first in the recent peers of `username` (or removes it with `remove`). */
-  touchRecent(username: string, peer: string, remove = false): string[] {
-    const key = keyOf(peer);
-    const list = this.recent(username).filter((name) => keyOf(name) !== key);
-    if (!remove) list.unshift(peer);
-    const record = this.#record(RECENT_KEY);
-    record[keyOf(username)] = list.slice(0, MAX_RECENT);
-    this.#local.setItem(RECENT_KEY, JSON.stringify(record));
-    return list;
   }
 
   #logins(): Record<string, unknown> {
