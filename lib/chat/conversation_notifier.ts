@@ -39,10 +39,12 @@ export class ConversationNotifier {
   }
 
   /**
-   * A message was stored (not a resend): the sender's other v2 sockets on the pair get 30013
-   * (awaited, so it keeps its place among the pair's frames), both inboxes a 30021 (after).
+   * A message was stored (not a resend): the sender's other v2 sockets on the pair get 30013,
+   * both inboxes a 30021. Not awaited by the writer, so a slow or frozen Redis never holds the
+   * sender's queue; the push is issued at once (local sockets get it now, Redis gets the command
+   * now), so it keeps its place after the message's publish among the pair's frames.
    */
-  async messageStored(message: StoredMessage, from: UserRef, to: UserRef, origin?: Endpoint) {
+  messageStored(message: StoredMessage, from: UserRef, to: UserRef, origin?: Endpoint): void {
     if (from.id !== to.id) {
       const frame = sentFrame({
         msg: message.msg,
@@ -50,7 +52,10 @@ export class ConversationNotifier {
         sendTime: message.sendTime,
         messageId: message.messageId,
       });
-      await this.#context.hub.pushToPair(from.id, to.id, frame, origin);
+      this.#track(
+        this.#context.hub.pushToPair(from.id, to.id, frame, origin),
+        "notify.sent_failed",
+      );
     }
     this.updateInbox(from.id, to.id);
     if (from.id !== to.id) this.updateInbox(to.id, from.id);

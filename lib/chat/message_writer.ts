@@ -112,7 +112,7 @@ export class MessageWriter {
       // resend of an id stored before) is published again: its first publish may never have
       // happened (the node that stored it died first); a socket that has it drops it by id.
       await hub.publish(message, from.id, to.id);
-      if (!duplicate) await this.#context.notifier?.messageStored(message, from, to, origin);
+      if (!duplicate) this.#context.notifier?.messageStored(message, from, to, origin);
       outcomes.push({ kind: "stored", message, duplicate });
     }
     return outcomes;
