@@ -144,6 +144,36 @@ async function loadJwtVerifier(config: Config): Promise<JwtVerifier | undefined>
   }
 }
 
+/**
+ * The process's soft and hard limits on open descriptors, as `tools/start.sh` (the start
+ * command) passes them in `NOFILE_LIMIT` (`soft/hard`), or `null` when started otherwise.
+ */
+function descriptorLimits(): { soft: string; hard: string } | null {
+  const match = /^(\w+)\/(\w+)$/.exec(Deno.env.get("NOFILE_LIMIT") ?? "");
+  return match === null ? null : { soft: match[1], hard: match[2] };
+}
+
+/** Logs the descriptor limits the start command left (a warning when below the hard one). */
+function logDescriptorLimits(): void {
+  const descriptors = descriptorLimits();
+  if (descriptors === null) return;
+  const fields = { ...descriptors, at_hard_limit: descriptors.soft === descriptors.hard };
+  if (fields.at_hard_limit) log.info("descriptors", fields);
+  else log.warn("descriptors", fields);
+}
+
+/**
+ * The process never ends for a promise nobody handled: the runtime's own WebSocket and HTTP
+ * loops reject such promises when a client makes them fail (a text message over the engine's
+ * longest string, descriptors running out in the accept loop); they are logged instead.
+ */
+function keepRunningOnUnhandledRejections(): void {
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    log.error("unhandled_rejection", { error: errorMessage(event.reason) });
+  });
+}
+
 /** Runs `user add <name>` or `key add|list|revoke`; returns the exit code. */
 function runCommand(
   args: readonly string[],
@@ -216,9 +246,16 @@ async function main(args: readonly string[]): Promise<number> {
     }
   }
 
+  return await serve(config, repository);
+}
+
+/** Runs the service until a stop signal; closes `repository` in every case. */
+async function serve(config: Config, repository: Repository): Promise<number> {
   // Signal handlers go in before the port opens, so a signal right after the listening line
   // is never handled by the default action (which would skip the orderly shutdown).
   const stopRequest = listenForStop();
+  keepRunningOnUnhandledRejections();
+  logDescriptorLimits();
 
   let hub: Hub;
   let jwt: JwtVerifier | undefined;

@@ -11,7 +11,10 @@ import {
   webhookSettings,
 } from "./config_integration.ts";
 
+import { type NetworkSettings, networkSettings } from "./config_network.ts";
+
 export { ConfigError };
+export type { NetworkSettings } from "./config_network.ts";
 export type { JwtKeySource, JwtSettings, WebhookSettings } from "./config_integration.ts";
 
 /** The resolved settings of the service. */
@@ -39,6 +42,8 @@ export interface Config {
   readonly recallWindowMs: number;
   /** Limits against abuse; see `Limits`. */
   readonly limits: Limits;
+  /** Timeouts of connections and the memory bound (`WS_CLOSE_TIMEOUT`, `HTTP_BODY_TIMEOUT`...). */
+  readonly network: NetworkSettings;
   /** Browser origins allowed to open chat sockets (`ALLOWED_ORIGINS`); `null` allows any. */
   readonly allowedOrigins: ReadonlySet<string> | null;
   /**
@@ -126,6 +131,9 @@ export const DEFAULTS = {
   MAX_FRAME_BYTES: "65536",
   WS_IDLE_TIMEOUT: "30s",
   RECALL_WINDOW: "2m",
+  WS_CLOSE_TIMEOUT: "1s",
+  HTTP_BODY_TIMEOUT: "30s",
+  MEMORY_LIMIT: "1073741824",
   MSG_RATE: "10",
   MSG_BURST: "30",
   MSG_QUEUE: "100",
@@ -240,6 +248,10 @@ export function parseConfig(env: Env): Config {
   return {
     ...serverSettings(env),
     limits: limits(env),
+    network: networkSettings({
+      duration: (key, minMs, maxMs) => duration(env, key, minMs, maxMs),
+      integer: (key, min, max) => integer(env, key, min, max),
+    }),
     ...storageSettings(env),
     ...clusterSettings(env),
     jwt: jwtSettings(settingReader(env)),

@@ -25,9 +25,15 @@ import { ApiKeys } from "./admin/api_keys.ts";
 import { MessageWriter } from "./chat/message_writer.ts";
 import { Recaller } from "./chat/recaller.ts";
 import { SocketRecalls } from "./chat/socket_recalls.ts";
+import { withBodyTimeout } from "./http/body_timeout.ts";
+import { type ResilientServer, serveResilient } from "./http/resilient_server.ts";
+import { type DroppableSocket, MemoryGuard } from "./limits/memory_guard.ts";
 import { ConversationNotifier } from "./chat/conversation_notifier.ts";
 import { WebhookDispatcher } from "./webhooks/dispatcher.ts";
 import type { PresenceRecorder } from "./webhooks/presence_recorder.ts";
+
+/** Least time between two log lines about failing to accept connections. */
+const ACCEPT_WARN_INTERVAL_MS = 10_000;
 
 /** How often expired tokens are deleted. */
 const TOKEN_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -187,6 +193,16 @@ export function buildService(options: ServiceOptions): Service {
   const connections = new ConnectionCounter(config.limits);
   const sessions = new Set<TrackedSession>();
   const lag = new EventLoopLag();
+  const liveSockets = new Set<DroppableSocket>();
+  const memory = new MemoryGuard({
+    limitBytes: config.network.memoryLimitBytes,
+    readRss: () => Deno.memoryUsage().rss,
+    sockets: liveSockets,
+    onShed(dropped, rss) {
+      metrics.connectionsRefused.inc({ reason: "memory" }, dropped);
+      log.warn("memory.shed", { dropped, rss_bytes: rss, limit: config.network.memoryLimitBytes });
+    },
+  });
   let purge: ReturnType<typeof setInterval> | undefined;
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
@@ -211,6 +227,8 @@ export function buildService(options: ServiceOptions): Service {
     maxMessageChars: config.maxMessageChars,
     maxFrameBytes: config.maxFrameBytes,
     wsIdleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+    wsCloseTimeoutMs: config.network.closeTimeoutMs,
+    liveSockets,
     staticFiles: new StaticFiles(ASSETS),
     nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
@@ -223,6 +241,7 @@ export function buildService(options: ServiceOptions): Service {
     sessions,
     startTimers() {
       lag.start();
+      memory.start();
       purge = setInterval(() => {
         integration.accounts.purgeExpiredTokens().catch((error) =>
           log.error("token.purge_failed", { error: errorMessage(error) })
@@ -232,6 +251,7 @@ export function buildService(options: ServiceOptions): Service {
     stopTimers() {
       clearInterval(purge);
       lag.stop();
+      memory.stop();
     },
     startSending,
     stopSending,
@@ -252,38 +272,38 @@ async function drain(service: Service): Promise<void> {
 export function startService(options: ServiceOptions): Promise<RunningService> {
   const { config, log } = options;
   const service = buildService(options);
-  const handler = createApp(service.context);
+  const handler = withBodyTimeout(createApp(service.context), config.network.bodyTimeoutMs);
+  let server: ResilientServer;
+  let warnedAt = -Infinity;
+  try {
+    server = serveResilient({
+      hostname: config.host,
+      port: config.port,
+      onAcceptFailed(error) {
+        service.context.metrics.connectionsRefused.inc({ reason: "accept_failed" });
+        // At most one line per ACCEPT_WARN_INTERVAL_MS: the server retries every 100 ms.
+        if (performance.now() - warnedAt < ACCEPT_WARN_INTERVAL_MS) return;
+        warnedAt = performance.now();
+        log.warn("http.accept_failed", { error: errorMessage(error) });
+      },
+    }, handler);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   service.startTimers();
   service.startSending();
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({
-        port: config.port,
-        hostname: config.host,
-        onListen(address) {
-          log.info("listening", {
-            address: address.hostname,
-            port: address.port,
-            database: describeDatabase(config),
-          });
-          resolve({
-            port: address.port,
-            hostname: address.hostname,
-            async stop() {
-              service.stopTimers();
-              const finished = server.shutdown();
-              await drain(service);
-              await finished;
-              await service.context.deliveries.flush();
-              await service.stopSending();
-            },
-          });
-        },
-      }, handler);
-    } catch (error) {
+  const { hostname, port } = server.addr;
+  log.info("listening", { address: hostname, port, database: describeDatabase(config) });
+  return Promise.resolve({
+    port,
+    hostname,
+    async stop() {
       service.stopTimers();
-      service.stopSending().finally(() => reject(error));
-    }
+      const finished = server.shutdown();
+      await drain(service);
+      await finished;
+      await service.context.deliveries.flush();
+      await service.stopSending();
+    },
   });
 }

@@ -33,6 +33,7 @@ Deno.test("an empty environment resolves to the documented defaults", () => {
     maxFrameBytes: 64 * 1024,
     wsIdleTimeoutSeconds: 30,
     recallWindowMs: 2 * MINUTE,
+    network: { closeTimeoutMs: 1000, bodyTimeoutMs: 30_000, memoryLimitBytes: 1024 ** 3 },
     limits: {
       messageRate: 10,
       messageBurst: 30,
@@ -85,6 +86,9 @@ Deno.test("every setting is read from the environment", () => {
       MAX_FRAME_BYTES: "1024",
       WS_IDLE_TIMEOUT: "0",
       RECALL_WINDOW: "5m",
+      WS_CLOSE_TIMEOUT: "250ms",
+      HTTP_BODY_TIMEOUT: "5s",
+      MEMORY_LIMIT: "0",
       MSG_RATE: "5",
       MSG_BURST: "7",
       MSG_QUEUE: "9",
@@ -133,6 +137,7 @@ Deno.test("every setting is read from the environment", () => {
       maxFrameBytes: 1024,
       wsIdleTimeoutSeconds: 0,
       recallWindowMs: 5 * MINUTE,
+      network: { closeTimeoutMs: 250, bodyTimeoutMs: 5000, memoryLimitBytes: 0 },
       limits: {
         messageRate: 5,
         messageBurst: 7,
@@ -346,4 +351,10 @@ Deno.test("DATABASE_SCHEMA, DATABASE_POOL_SIZE, REDIS_PREFIX and PRESENCE_TTL ar
   for (const value of ["500ms", "11m", "soon"]) assertRefused("PRESENCE_TTL", value);
   assert.equal(parseConfig({ PRESENCE_TTL: "1s" }).presenceTtlMs, SECOND);
   assert.equal(parseConfig({ PRESENCE_TTL: "10m" }).presenceTtlMs, 10 * MINUTE);
+});
+
+Deno.test("a bad WS_CLOSE_TIMEOUT, HTTP_BODY_TIMEOUT or MEMORY_LIMIT is refused naming it", () => {
+  assert.throws(() => parseConfig({ WS_CLOSE_TIMEOUT: "2h" }), /WS_CLOSE_TIMEOUT/);
+  assert.throws(() => parseConfig({ HTTP_BODY_TIMEOUT: "soon" }), /HTTP_BODY_TIMEOUT/);
+  assert.throws(() => parseConfig({ MEMORY_LIMIT: "-1" }), /MEMORY_LIMIT/);
 });

@@ -1,8 +1,27 @@
 /**
  * The one place that calls `Deno.upgradeWebSocket`: adapts Deno's server-side WebSocket to the
  * neutral `ChatSocket` contract the chat session sees (Hono's `adapter/deno/websocket.ts` model).
+ *
+ * Deno's server socket (fastwebsockets under `ext/websocket`) gathers a fragmented message whole
+ * before the script sees any of it, with no limit on the total (only each frame is held under
+ * 64 MiB), and after the server's close frame it keeps reading until the client answers. The
+ * public API cannot drop a socket at once, so `dropSocket` closes the runtime's resource for it
+ * (`Deno[Deno.internal].core.tryClose`, the call the runtime itself makes): the read stops, the
+ * TCP connection closes and whatever the socket held is freed.
  */
 import type { ChatSocket, ChatSocketHandlers } from "../chat/socket.ts";
+import type { DroppableSocket } from "../limits/memory_guard.ts";
+
+/** How long a socket may stay quiet, and how long a closing one waits for the client. */
+export interface SocketTimeouts {
+  /** Deno pings after half of it and closes the socket when no pong comes back (0 = off). */
+  readonly idleTimeoutSeconds: number;
+  /**
+   * After the server's close frame, how long to wait for the client's before the connection is
+   * dropped (`WS_CLOSE_TIMEOUT`). Until then the runtime keeps reading what the client sends.
+   */
+  readonly closeTimeoutMs: number;
+}
 
 /** Whether a request asks for a WebSocket upgrade. */
 export function isWebSocketUpgrade(request: Request): boolean {
@@ -10,22 +29,51 @@ export function isWebSocketUpgrade(request: Request): boolean {
 }
 
 /**
- * Upgrades `request` and wires the socket to the handlers `attach` returns.
- * `idleTimeoutSeconds` makes Deno ping the client and close the socket when no pong comes back;
- * `protocol`, when not null, is the subprotocol the answer names (`Sec-WebSocket-Protocol`): only
- * one the client offered.
+ * Drops a server socket at once, without waiting for the client's close frame; `false` when
+ * this Deno offers no way to (then only the close handshake or the idle timeout end it).
+ */
+export function dropSocket(socket: WebSocket): boolean {
+  // deno-lint-ignore no-explicit-any
+  const runtime = Deno as any;
+  const core = runtime[runtime.internal]?.core;
+  const ridKey = Object.getOwnPropertySymbols(socket).find((key) => key.description === "[[rid]]");
+  if (typeof core?.tryClose !== "function" || ridKey === undefined) return false;
+  // deno-lint-ignore no-explicit-any
+  const rid = (socket as any)[ridKey];
+  if (typeof rid !== "number") return false;
+  core.tryClose(rid);
+  return true;
+}
+
+/**
+ * Upgrades `request` and wires the socket to the handlers `attach` returns. A socket the server
+ * closed is dropped after `closeTimeoutMs`; while open it is listed in `live` (if given), where
+ * the memory guard can find and drop it. `protocol`, when not null, is the subprotocol the answer
+ * names (`Sec-WebSocket-Protocol`): only one the client offered.
  */
 export function upgradeToChatSocket(
   request: Request,
-  idleTimeoutSeconds: number,
+  timeouts: SocketTimeouts,
+  live: Set<DroppableSocket> | undefined,
   attach: (socket: ChatSocket) => ChatSocketHandlers,
   protocol: string | null = null,
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(request, {
-    idleTimeout: idleTimeoutSeconds,
+    idleTimeout: timeouts.idleTimeoutSeconds,
     ...(protocol === null ? {} : { protocol }),
   });
   socket.binaryType = "arraybuffer";
+  let dropTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastHeardAt = performance.now();
+  const droppable: DroppableSocket = {
+    get lastHeardAt() {
+      return lastHeardAt;
+    },
+    get closing() {
+      return socket.readyState === WebSocket.CLOSING;
+    },
+    drop: () => dropSocket(socket),
+  };
   const chatSocket: ChatSocket = {
     send(frame) {
       if (socket.readyState === WebSocket.OPEN) socket.send(frame);
@@ -33,6 +81,7 @@ export function upgradeToChatSocket(
     close(code, reason) {
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
         socket.close(code, reason);
+        dropTimer ??= setTimeout(() => dropSocket(socket), timeouts.closeTimeoutMs);
       }
     },
     get bufferedAmount() {
@@ -40,9 +89,19 @@ export function upgradeToChatSocket(
     },
   };
   const handlers = attach(chatSocket);
-  socket.onopen = () => handlers.opened();
-  socket.onmessage = (event) => handlers.received(event.data);
-  socket.onclose = (event) => handlers.closed(event.code);
+  socket.onopen = () => {
+    live?.add(droppable);
+    handlers.opened();
+  };
+  socket.onmessage = (event) => {
+    lastHeardAt = performance.now();
+    handlers.received(event.data);
+  };
+  socket.onclose = (event) => {
+    clearTimeout(dropTimer);
+    live?.delete(droppable);
+    handlers.closed(event.code);
+  };
   // An error is always followed by close, where the session cleans up.
   socket.onerror = () => {};
   return response;

@@ -9,8 +9,13 @@ import type { Disconnect } from "../protocol/disconnect.ts";
 import { CHAT_SUBPROTOCOL_V2, offersChatV2 } from "../protocol/subprotocol.ts";
 import { errorMessage } from "../log.ts";
 import type { ConnectionCounter } from "../limits/connection_counter.ts";
-import { isWebSocketUpgrade, upgradeToChatSocket } from "../adapter/deno_websocket.ts";
+import {
+  isWebSocketUpgrade,
+  type SocketTimeouts,
+  upgradeToChatSocket,
+} from "../adapter/deno_websocket.ts";
 import { envelope } from "../http/envelope.ts";
+import type { DroppableSocket } from "../limits/memory_guard.ts";
 import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { type AdmissionContext, admit } from "./admission.ts";
 import { type ChatContext, ChatSession } from "./chat_session.ts";
@@ -26,6 +31,10 @@ export interface TrackedSession {
 export interface ChatRouteContext extends ChatContext, AdmissionContext {
   readonly connections: ConnectionCounter;
   readonly wsIdleTimeoutSeconds: number;
+  /** How long a closed socket waits for the client's close frame before it is dropped. */
+  readonly wsCloseTimeoutMs: number;
+  /** The open sockets, where the memory guard finds them. */
+  readonly liveSockets?: Set<DroppableSocket>;
   /** Browser origins allowed to open chat sockets; `null` allows any. */
   readonly allowedOrigins: ReadonlySet<string> | null;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
@@ -79,7 +88,8 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
     });
     const userKey = admission.admitted ? String(admission.session.user.id) : null;
     try {
-      return upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
+      const timeouts = socketTimeouts(context);
+      return upgradeToChatSocket(request, timeouts, context.liveSockets, (socket) => {
         const session = new ChatSession(socket, admission, context);
         // Counted from the upgrade, with no await since the check, so caps cannot be raced.
         const release = context.connections.open(address, userKey);
@@ -93,5 +103,13 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
         reason: errorMessage(error),
       });
     }
+  };
+}
+
+/** The idle and close-handshake time-outs of a socket opened through `context`. */
+export function socketTimeouts(context: ChatRouteContext): SocketTimeouts {
+  return {
+    idleTimeoutSeconds: context.wsIdleTimeoutSeconds,
+    closeTimeoutMs: context.wsCloseTimeoutMs,
   };
 }

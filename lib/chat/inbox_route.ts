@@ -11,7 +11,12 @@ import { isWebSocketUpgrade, upgradeToChatSocket } from "../adapter/deno_websock
 import { envelope } from "../http/envelope.ts";
 import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { admitInbox } from "./admission.ts";
-import { type ChatRouteContext, upgradeRefusal, upgradeRequired } from "./chat_route.ts";
+import {
+  type ChatRouteContext,
+  socketTimeouts,
+  upgradeRefusal,
+  upgradeRequired,
+} from "./chat_route.ts";
 import { InboxSession } from "./inbox_session.ts";
 
 /** The inbox route's handler. */
@@ -29,13 +34,19 @@ export function inboxRoute(context: ChatRouteContext): RouteHandler {
     const admission = await admitInbox(context, url.searchParams.get("token"));
     const userKey = admission.admitted ? String(admission.session.user.id) : null;
     try {
-      return upgradeToChatSocket(request, context.wsIdleTimeoutSeconds, (socket) => {
-        const session = new InboxSession(socket, admission, context);
-        const release = context.connections.open(address, userKey);
-        session.whenClosed.then(release);
-        context.onSession?.(session);
-        return session;
-      }, CHAT_SUBPROTOCOL_V2);
+      return upgradeToChatSocket(
+        request,
+        socketTimeouts(context),
+        context.liveSockets,
+        (socket) => {
+          const session = new InboxSession(socket, admission, context);
+          const release = context.connections.open(address, userKey);
+          session.whenClosed.then(release);
+          context.onSession?.(session);
+          return session;
+        },
+        CHAT_SUBPROTOCOL_V2,
+      );
     } catch (error) {
       return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {
         reason: errorMessage(error),

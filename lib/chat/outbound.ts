@@ -68,16 +68,27 @@ export class Outbound {
     return this.#unconfirmed.length;
   }
 
-  /** A control frame (presence, an answer): held while waiting messages go out, else sent. */
+  /**
+   * A control frame (presence, an answer): held while waiting messages go out, else sent. It
+   * counts against the byte buffer like a message: a client that never reads while its own
+   * frames draw answers (30004, 30005, 30010) is closed with 1013, not grown without bound.
+   */
   send(frame: string): void {
     if (this.#closed) return;
-    if (this.#held !== null) this.#held.push(frame);
-    else this.#options.socket.send(frame);
+    if (this.#held === null) {
+      this.#sendControl(frame);
+      return;
+    }
+    if (this.#held.length >= this.#heldBound()) {
+      this.#options.onTooSlow("held");
+      return;
+    }
+    this.#held.push(frame);
   }
 
   /** A frame that goes out at once, ahead of anything held (the socket's own first 30098). */
   sendNow(frame: string): void {
-    if (!this.#closed) this.#options.socket.send(frame);
+    if (!this.#closed) this.#sendControl(frame);
   }
 
   /** A live message from the peer: held while waiting messages go out (bounded), else written. */
@@ -88,7 +99,7 @@ export class Outbound {
       return;
     }
     // Bounded: a receiver this far behind is closed; the messages stay waiting.
-    if (this.#held.length >= this.#options.limits.maxUnacked + WAITING_PAGE_SIZE) {
+    if (this.#held.length >= this.#heldBound()) {
       this.#options.onTooSlow("held");
       return;
     }
@@ -118,7 +129,7 @@ export class Outbound {
     this.#held = null;
     for (const item of held) {
       if (this.#closed) return;
-      if (typeof item === "string") this.#options.socket.send(item);
+      if (typeof item === "string") this.#sendControl(item);
       else this.#write(item.message, item.frame);
     }
   }
@@ -163,6 +174,20 @@ export class Outbound {
     const bufferLimit = eager ? maxBufferedBytes / 2 : maxBufferedBytes;
     if (this.#options.socket.bufferedAmount > bufferLimit) return false;
     return !this.#options.receipts || this.#unconfirmed.length < maxUnacked;
+  }
+
+  // How many frames may be held while the waiting messages go out.
+  #heldBound(): number {
+    return this.#options.limits.maxUnacked + WAITING_PAGE_SIZE;
+  }
+
+  /** Sends a frame that is not a message, within the byte buffer (else the socket is too slow). */
+  #sendControl(frame: string): void {
+    if (this.#options.socket.bufferedAmount > this.#options.limits.maxBufferedBytes) {
+      this.#options.onTooSlow("buffer");
+      return;
+    }
+    this.#options.socket.send(frame);
   }
 
   #write(message: StoredMessage, frame: string): void {

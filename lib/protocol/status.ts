@@ -77,6 +77,8 @@ export const API_STATUS = {
   DAILY_QUOTA: 10016,
   /** Too many of the sender's messages wait for the receiver (admin API). */
   WAITING_QUOTA: 10017,
+  /** The request's body did not arrive within `HTTP_BODY_TIMEOUT` (408). */
+  REQUEST_TIMEOUT: 10018,
   INTERNAL_ERROR: 10099,
 } as const;
 

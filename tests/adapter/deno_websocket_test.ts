@@ -44,15 +44,21 @@ function serve(protocol: string | null = null) {
   const server = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     (request) =>
-      upgradeToChatSocket(request, 0, (socket) => {
-        const handlers = new RecordingHandlers(socket);
-        attached.resolve(handlers);
-        return {
-          opened: () => handlers.open(),
-          received: (data) => handlers.receive(data),
-          closed: (code) => handlers.close(code),
-        };
-      }, protocol),
+      upgradeToChatSocket(
+        request,
+        { idleTimeoutSeconds: 0, closeTimeoutMs: 1000 },
+        undefined,
+        (socket) => {
+          const handlers = new RecordingHandlers(socket);
+          attached.resolve(handlers);
+          return {
+            opened: () => handlers.open(),
+            received: (data) => handlers.receive(data),
+            closed: (code) => handlers.close(code),
+          };
+        },
+        protocol,
+      ),
   );
   return {
     url: `ws://127.0.0.1:${server.addr.port}/`,

@@ -146,3 +146,31 @@ Deno.test("waiting messages stop when the socket closes meanwhile", async () => 
   assert.equal(await written, false);
   assert.deepEqual(socket.sent, []);
 });
+
+Deno.test("an answer or presence frame over the byte buffer closes the socket as too slow", () => {
+  const { socket, out, slow } = outbound();
+  out.releaseHeld();
+  out.send("30004 one");
+  socket.bufferedAmount = 1001;
+  out.send("30004 two");
+  out.sendNow("30098");
+  assert.deepEqual(socket.sent, ["30004 one"]);
+  assert.deepEqual(slow, ["buffer", "buffer"]);
+});
+
+Deno.test("held control frames are bounded like held messages", () => {
+  const { out, slow } = outbound({ maxUnacked: 2 });
+  for (let i = 0; i < 2 + WAITING_PAGE_SIZE; i++) out.send(`presence ${i}`);
+  assert.deepEqual(slow, []);
+  out.send("one too many");
+  assert.deepEqual(slow, ["held"]);
+});
+
+Deno.test("held control frames released onto a full buffer close the socket as too slow", () => {
+  const { socket, out, slow } = outbound();
+  out.send("presence");
+  socket.bufferedAmount = 5000;
+  out.releaseHeld();
+  assert.deepEqual(socket.sent, []);
+  assert.deepEqual(slow, ["buffer"]);
+});

@@ -7,10 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { registerAndLogin } from "../support/server.ts";
+import { dirname } from "node:path";
 import { REPO_ROOT, spawnDeno, tempDir } from "../support/process.ts";
 
-/** What `deno task start` needs, copied so that no `node_modules` or cache of the repo helps. */
-const SERVICE_FILES = ["deno.json", "deno.lock", "main.ts", "lib"] as const;
+/**
+ * What `deno task start` needs (settings, lock, code, the start wrapper), copied so that no
+ * `node_modules` or cache of the repo helps.
+ */
+const SERVICE_FILES = ["deno.json", "deno.lock", "main.ts", "lib", "tools/start.sh"] as const;
 
 /** A port on 127.0.0.1 that nothing listens on (taken, then released). */
 function closedPort(): number {
@@ -22,7 +26,10 @@ function closedPort(): number {
 
 async function copyTree(from: string, to: string): Promise<void> {
   const info = await Deno.stat(from);
-  if (!info.isDirectory) return await Deno.copyFile(from, to);
+  if (!info.isDirectory) {
+    await Deno.mkdir(dirname(to), { recursive: true });
+    return await Deno.copyFile(from, to);
+  }
   await Deno.mkdir(to, { recursive: true });
   for await (const entry of Deno.readDir(from)) {
     await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);

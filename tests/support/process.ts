@@ -43,6 +43,11 @@ export interface SpawnOptions {
   /** Start in a process group of its own (through `setsid`), so `signalGroup` reaches every
    * process in it, as Ctrl-C in a terminal or systemd's default kill mode do. */
   readonly ownProcessGroup?: boolean;
+  /**
+   * A shell line that ends in the command to run deno with, e.g.
+   * `ulimit -n 64 && exec sh tools/start.sh`: run by `sh -c`, the deno command line follows it.
+   */
+  readonly shellPrefix?: string;
 }
 
 /** What the `listening` line says. */
@@ -76,9 +81,17 @@ export class ChildDeno implements AsyncDisposable {
     for (const key of Object.keys(DEFAULTS)) settings[key] = "";
     this.#ownProcessGroup = options.ownProcessGroup ?? false;
     const denoArgs = [...(options.denoArgs ?? [...RUN_MAIN, ...(options.args ?? [])])];
+    let program = Deno.execPath();
+    let args = denoArgs;
+    const shell = options.shellPrefix;
+    if (shell !== undefined) {
+      args = ["-c", `${shell} "$0" "$@"`, program, ...args];
+      program = "sh";
+    }
     // `setsid` execs in place (the child is not a group leader), so the group id is the pid.
-    const command = new Deno.Command(this.#ownProcessGroup ? "setsid" : Deno.execPath(), {
-      args: this.#ownProcessGroup ? [Deno.execPath(), ...denoArgs] : denoArgs,
+    if (this.#ownProcessGroup) [program, args] = ["setsid", [program, ...args]];
+    const command = new Deno.Command(program, {
+      args,
       cwd: options.cwd ?? REPO_ROOT,
       clearEnv: options.clearEnv ?? false,
       env: options.clearEnv ? { NO_COLOR: "1", ...options.env } : {
