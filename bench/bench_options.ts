@@ -53,13 +53,43 @@ export const QUICK: Sizes = {
   loginUsers: 40,
 };
 
+/** How clients send in a pairs scenario. */
+export interface Workload {
+  /** Scenario id prefix and report label. */
+  readonly name: "pairs" | "seed";
+  readonly label: string;
+  /** `{"msg","id"}` frames kept in a window by 30010 acks, or seed frames `{"msg"}`. */
+  readonly withIds: boolean;
+  /** Messages in flight per client. */
+  readonly window: number;
+}
+
+/** Today's id/ack client: 32 unacknowledged messages in flight. */
+export const ID_ACK: Workload = {
+  name: "pairs",
+  label: "id/ack clients, 32 unacknowledged in flight",
+  withIds: true,
+  window: 32,
+};
+
+/**
+ * A client written against the API document: `{"msg"}` without id, no acks, at most 16 in flight
+ * by watching its own messages reach the peer.
+ */
+export const SEED: Workload = {
+  name: "seed",
+  label: "seed clients (no id, no acks), 16 in flight",
+  withIds: false,
+  window: 16,
+};
+
 /** Settings of each service variant: the shipped defaults, or `synchronous=NORMAL`. */
 export const SERVICE_SETTINGS = { main: {}, normal: { SQLITE_SYNCHRONOUS: "NORMAL" } } as const;
 
 /** A service variant of `--service`. */
 export type ServiceVariant = keyof typeof SERVICE_SETTINGS;
 
-export const GROUPS = ["pairs", "sweep", "idle", "waiting", "login"] as const;
+export const GROUPS = ["pairs", "seed", "sweep", "idle", "waiting", "login"] as const;
 
 /** The parsed command line. */
 export interface Options {

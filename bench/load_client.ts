@@ -5,7 +5,7 @@
  */
 import { encodeMessageFrame } from "../lib/protocol/client_frame.ts";
 import type { BenchSocket } from "./bench_socket.ts";
-import type { ClientSpec, Verification } from "./worker_protocol.ts";
+import type { ClientSpec, Verification, WorkerReply } from "./worker_protocol.ts";
 
 /**
  * A message frame as `encodeMessageFrame` writes it for this run's tag, cut around the text and
@@ -15,6 +15,8 @@ import type { ClientSpec, Verification } from "./worker_protocol.ts";
  */
 export interface MessageFrameParts {
   readonly beforeText: string;
+  /** After the text of a frame without `id` (a seed client's). */
+  readonly afterText: string;
   readonly beforeSeq: string;
   readonly afterSeq: string;
 }
@@ -27,7 +29,8 @@ const SEQ_MARK = "\uE001";
 export function messageFrameParts(tag: string): MessageFrameParts {
   const [beforeText, rest] = encodeMessageFrame(TEXT_MARK, tag + SEQ_MARK).split(TEXT_MARK);
   const [beforeSeq, afterSeq] = rest.split(SEQ_MARK);
-  return { beforeText, beforeSeq, afterSeq };
+  const afterText = encodeMessageFrame(TEXT_MARK).split(TEXT_MARK)[1];
+  return { beforeText, afterText, beforeSeq, afterSeq };
 }
 
 /** A growable list of float samples. */
@@ -85,8 +88,8 @@ export class Client {
     this.token = spec.token;
   }
 
-  /** Gets ready to send `messages` to `other`, and `other` to receive them. */
-  prepareSend(messages: number): void {
+  /** Gets ready to send `messages` to `other` (with ids: acks expected), and `other` to receive. */
+  prepareSend(messages: number, withIds: boolean): void {
     this.sendTimes = new Float64Array(messages);
     this.acked = new Uint8Array(messages);
     this.next = 0;
@@ -94,7 +97,8 @@ export class Client {
     this.inFlight = 0;
     this.ackCount = 0;
     this.writtenOff = false;
-    this.acksWrittenOff = false;
+    // Frames without id get no acks: none is waited for.
+    this.acksWrittenOff = !withIds;
     const receiver = this.other;
     receiver.seen = new Uint8Array(messages);
     receiver.expectedNext = 0;
@@ -166,4 +170,12 @@ export function describeIncomplete(senders: readonly Client[]): string {
     `${c.other.received}, open ${c.opened}/${c.other.opened}`
   );
   return `${short.length} clients incomplete: ${described.join("; ")}`;
+}
+
+/** The sample buffers of a reply, moved rather than copied to the coordinator. */
+export function transferables(reply: WorkerReply): Transferable[] {
+  if (reply.type === "opened") {
+    return [reply.connectMs.buffer as ArrayBuffer, reply.loginMs.buffer as ArrayBuffer];
+  }
+  return reply.type === "delivered" ? [reply.latencyMs.buffer as ArrayBuffer] : [];
 }

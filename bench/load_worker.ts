@@ -19,6 +19,7 @@ import {
   errorText,
   messageFrameParts,
   Samples,
+  transferables,
   Waiter,
   withDeadline,
 } from "./load_client.ts";
@@ -57,6 +58,8 @@ class LoadWorker {
   #pad = "";
   #frameParts = messageFrameParts("");
   #window = 0;
+  // With ids, the window opens on 30010; without (a seed client), on the peer's receipt.
+  #withIds = true;
   #verification = emptyVerification();
   #latency = new Samples();
   // Totals across the worker's clients, and the targets of the command being waited on.
@@ -231,6 +234,11 @@ class LoadWorker {
     if (seq >= client.expectedNext) client.expectedNext = seq + 1;
     client.received++;
     v.delivered++;
+    if (!this.#withIds) {
+      // A seed client keeps its window by watching its own messages arrive.
+      sender.inFlight--;
+      this.#pump(sender);
+    }
     this.#latency.push(at - sender.sendTimes[seq]);
     const absolute = performance.timeOrigin + at;
     if (this.#firstReceiptAt === 0) this.#firstReceiptAt = absolute;
@@ -258,12 +266,16 @@ class LoadWorker {
   #pump(client: Client): void {
     const ws = client.ws;
     if (ws === null || !ws.isOpen) return;
-    const { beforeText, beforeSeq, afterSeq } = this.#frameParts;
+    const { beforeText, afterText, beforeSeq, afterSeq } = this.#frameParts;
     while (client.inFlight < this.#window && client.next < client.limit) {
       const seq = client.next++;
       const text = `${seq}|${this.#pad}`.slice(0, Math.max(this.#pad.length, String(seq).length));
       client.sendTimes[seq] = performance.now();
-      ws.send(beforeText + text + beforeSeq + seq + afterSeq);
+      ws.send(
+        this.#withIds
+          ? beforeText + text + beforeSeq + seq + afterSeq
+          : beforeText + text + afterText,
+      );
       client.inFlight++;
     }
   }
@@ -271,14 +283,15 @@ class LoadWorker {
   async #send(command: SendCommand): Promise<DeliveryReply> {
     const senders = this.#select(command.senders);
     this.#window = command.window;
+    this.#withIds = command.withIds;
     this.#pad = "x".repeat(command.msgChars);
     this.#latency.take();
     this.#firstReceiptAt = 0;
     this.#lastReceiptAt = 0;
     this.#lastAckAt = 0;
-    for (const sender of senders) sender.prepareSend(command.messages);
+    for (const sender of senders) sender.prepareSend(command.messages, command.withIds);
     const v = this.#verification;
-    this.#expectedAcks = v.acked + senders.length * command.messages;
+    this.#expectedAcks = v.acked + (command.withIds ? senders.length * command.messages : 0);
     this.#expectedReceipts = v.delivered + senders.length * command.messages;
     v.expected += senders.length * command.messages;
     const startedAt = now();
@@ -379,10 +392,5 @@ class LoadWorker {
 const worker = new LoadWorker();
 scope.onmessage = async (event) => {
   const reply = await worker.handle(event.data);
-  const transfer: Transferable[] = [];
-  if (reply.type === "opened") {
-    transfer.push(reply.connectMs.buffer as ArrayBuffer, reply.loginMs.buffer as ArrayBuffer);
-  }
-  if (reply.type === "delivered") transfer.push(reply.latencyMs.buffer as ArrayBuffer);
-  scope.postMessage(reply, transfer);
+  scope.postMessage(reply, transferables(reply));
 };

@@ -8,6 +8,7 @@ import { percentiles, round } from "./stats.ts";
 import { now } from "./worker_protocol.ts";
 import type { ScenarioResult, ServerUsage, ThroughputFigures } from "./results.ts";
 import type { DeliveryResult, OpenResult } from "./generator.ts";
+import type { Workload } from "./bench_options.ts";
 import {
   type BenchContext,
   bothServers,
@@ -36,16 +37,22 @@ interface PhaseUsage {
 /** P pairs, both sides open, then every client sends M messages with a bounded window. */
 export async function pairsScenario(
   context: BenchContext,
-  id: string,
-  title: string,
+  workload: Workload,
   pairs: number,
   messages: number,
+  prefix: string = workload.name,
 ): Promise<ScenarioResult<ThroughputFigures>> {
+  const id = `${prefix}_${pairs}x${messages}`;
+  const title = `${pairs} pairs x ${messages} messages per client, ${workload.label}`;
   const plan = planPairs(context.users.length, pairs);
   const failures: string[] = [];
   const measure = (kind: ServerKind) =>
     withServer(context, kind, id, async (server, sampler) => {
-      const figures = await measurePairs(context, kind, server, sampler, plan, messages);
+      const figures = await measurePairs(context, kind, server, sampler, {
+        plan,
+        messages,
+        workload,
+      });
       failures.push(...figures.problems);
       return figures.figures;
     });
@@ -53,7 +60,8 @@ export async function pairsScenario(
   return {
     id,
     title,
-    params: { pairs, messagesPerClient: messages, window: context.window },
+    workload: workload.name,
+    params: { pairs, messagesPerClient: messages, window: workload.window },
     service,
     floor,
     ok: failures.length === 0,
@@ -67,10 +75,10 @@ async function measurePairs(
   kind: ServerKind,
   server: ServerProcess,
   sampler: RssSampler,
-  plan: readonly [number, number][],
-  messages: number,
+  load: { plan: readonly [number, number][]; messages: number; workload: Workload },
 ): Promise<{ figures: ThroughputFigures; problems: string[] }> {
   const { generator } = context;
+  const { plan, workload } = load;
   const rssStartKiB = sampler.sample();
   await generator.assign(pairSpecs(context.users, plan, kind), server, tag());
   const opened = await generator.open({
@@ -80,11 +88,11 @@ async function measurePairs(
     timeoutMs: OPEN_TIMEOUT_MS,
   });
   const rssReadyKiB = sampler.sample();
-  const { sent, usage } = await sendPhase(context, server, messages);
+  const { sent, usage } = await sendPhase(context, server, load.messages, workload);
   const verification = generator.verification();
   await generator.close(CLOSE_TIMEOUT_MS);
   const problems = [
-    ...failuresOf(`${kind}`, verification, sent.timedOut, server),
+    ...failuresOf(`${kind}`, verification, sent.timedOut, server, workload.withIds),
     ...openedFailures(kind, opened.connections, plan.length * 2),
   ];
   const serverUsage: ServerUsage = {
@@ -105,6 +113,7 @@ async function sendPhase(
   context: BenchContext,
   server: ServerProcess,
   messages: number,
+  workload: Workload,
 ): Promise<{ sent: DeliveryResult; usage: PhaseUsage }> {
   const foreign = await quietPhase(context, server);
   const linesBefore = server.logLines.stdout + server.logLines.stderr;
@@ -114,7 +123,8 @@ async function sendPhase(
   const sent = await context.generator.send({
     senders: "both",
     messages,
-    window: context.window,
+    window: workload.window,
+    withIds: workload.withIds,
     msgChars: context.msgChars,
     awaitDelivery: true,
     timeoutMs: SEND_TIMEOUT_MS,

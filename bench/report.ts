@@ -129,7 +129,9 @@ function machineTable(result: BenchResult): string {
     ["open-file limit", fmt(m.openFileLimit)],
     [
       "load",
-      `window ${result.settings.window} unacknowledged messages per client, ${result.settings.msgChars}-character messages`,
+      `id/ack clients: ${result.settings.window} unacknowledged in flight; seed clients: ${
+        result.settings.seedWindow ?? "n/a"
+      } in flight (not yet received); ${result.settings.msgChars}-character messages`,
     ],
   ], true);
 }

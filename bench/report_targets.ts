@@ -14,15 +14,18 @@ export interface TargetCheck {
   readonly met: boolean | null;
 }
 
-const IDLE_TARGET_BYTES = 30_000;
-const THROUGHPUT_TARGET = 0.9;
-const P99_TARGET = 2;
+// Issue 14's targets: ratios to the floor measured in the same run.
+const IDLE_TARGET_RATIO = 1.15;
+const THROUGHPUT_TARGET = 0.75;
+const CPU_TARGET = 1.4;
+const P99_TARGET = 1.5;
 const FLAT_TARGET = 1.25;
 const WAITING_TARGET_MS = 1000;
 const WAITING_GROWTH_TARGET = 1.5;
 
+/** The issue's pairs scenarios, of both workloads (id/ack and seed clients). */
 function mainPairs(result: BenchResult): ScenarioResult<ThroughputFigures>[] {
-  return result.throughput.filter((s) => s.id.startsWith("pairs_"));
+  return result.throughput.filter((s) => s.id.startsWith("pairs_") || s.id.startsWith("seed_"));
 }
 
 function failedNote(scenario: ScenarioResult<ThroughputFigures>): string {
@@ -42,6 +45,19 @@ function throughputChecks(result: BenchResult): TargetCheck[] {
   });
 }
 
+function cpuChecks(result: BenchResult): TargetCheck[] {
+  return mainPairs(result).map((s) => {
+    const r = ratio(s.service?.cpuUsPerMessage, s.floor?.cpuUsPerMessage);
+    return {
+      target: `Server CPU per message ≤ ${CPU_TARGET}x the floor's (${s.title})`,
+      measured: `${fmtRatio(r)} (${fmt(s.service?.cpuUsPerMessage, 1)} against ${
+        fmt(s.floor?.cpuUsPerMessage, 1)
+      } µs)${failedNote(s)}`,
+      met: r === null ? null : r <= CPU_TARGET && s.ok,
+    };
+  });
+}
+
 function latencyChecks(result: BenchResult): TargetCheck[] {
   return mainPairs(result).map((s) => {
     const r = ratio(s.service?.latencyMs.p99, s.floor?.latencyMs.p99);
@@ -55,10 +71,18 @@ function latencyChecks(result: BenchResult): TargetCheck[] {
 
 function idleCheck(result: BenchResult): TargetCheck {
   const idle = result.idle?.service;
+  const floor = result.idle?.floor;
+  const r = ratio(idle?.bytesPerConnection, floor?.bytesPerConnection);
   return {
-    target: `${fmt(idle?.connections ?? 10_000)} idle authenticated connections: ≤ 30 KB RSS each`,
-    measured: idle ? `${fmt(idle.bytesPerConnection / 1000, 1)} KB` : "n/a",
-    met: idle ? idle.ok && idle.bytesPerConnection <= IDLE_TARGET_BYTES : null,
+    target: `${
+      fmt(idle?.connections ?? 10_000)
+    } idle authenticated connections: RSS each ≤ ${IDLE_TARGET_RATIO}x the floor's`,
+    measured: idle
+      ? `${fmt(idle.bytesPerConnection / 1000, 1)} KB against ${
+        fmt((floor?.bytesPerConnection ?? NaN) / 1000, 1)
+      } KB (${fmtRatio(r)})`
+      : "n/a",
+    met: idle && r !== null ? idle.ok && r <= IDLE_TARGET_RATIO : null,
   };
 }
 
@@ -118,6 +142,7 @@ function waitingChecks(result: BenchResult): TargetCheck[] {
 export function checkTargets(result: BenchResult): TargetCheck[] {
   return [
     ...throughputChecks(result),
+    ...cpuChecks(result),
     ...latencyChecks(result),
     idleCheck(result),
     flatCostCheck(result),

@@ -123,6 +123,8 @@ export interface SetupFigures {
 export interface ScenarioResult<F> {
   readonly id: string;
   readonly title: string;
+  /** A pairs scenario's clients: `pairs` (id/ack, also in older files) or `seed`. */
+  readonly workload?: "pairs" | "seed";
   readonly params: Readonly<Record<string, number>>;
   readonly service: F | null;
   /** `null` when the floor has no counterpart (waiting messages need storage). */
@@ -161,7 +163,10 @@ export interface BenchResult {
     readonly client: ClientKind;
     /** The service's entry point: `main.ts`, or a lever variant in `bench/`. */
     readonly service: string;
+    /** Messages in flight per id/ack client (unacknowledged). */
     readonly window: number;
+    /** Messages in flight per seed client (not yet received by the peer); absent in older files. */
+    readonly seedWindow?: number;
     readonly msgChars: number;
     readonly profile: boolean;
   };

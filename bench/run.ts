@@ -7,7 +7,8 @@
  *
  * Options:
  *   --quick          reduced sizes, for smoke testing; writes no docs unless --docs
- *   --only=a,b       run only these scenario groups: pairs, sweep, idle, waiting, login
+ *   --only=a,b       run only these scenario groups: pairs (id/ack clients), seed (seed
+ *                    clients: no id, no acks), sweep, idle, waiting, login
  *   --workers=N      load workers (default 2: they share the generator's core here)
  *   --client=K       the generator's sockets: raw (default, lean) or websocket (Deno's WebSocket)
  *   --profile        write a V8 CPU profile of the service per scenario and summarise it
@@ -29,11 +30,15 @@ import { benchUsers } from "./user_setup.ts";
 import { cachedUsers, createUsers, type RunUsers } from "./user_template.ts";
 import {
   FULL,
+  ID_ACK,
   type Options,
+  type PairsSize,
   parseOptions,
   QUICK,
+  SEED,
   SERVICE_SETTINGS,
   type Sizes,
+  type Workload,
 } from "./bench_options.ts";
 import {
   hasTaskset,
@@ -51,7 +56,6 @@ import type { BenchResult, DiskProbe, ProfileEntry, ScenarioResult } from "./res
 import type { SweepPoint, ThroughputFigures } from "./results.ts";
 import { writeReport } from "./report.ts";
 
-const WINDOW = 32;
 const MSG_CHARS = 64;
 const CONNECT_CONCURRENCY = 64;
 const DISK_PROBE_COMMITS = 500;
@@ -108,7 +112,7 @@ function benchContext(
   return {
     generator,
     users: benchUsers(users.tokens),
-    window: WINDOW,
+    window: ID_ACK.window,
     msgChars: MSG_CHARS,
     connectConcurrency: CONNECT_CONCURRENCY,
     servers: options.servers,
@@ -145,20 +149,21 @@ async function runPairsGroups(
 ): Promise<Pick<Measured, "throughput" | "sweep">> {
   const throughput: ScenarioResult<ThroughputFigures>[] = [];
   const sweep: SweepPoint[] = [];
-  const runPairs = async (pairs: number, messages: number, prefix: string) => {
-    const id = `${prefix}_${pairs}x${messages}`;
-    log(`${id}: ${pairs} pairs x ${messages} messages per client, window ${WINDOW}`);
-    const title = `${pairs} pairs x ${messages} messages per client`;
-    throughput.push(await pairsScenario(context, id, title, pairs, messages));
-    sweep.push({ pairs, messagesPerClient: messages, scenario: id });
+  const runPairs = async (workload: Workload, size: PairsSize, prefix: string = workload.name) => {
+    const { pairs, messages } = size;
+    log(`${prefix}_${pairs}x${messages}: ${pairs} pairs x ${messages} messages, ${workload.label}`);
+    const result = await pairsScenario(context, workload, pairs, messages, prefix);
+    throughput.push(result);
+    if (workload === ID_ACK) {
+      sweep.push({ pairs, messagesPerClient: messages, scenario: result.id });
+    }
   };
-  if (options.only.has("pairs")) {
-    for (const { pairs, messages } of sizes.pairs) await runPairs(pairs, messages, "pairs");
-  }
+  if (options.only.has("pairs")) { for (const size of sizes.pairs) await runPairs(ID_ACK, size); }
+  if (options.only.has("seed")) { for (const size of sizes.pairs) await runPairs(SEED, size); }
   if (options.only.has("sweep")) {
-    for (const { pairs, messages } of sizes.sweep) {
-      planPairs(context.users.length, pairs); // Fails early when there are not enough users.
-      await runPairs(pairs, messages, "sweep");
+    for (const size of sizes.sweep) {
+      planPairs(context.users.length, size.pairs); // Fails early when there are not enough users.
+      await runPairs(ID_ACK, size, "sweep");
     }
   }
   sweep.sort((a, b) => a.pairs - b.pairs);
@@ -259,7 +264,8 @@ async function main(): Promise<number> {
         service: options.serviceVariant === "main"
           ? "main.ts"
           : "main.ts with SQLITE_SYNCHRONOUS=NORMAL",
-        window: WINDOW,
+        window: ID_ACK.window,
+        seedWindow: SEED.window,
         msgChars: MSG_CHARS,
         profile: options.profile,
       },

@@ -163,6 +163,7 @@ async function measureWaiting(
     senders: "a",
     messages: count,
     window: context.window,
+    withIds: true,
     msgChars: context.msgChars,
     awaitDelivery: false,
     timeoutMs: SEND_TIMEOUT_MS,

@@ -49,12 +49,17 @@ export interface OpenCommand {
   readonly timeoutMs: number;
 }
 
-/** Sends `messages` from every client of `senders`, at most `window` unacknowledged each. */
+/** Sends `messages` from every client of `senders`, at most `window` in flight each. */
 export interface SendCommand {
   readonly type: "send";
   readonly senders: Sides;
   readonly messages: number;
   readonly window: number;
+  /**
+   * `{"msg","id"}` frames, the window kept by 30010 acks; or, `false`, a seed client's `{"msg"}`
+   * frames, the window kept by watching the peer receive them (only with `awaitDelivery`).
+   */
+  readonly withIds: boolean;
   /** Characters of each message text. */
   readonly msgChars: number;
   /** Also wait until the peer of each sender has received every message. */
