@@ -225,7 +225,7 @@ export class SqliteRepository implements Repository {
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
     // One write of the next group commit: all are stored, in order, or none is.
-    return this.#write(() => messages.map((message) => this.#messages.store(message)));
+    return this.#write(() => this.#messages.storeInOrder(messages));
   }
 
   saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
