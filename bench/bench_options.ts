@@ -24,6 +24,8 @@ export interface Sizes {
   readonly idleHoldMs: number;
   readonly waitingMessages: number;
   readonly loginUsers: number;
+  /** Cluster mode against the embedded service. */
+  readonly cluster: PairsSize;
 }
 
 // 1,000 users: the 1,000-pair and 5,000-pair scenarios put each user in several pairs (rings),
@@ -40,6 +42,7 @@ export const FULL: Sizes = {
   idleHoldMs: 5000,
   waitingMessages: 10_000,
   loginUsers: 1000,
+  cluster: { pairs: 100, messages: 500 },
 };
 
 export const QUICK: Sizes = {
@@ -51,6 +54,7 @@ export const QUICK: Sizes = {
   idleHoldMs: 1000,
   waitingMessages: 1000,
   loginUsers: 40,
+  cluster: { pairs: 10, messages: 50 },
 };
 
 /** How clients send in a pairs scenario. */
@@ -89,7 +93,7 @@ export const SERVICE_SETTINGS = { main: {}, normal: { SQLITE_SYNCHRONOUS: "NORMA
 /** A service variant of `--service`. */
 export type ServiceVariant = keyof typeof SERVICE_SETTINGS;
 
-export const GROUPS = ["pairs", "seed", "sweep", "idle", "waiting", "login"] as const;
+export const GROUPS = ["pairs", "seed", "sweep", "idle", "waiting", "login", "cluster"] as const;
 
 /** The parsed command line. */
 export interface Options {

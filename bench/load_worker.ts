@@ -163,9 +163,9 @@ class LoadWorker {
   #connect(client: Client, onPresence: () => void): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const closed = Promise.withResolvers<void>();
-    const url = `${this.#wsBase}/v1/chat/${encodeURIComponent(client.spec.peer)}?token=${
-      encodeURIComponent(client.token)
-    }`;
+    const url = `${client.spec.wsBase ?? this.#wsBase}/v1/chat/${
+      encodeURIComponent(client.spec.peer)
+    }?token=${encodeURIComponent(client.token)}`;
     client.closedPromise = closed.promise;
     client.ws = openBenchSocket(this.#clientKind, url, {
       onopen: () => {

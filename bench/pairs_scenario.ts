@@ -2,7 +2,7 @@
  * The pairs scenario: P pairs, both sides open, then every client sends M messages with a
  * bounded window; measured against the service and the floor in turn.
  */
-import type { ServerKind, ServerProcess } from "./server_process.ts";
+import type { ServerKind } from "./server_process.ts";
 import { cpuMs } from "./system.ts";
 import { percentiles, round } from "./stats.ts";
 import { now } from "./worker_protocol.ts";
@@ -14,6 +14,7 @@ import {
   bothServers,
   CLOSE_TIMEOUT_MS,
   failuresOf,
+  type MeasuredServer,
   OPEN_TIMEOUT_MS,
   openedFailures,
   pairSpecs,
@@ -69,18 +70,31 @@ export async function pairsScenario(
   };
 }
 
+/** The load of a pairs measurement; `sides`: the node each side connects to (a cluster). */
+export interface PairsLoad {
+  readonly plan: readonly [number, number][];
+  readonly messages: number;
+  readonly workload: Workload;
+  readonly sides?: { readonly a: string; readonly b: string };
+}
+
 /** Opens every pair on `server`, runs the send phase and returns its figures and problems. */
-async function measurePairs(
+export async function measurePairs(
   context: BenchContext,
   kind: ServerKind,
-  server: ServerProcess,
+  server: MeasuredServer,
   sampler: RssSampler,
-  load: { plan: readonly [number, number][]; messages: number; workload: Workload },
+  load: PairsLoad,
 ): Promise<{ figures: ThroughputFigures; problems: string[] }> {
   const { generator } = context;
-  const { plan, workload } = load;
+  const { plan, workload, sides } = load;
   const rssStartKiB = sampler.sample();
-  await generator.assign(pairSpecs(context.users, plan, kind), server, tag());
+  const specs = pairSpecs(context.users, plan, kind).map((pair) =>
+    sides === undefined
+      ? pair
+      : { a: { ...pair.a, wsBase: sides.a }, b: { ...pair.b, wsBase: sides.b } }
+  );
+  await generator.assign(specs, server, tag());
   const opened = await generator.open({
     sides: "both",
     waitPresence: kind === "service",
@@ -111,7 +125,7 @@ async function measurePairs(
 /** The measured phase: every client sends its messages; CPU and wall time around it. */
 async function sendPhase(
   context: BenchContext,
-  server: ServerProcess,
+  server: MeasuredServer,
   messages: number,
   workload: Workload,
 ): Promise<{ sent: DeliveryResult; usage: PhaseUsage }> {

@@ -210,6 +210,31 @@ function storageSections(result: BenchResult): string[] {
   return out;
 }
 
+function clusterSection(result: BenchResult): string[] {
+  const runs = result.cluster ?? [];
+  if (runs.length === 0) return [];
+  const out = ["### Cluster mode: two nodes (PostgreSQL + Redis) against the embedded service", ""];
+  out.push(
+    "Both unpinned (every core of the machine, shared with the generator, PostgreSQL and Redis). " +
+      "In the cluster every pair has one side on each node, so every message crosses nodes; " +
+      "its CPU and RSS are the two nodes' summed (PostgreSQL's and Redis's are not counted).",
+    "",
+  );
+  for (const run of runs) {
+    out.push(`#### ${run.title}`, "");
+    const pair = { service: run.cluster, floor: run.embedded };
+    const header = ["", "cluster (2 nodes)", "embedded", "cluster / embedded"];
+    out.push(comparison(pair, THROUGHPUT_METRICS, header), "", status(run), "");
+    out.push(
+      `The cluster's users were registered and logged in over HTTP in ${
+        fmt(run.setupMs / 1000, 1)
+      } s.`,
+      "",
+    );
+  }
+  return out;
+}
+
 function setupSection(result: BenchResult): string[] {
   const s = result.setup;
   const rows = [
@@ -253,6 +278,7 @@ export function renderGenerated(result: BenchResult): string {
     ...targetsSection(result),
     ...throughputSections(result),
     ...storageSections(result),
+    ...clusterSection(result),
     ...setupSection(result),
     ...profileSection(result),
     END,

@@ -51,14 +51,18 @@ type Metric<F> = readonly [
   better: "higher" | "lower" | "none",
 ];
 
-export function comparison<F>(scenario: ScenarioResult<F>, metrics: readonly Metric<F>[]): string {
+export function comparison<F>(
+  scenario: Pick<ScenarioResult<F>, "service" | "floor">,
+  metrics: readonly Metric<F>[],
+  header: readonly string[] = ["", "service", "floor", "service / floor"],
+): string {
   const rows = metrics.map(([label, value, digits, better]) => {
     const service = scenario.service ? value(scenario.service) : null;
     const floor = scenario.floor ? value(scenario.floor) : null;
     const r = better === "none" ? null : ratio(service, floor);
     return [label, fmt(service, digits), fmt(floor, digits), fmtRatio(r)];
   });
-  return table(["", "service", "floor", "service / floor"], rows);
+  return table(header, rows);
 }
 
 export const THROUGHPUT_METRICS: readonly Metric<ThroughputFigures>[] = [

@@ -133,6 +133,22 @@ export interface ScenarioResult<F> {
   readonly failures: string[];
 }
 
+/** Cluster mode against the embedded service, under one workload (both unpinned). */
+export interface ClusterResult {
+  readonly id: string;
+  readonly title: string;
+  readonly workload: "pairs" | "seed";
+  readonly params: Readonly<Record<string, number>>;
+  /** One embedded process: SQLite and the in-process hub. */
+  readonly embedded: ThroughputFigures | null;
+  /** Two nodes, every pair split across them: PostgreSQL and Redis. CPU and RSS are summed. */
+  readonly cluster: ThroughputFigures | null;
+  /** Registering and logging in the cluster's users over HTTP, in ms. */
+  readonly setupMs: number;
+  readonly ok: boolean;
+  readonly failures: string[];
+}
+
 /** One point of the sweep over the number of pairs. */
 export interface SweepPoint {
   readonly pairs: number;
@@ -177,6 +193,8 @@ export interface BenchResult {
   readonly idle: ScenarioResult<IdleFigures> | null;
   readonly waiting: ScenarioResult<WaitingFigures> | null;
   readonly login: ScenarioResult<LoginFigures> | null;
+  /** Cluster mode against the embedded service; absent in older files, empty when skipped. */
+  readonly cluster?: ClusterResult[];
   /** Top CPU consumers of the service per profiled scenario (`--profile`). */
   readonly profiles: Readonly<Record<string, ProfileEntry[]>>;
   readonly ok: boolean;

@@ -8,7 +8,8 @@
  * Options:
  *   --quick          reduced sizes, for smoke testing; writes no docs unless --docs
  *   --only=a,b       run only these scenario groups: pairs (id/ack clients), seed (seed
- *                    clients: no id, no acks), sweep, idle, waiting, login
+ *                    clients: no id, no acks), sweep, idle, waiting, login, cluster (two
+ *                    nodes with PostgreSQL and Redis against the embedded service)
  *   --workers=N      load workers (default 2: they share the generator's core here)
  *   --client=K       the generator's sockets: raw (default, lean) or websocket (Deno's WebSocket)
  *   --profile        write a V8 CPU profile of the service per scenario and summarise it
@@ -55,6 +56,7 @@ import { now } from "./worker_protocol.ts";
 import type { BenchResult, DiskProbe, ProfileEntry, ScenarioResult } from "./results.ts";
 import type { SweepPoint, ThroughputFigures } from "./results.ts";
 import { writeReport } from "./report.ts";
+import { clusterScenario } from "./cluster_scenario.ts";
 
 const MSG_CHARS = 64;
 const CONNECT_CONCURRENCY = 64;
@@ -118,7 +120,7 @@ function benchContext(
     servers: options.servers,
     quietWaitMs: options.quick ? 2000 : 10_000,
     log,
-    async start(kind: ServerKind, scenario: string) {
+    async start(kind: ServerKind, scenario: string, pinned = true) {
       const run = ++serverRuns;
       const dbPath = join(paths.tmp, `${run}-${scenario}.db`);
       if (kind === "service") await Deno.copyFile(paths.templateDb, dbPath);
@@ -131,7 +133,7 @@ function benchContext(
       return await ServerProcess.start({
         kind,
         dbPath,
-        cores: paths.serverCores,
+        cores: pinned ? paths.serverCores : null,
         profileDir,
         serviceEnv: SERVICE_SETTINGS[options.serviceVariant],
       });
@@ -140,7 +142,10 @@ function benchContext(
 }
 
 /** What the scenarios measured. */
-type Measured = Pick<BenchResult, "throughput" | "sweep" | "idle" | "waiting" | "login">;
+type Measured = Pick<
+  BenchResult,
+  "throughput" | "sweep" | "idle" | "waiting" | "login" | "cluster"
+>;
 
 async function runPairsGroups(
   context: BenchContext,
@@ -174,8 +179,9 @@ async function runScenarios(
   context: BenchContext,
   options: Options,
   sizes: Sizes,
-  idlePairs: number,
+  placement: { idlePairs: number; notes: string[] },
 ): Promise<Measured> {
+  const { idlePairs, notes } = placement;
   const { throughput, sweep } = await runPairsGroups(context, options, sizes);
   let idle = null;
   if (options.only.has("idle")) {
@@ -192,7 +198,12 @@ async function runScenarios(
     log(`login: ${sizes.loginUsers} users logging in and connecting at once`);
     login = await loginScenario(context, sizes.loginUsers);
   }
-  return { throughput, sweep, idle, waiting, login };
+  let cluster = undefined;
+  if (options.only.has("cluster")) {
+    const { pairs, messages } = sizes.cluster;
+    cluster = await clusterScenario(context, [SEED, ID_ACK], pairs, messages, notes);
+  }
+  return { throughput, sweep, idle, waiting, login, cluster };
 }
 
 function summarizeProfiles(
@@ -223,6 +234,40 @@ function logMachine(options: Options, machine: MachineInfo, disk: DiskProbe): vo
   );
 }
 
+/** The result file's content. */
+function benchResult(
+  options: Options,
+  machine: MachineInfo,
+  run: Pick<BenchResult, "startedAt" | "durationS" | "notes" | "disk" | "setup">,
+  measured: Measured,
+  profiles: Record<string, ProfileEntry[]>,
+): BenchResult {
+  const scenarios = [measured.idle, measured.waiting, measured.login, ...measured.throughput];
+  const failures = [...scenarios, ...(measured.cluster ?? [])]
+    .flatMap((s) => s === null ? [] : s.failures.map((f) => `${s.id}: ${f}`));
+  return {
+    version: 1,
+    mode: options.quick ? "quick" : "full",
+    ...run,
+    machine,
+    settings: {
+      workers: options.workers,
+      client: options.client,
+      service: options.serviceVariant === "main"
+        ? "main.ts"
+        : "main.ts with SQLITE_SYNCHRONOUS=NORMAL",
+      window: ID_ACK.window,
+      seedWindow: SEED.window,
+      msgChars: MSG_CHARS,
+      profile: options.profile,
+    },
+    ...measured,
+    profiles,
+    ok: failures.length === 0,
+    failures,
+  };
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
   const base = options.quick ? QUICK : FULL;
@@ -249,34 +294,11 @@ async function main(): Promise<number> {
     const profileDirs = new Map<string, string>();
     const paths = { tmp, templateDb, serverCores };
     const context = benchContext(options, generator, users, paths, profileDirs);
-    const measured = await runScenarios(context, options, sizes, placement.idlePairs);
-    const failures = [measured.idle, measured.waiting, measured.login, ...measured.throughput]
-      .flatMap((s) => s === null ? [] : s.failures.map((f) => `${s.id}: ${f}`));
-    const result: BenchResult = {
-      version: 1,
-      mode: options.quick ? "quick" : "full",
-      startedAt,
-      durationS: round((now() - started) / 1000),
-      machine: placement.machine,
-      settings: {
-        workers: options.workers,
-        client: options.client,
-        service: options.serviceVariant === "main"
-          ? "main.ts"
-          : "main.ts with SQLITE_SYNCHRONOUS=NORMAL",
-        window: ID_ACK.window,
-        seedWindow: SEED.window,
-        msgChars: MSG_CHARS,
-        profile: options.profile,
-      },
-      disk,
-      setup,
-      ...measured,
-      profiles: summarizeProfiles(profileDirs, notes),
-      ok: failures.length === 0,
-      failures,
-      notes,
-    };
+    const { idlePairs } = placement;
+    const measured = await runScenarios(context, options, sizes, { idlePairs, notes });
+    const profiles = summarizeProfiles(profileDirs, notes);
+    const run = { startedAt, durationS: round((now() - started) / 1000), notes, disk, setup };
+    const result = benchResult(options, placement.machine, run, measured, profiles);
     return await finish(result, options);
   } finally {
     generator.terminate();

@@ -16,6 +16,12 @@ export interface BenchUser {
   readonly token: string;
 }
 
+/** What a measurement reads of the server under test: one process, or the nodes of a cluster. */
+export type MeasuredServer = Pick<
+  ServerProcess,
+  "pids" | "httpBase" | "wsBase" | "logLines" | "errors" | "cpuMs" | "rssKiB"
+>;
+
 /** What a scenario runs with. */
 export interface BenchContext {
   readonly generator: LoadGenerator;
@@ -30,8 +36,8 @@ export interface BenchContext {
   readonly servers: readonly ServerKind[];
   /** Before a measured phase, wait up to this long for other processes to calm down. */
   readonly quietWaitMs: number;
-  /** Starts a fresh server of `kind` for `scenario`. */
-  start(kind: ServerKind, scenario: string): Promise<ServerProcess>;
+  /** Starts a fresh server of `kind` for `scenario`, on its own core unless `pinned` is false. */
+  start(kind: ServerKind, scenario: string, pinned?: boolean): Promise<ServerProcess>;
   log(text: string): void;
 }
 
@@ -81,9 +87,9 @@ export function pairSpecs(
 /** Waits for a quiet machine, then starts counting other processes' CPU. */
 export async function quietPhase(
   context: BenchContext,
-  server: ServerProcess,
+  server: MeasuredServer,
 ): Promise<ForeignLoad> {
-  const own = [server.pid, Deno.pid];
+  const own = [...server.pids, Deno.pid];
   await waitForQuiet(own, QUIET_PERCENT, context.quietWaitMs);
   return new ForeignLoad(own);
 }
@@ -97,9 +103,9 @@ export function tag(): string {
 export class RssSampler {
   #peak = 0;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly #server: ServerProcess;
+  readonly #server: MeasuredServer;
 
-  constructor(server: ServerProcess) {
+  constructor(server: MeasuredServer) {
     this.#server = server;
     this.sample();
     this.#timer = setInterval(() => this.sample(), RSS_SAMPLE_MS);
@@ -133,8 +139,9 @@ export async function withServer<T>(
   kind: ServerKind,
   scenario: string,
   body: (server: ServerProcess, sampler: RssSampler) => Promise<T>,
+  pinned = true,
 ): Promise<T> {
-  const server = await context.start(kind, scenario);
+  const server = await context.start(kind, scenario, pinned);
   const sampler = new RssSampler(server);
   try {
     return await body(server, sampler);
@@ -151,7 +158,7 @@ export function failuresOf(
   label: string,
   v: Verification,
   timedOut: boolean,
-  server: ServerProcess,
+  server: MeasuredServer,
   acks = true,
 ): string[] {
   const out = verificationFailures(v, label, acks);

@@ -95,6 +95,11 @@ export class ServerProcess {
     }
   }
 
+  /** The processes to count as this server's (one here; two for a cluster). */
+  get pids(): readonly number[] {
+    return [this.pid];
+  }
+
   /** Log lines written so far. */
   get logLines(): { stdout: number; stderr: number } {
     return { ...this.#counts };

@@ -15,6 +15,8 @@ export interface ClientSpec {
   readonly peer: string;
   /** When set, the worker logs in over HTTP with it first and uses the token it gets. */
   readonly password?: string;
+  /** The node this side connects to (`ws://host:port`), when not the command's (a cluster). */
+  readonly wsBase?: string;
 }
 
 /** A pair: both sides, `a` (user -> peer) and `b` (peer -> user). */
