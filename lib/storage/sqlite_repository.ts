@@ -7,6 +7,7 @@ import { SqliteAppTables } from "./sqlite_app_tables.ts";
 import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { WalSync } from "./wal_sync.ts";
+import { WalCheckpointer } from "./wal_checkpointer.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -91,6 +92,7 @@ export class SqliteRepository implements Repository {
   readonly #quota: SqliteQuota;
   readonly #messages: SqliteMessageStore;
   readonly #walSync: WalSync;
+  readonly #checkpointer: WalCheckpointer | null;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -99,6 +101,9 @@ export class SqliteRepository implements Repository {
     const db = this.#db = openDatabase(path, options);
     const syncsWal = options.synchronous === "FULL" && !inMemory(path);
     this.#walSync = new WalSync(syncsWal ? `${path}-wal` : null);
+    // Checkpoints (and their syncs) on a Worker, not inside a commit on the event loop.
+    if (!inMemory(path)) db.exec("PRAGMA wal_autocheckpoint = 0");
+    this.#checkpointer = inMemory(path) ? null : new WalCheckpointer(path, options.busyTimeoutMs);
     // Not stored when an existing user shares a look-alike key (NULL keys match nothing).
     this.#insertUser = db.prepare(
       `INSERT INTO users (username, username_key, password_hash, email, created_at, skeleton_key,
@@ -313,11 +318,16 @@ export class SqliteRepository implements Repository {
   }
 
   async close(): Promise<void> {
-    await this.#attempt(() => this.#commitPending());
-    await this.#walSync.close();
-    await this.#attempt(() => {
+    // At once, so that no write queued from now on starts a timer: it fails as closed.
+    try {
+      this.#commitPending();
       if (this.#db.isOpen) this.#db.close();
-    });
+    } catch (error) {
+      throw fromSqliteError(error);
+    }
+    // The last commits' sync; then the Worker's last checkpoint, with the only connection left.
+    await this.#walSync.close();
+    await this.#checkpointer?.stop();
   }
 
   /**
