@@ -19,7 +19,7 @@ import {
   storedFrame,
 } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
-import { type Clock, formatLocalTime } from "../time.ts";
+import { type Clock, LocalTimeFormatter } from "../time.ts";
 import type { Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
@@ -74,6 +74,8 @@ export class Inbound {
   readonly #sink: InboundSink;
   readonly #writer: MessageWriter;
   readonly #shaper: Shaper<Pending>;
+  // `send_time` is formatted once per second, not once per message.
+  readonly #sendTimes = new LocalTimeFormatter();
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
@@ -211,7 +213,7 @@ export class Inbound {
         from: this.#from,
         to: this.#to,
         msg,
-        sendTime: formatLocalTime(sentAt),
+        sendTime: this.#sendTimes.format(sentAt),
         sentAt,
         clientId: id,
       },

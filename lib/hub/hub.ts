@@ -47,8 +47,11 @@ export interface Hub {
    * reverse pair is sent 30099 naming the user. Removing an unknown endpoint does nothing.
    */
   leave(endpoint: Endpoint): Promise<void>;
-  /** Offers a stored message to every endpoint on the pair (to -> from). */
-  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
+  /**
+   * Offers a stored message to every endpoint on the pair (to -> from). Returns nothing when it
+   * was handed over at once (the in-process hub), so the hot path awaits no promise per message.
+   */
+  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> | void;
   /** Terminates, with 30002, every endpoint that authenticated with `tokenHash`. */
   revokeToken(tokenHash: string): Promise<void>;
   /** Whether the user holds an endpoint on the pair (user -> peer), on any node. */

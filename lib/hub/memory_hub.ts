@@ -44,9 +44,8 @@ export class MemoryHub implements Hub {
     return Promise.resolve();
   }
 
-  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> {
+  publish(message: StoredMessage, fromUserId: number, toUserId: number): void {
     this.#local.deliver(message, fromUserId, toUserId);
-    return Promise.resolve();
   }
 
   revokeToken(tokenHash: string): Promise<void> {
