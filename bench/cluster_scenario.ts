@@ -97,17 +97,18 @@ async function startCluster(
   users: number,
 ): Promise<{ nodes: ClusterNodes; context: BenchContext; setupMs: number }> {
   const env = clusterEnv(services);
-  // One node migrates the fresh schema before the other starts.
-  const first = await ServerProcess.start({ kind: "service", dbPath: "", cores: null, env });
-  const nodes = new ClusterNodes([
-    first,
-    ...(await Promise.all(
-      Array.from(
-        { length: NODES - 1 },
-        () => ServerProcess.start({ kind: "service", dbPath: "", cores: null, env }),
-      ),
-    )),
-  ]);
+  const node = async (index: number) =>
+    ServerProcess.start({
+      kind: "service",
+      dbPath: "",
+      cores: null,
+      env,
+      profileDir: await context.profileDir(`cluster-node${index + 1}`),
+    });
+  // One node migrates the fresh schema before the others start.
+  const first = await node(0);
+  const rest = await Promise.all(Array.from({ length: NODES - 1 }, (_, i) => node(i + 1)));
+  const nodes = new ClusterNodes([first, ...rest]);
   const started = now();
   const tokens: string[] = new Array(users);
   const base = (i: number) => nodes.nodes[i % NODES].httpBase;

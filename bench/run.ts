@@ -120,16 +120,18 @@ function benchContext(
     servers: options.servers,
     quietWaitMs: options.quick ? 2000 : 10_000,
     log,
+    async profileDir(name: string) {
+      if (!options.profile) return undefined;
+      const dir = join(paths.tmp, "profiles", `${++serverRuns}-${name}`);
+      await Deno.mkdir(dir, { recursive: true });
+      profileDirs.set(name, dir);
+      return dir;
+    },
     async start(kind: ServerKind, scenario: string, pinned = true) {
       const run = ++serverRuns;
       const dbPath = join(paths.tmp, `${run}-${scenario}.db`);
       if (kind === "service") await Deno.copyFile(paths.templateDb, dbPath);
-      let profileDir: string | undefined;
-      if (options.profile && kind === "service") {
-        profileDir = join(paths.tmp, "profiles", `${run}-${scenario}`);
-        await Deno.mkdir(profileDir, { recursive: true });
-        profileDirs.set(scenario, profileDir);
-      }
+      const profileDir = kind === "service" ? await this.profileDir(scenario) : undefined;
       return await ServerProcess.start({
         kind,
         dbPath,

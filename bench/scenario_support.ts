@@ -36,6 +36,8 @@ export interface BenchContext {
   readonly servers: readonly ServerKind[];
   /** Before a measured phase, wait up to this long for other processes to calm down. */
   readonly quietWaitMs: number;
+  /** With `--profile`: a fresh folder for the CPU profile of the process `name`, else undefined. */
+  profileDir(name: string): Promise<string | undefined>;
   /** Starts a fresh server of `kind` for `scenario`, on its own core unless `pinned` is false. */
   start(kind: ServerKind, scenario: string, pinned?: boolean): Promise<ServerProcess>;
   log(text: string): void;
