@@ -150,7 +150,9 @@ function serverEnv(options: ServerOptions): Record<string, string> {
     TOKEN_TTL: "",
     MAX_MESSAGE_CHARS: "",
     MAX_FRAME_BYTES: "",
-    WS_IDLE_TIMEOUT: "",
+    // The floor keeps Deno's default (a ping after 120 s idle); the service the same, so that a
+    // generator slowed by a busy machine is not closed by the service's tighter 30 s default.
+    WS_IDLE_TIMEOUT: "120s",
     // A load test from one address measures capacity, not the abuse limits: lift them.
     MSG_RATE: "100000",
     MSG_BURST: "100000",
