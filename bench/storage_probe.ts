@@ -4,7 +4,9 @@
  * many sockets' batches sharing each group commit. Prints the process's CPU time (every thread:
  * the WAL syncs and the checkpointing Worker included) and the wall
  * time per message, so a storage lever can be measured apart from the socket work (and from the
- * load of a shared machine, which moves end-to-end figures more than this).
+ * load of a shared machine, which moves end-to-end figures more than this). It also times the
+ * event loop: how long the longest turn took, and its 99th percentile (a 1 ms ticker), which is
+ * what a disk sync inside a commit on the main thread shows up as.
  * Run: deno run --allow-read --allow-write --allow-env bench/storage_probe.ts [--ids] [rounds]
  */
 import process from "node:process";
@@ -15,6 +17,26 @@ import type { NewMessage, UserRef } from "../lib/storage/repository.ts";
 const PAIRS = 100;
 const BATCH = 16;
 const QUOTA = { dailyMessages: 1_000_000_000, dailyBytes: 2 ** 40, waitingMessages: 0 };
+
+/** Measures the gaps of a 1 ms ticker: how long the event loop was busy between ticks. */
+class TurnTimer {
+  readonly #gaps: number[] = [];
+  #last = performance.now();
+  readonly #timer = setInterval(() => {
+    const at = performance.now();
+    this.#gaps.push(at - this.#last);
+    this.#last = at;
+  }, 1);
+
+  stop(): { p99: number; max: number } {
+    clearInterval(this.#timer);
+    const sorted = this.#gaps.sort((a, b) => a - b);
+    return {
+      p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+      max: sorted[sorted.length - 1] ?? 0,
+    };
+  }
+}
 
 async function users(repo: SqliteRepository, count: number): Promise<UserRef[]> {
   const out: UserRef[] = [];
@@ -64,16 +86,19 @@ const repo = new SqliteRepository(join(dir, "chat.db"), {
 try {
   const all = await users(repo, PAIRS * 2);
   for (let n = 0; n < 20; n++) await round(repo, all, -n - 1, ids); // Warm-up.
+  const turns = new TurnTimer();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   for (let n = 0; n < rounds; n++) await round(repo, all, n, ids);
   const cpu = process.cpuUsage(cpu0);
+  const stalls = turns.stop();
   const messages = rounds * PAIRS * BATCH;
   const us = (value: number) => (value / messages).toFixed(2);
   console.log(
     `${messages} messages ${ids ? "with" : "without"} client ids, ${BATCH} a batch, ${PAIRS} ` +
       `batches a commit: CPU ${us(cpu.user + cpu.system)} us/message (user ${us(cpu.user)}, ` +
-      `system ${us(cpu.system)}), wall ${us((performance.now() - wall0) * 1000)} us/message`,
+      `system ${us(cpu.system)}), wall ${us((performance.now() - wall0) * 1000)} us/message; ` +
+      `event-loop turns: p99 ${stalls.p99.toFixed(2)} ms, longest ${stalls.max.toFixed(2)} ms`,
   );
 } finally {
   await repo.close();
