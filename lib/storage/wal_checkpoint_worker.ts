@@ -18,33 +18,49 @@ const scope = globalThis as unknown as {
   close(): void;
 };
 
-let db: DatabaseSync | null = null;
-let timer: ReturnType<typeof setInterval> | undefined;
+/** The Worker's one connection and its timer. */
+class Checkpoints {
+  readonly #db: DatabaseSync;
+  readonly #timer: ReturnType<typeof setInterval>;
 
-function checkpoint(): void {
-  try {
-    db?.exec("PRAGMA wal_checkpoint(PASSIVE)");
-  } catch (error) {
-    // Busy or interrupted: the next round copies what this one could not.
-    scope.postMessage(`checkpoint failed: ${error instanceof Error ? error.message : error}`);
+  constructor({ path, intervalMs, busyTimeoutMs }: Start) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+    // A checkpoint syncs the WAL before copying it and the database after, as FULL does.
+    this.#db.exec("PRAGMA synchronous = FULL");
+    this.#timer = setInterval(() => this.run(), intervalMs);
+  }
+
+  run(): void {
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (error) {
+      // Busy or interrupted: the next round copies what this one could not.
+      scope.postMessage(`checkpoint failed: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  /** A last checkpoint, then the connection closes. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.run();
+    this.#db.close();
   }
 }
 
 scope.onmessage = (event) => {
-  if (event.data === "stop") {
-    clearInterval(timer);
-    checkpoint();
-    db?.close();
-    db = null;
-    scope.postMessage("stopped");
-    scope.close();
+  const data = event.data;
+  if (data !== "stop") {
+    const checkpoints = new Checkpoints(data);
+    scope.onmessage = (next) => {
+      if (next.data !== "stop") return;
+      checkpoints.stop();
+      scope.postMessage("stopped");
+      scope.close();
+    };
+    scope.postMessage("started");
     return;
   }
-  const { path, intervalMs, busyTimeoutMs } = event.data;
-  db = new DatabaseSync(path);
-  db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  // A checkpoint syncs the WAL before copying it and the database after, as FULL does.
-  db.exec("PRAGMA synchronous = FULL");
-  timer = setInterval(checkpoint, intervalMs);
-  scope.postMessage("started");
+  scope.postMessage("stopped");
+  scope.close();
 };
