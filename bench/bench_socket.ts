@@ -57,6 +57,8 @@ function webSocket(url: string, handlers: BenchSocketHandlers): BenchSocket {
   };
 }
 
+import { RFC_CLOSE_CODE } from "../lib/protocol/status.ts";
+
 const OPCODE = { CONTINUATION: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 } as const;
 const HEADER_END = [13, 10, 13, 10];
 const encoder = new TextEncoder();
@@ -82,7 +84,7 @@ class RawSocket implements BenchSocket {
   #flushQueued = false;
   #writing = false;
   #closeSent = false;
-  #closeCode = 1006;
+  #closeCode: number = RFC_CLOSE_CODE.ABNORMAL;
   #closeReason = "";
 
   constructor(url: URL, handlers: BenchSocketHandlers) {
@@ -215,7 +217,9 @@ class RawSocket implements BenchSocket {
         this.#queueFrame(0x80 | OPCODE.PONG, payload.slice());
         return;
       case OPCODE.CLOSE: {
-        this.#closeCode = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
+        this.#closeCode = payload.length >= 2
+          ? (payload[0] << 8) | payload[1]
+          : RFC_CLOSE_CODE.NO_STATUS;
         this.#closeReason = decoder.decode(payload.subarray(2));
         if (!this.#closeSent) this.#sendClose(this.#closeCode, "");
         this.#state = "closing";
@@ -302,7 +306,9 @@ class RawSocket implements BenchSocket {
         this.#outLength = 0;
         await writeAll(this.#conn, chunk);
       }
-      if (this.#closeSent && this.#state === "closing" && this.#closeCode !== 1006) {
+      if (
+        this.#closeSent && this.#state === "closing" && this.#closeCode !== RFC_CLOSE_CODE.ABNORMAL
+      ) {
         // Both close frames exchanged: the TCP connection can go.
         this.#closeConn();
       }

@@ -56,7 +56,20 @@ function decadeTicks(min: number, max: number): number[] {
   return ticks;
 }
 
-function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): string {
+/** Where a panel draws: its plot box and how values map onto it. */
+interface Frame {
+  readonly left: number;
+  readonly right: number;
+  readonly bottom: number;
+  readonly plotW: number;
+  readonly plotH: number;
+  readonly offsetX: number;
+  readonly yTicks: number[];
+  xOf(x: number): number;
+  yOf(y: number): number;
+}
+
+function panelFrame(panel: Panel, xs: readonly number[], offsetX: number): Frame {
   const plotW = PANEL_W - MARGIN.left - MARGIN.right;
   const plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
   const allY = panel.series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => y > 0);
@@ -78,17 +91,31 @@ function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): stri
     const top = yTicks[yTicks.length - 1] || 1;
     yOf = (y) => MARGIN.top + plotH - (y / top) * plotH;
   }
-  const out: string[] = [];
   const left = offsetX + MARGIN.left;
-  const right = left + plotW;
-  const bottom = MARGIN.top + plotH;
+  return {
+    left,
+    right: left + plotW,
+    bottom: MARGIN.top + plotH,
+    plotW,
+    plotH,
+    offsetX,
+    yTicks,
+    xOf,
+    yOf,
+  };
+}
+
+/** The title, grid, ticks, box and axis labels of a panel. */
+function renderAxes(panel: Panel, xs: readonly number[], f: Frame): string[] {
+  const out: string[] = [];
+  const { left, right, bottom, plotW, plotH, offsetX } = f;
   out.push(
     `<text x="${left + plotW / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${
       escape(panel.title)
     }</text>`,
   );
-  for (const tick of yTicks) {
-    const y = yOf(tick);
+  for (const tick of f.yTicks) {
+    const y = f.yOf(tick);
     out.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`);
     out.push(
       `<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${
@@ -97,7 +124,7 @@ function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): stri
     );
   }
   for (const x of xs) {
-    const px = xOf(x);
+    const px = f.xOf(x);
     out.push(`<line x1="${px}" y1="${MARGIN.top}" x2="${px}" y2="${bottom}" stroke="#f0f0f0"/>`);
     out.push(
       `<text x="${px}" y="${bottom + 16}" text-anchor="middle" font-size="11">${
@@ -119,31 +146,43 @@ function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): stri
         escape(panel.yLabel)
       }</text>`,
   );
-  panel.series.forEach((series, index) => {
-    const points = series.points.filter((p) => p.y > 0).map((p) =>
-      `${xOf(p.x).toFixed(1)},${yOf(p.y).toFixed(1)}`
-    );
-    const dash = series.dashed ? ` stroke-dasharray="6 4"` : "";
-    out.push(
-      `<polyline points="${
-        points.join(" ")
-      }" fill="none" stroke="${series.color}" stroke-width="2"${dash}/>`,
-    );
-    for (const point of points) {
-      const [x, y] = point.split(",");
-      out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${series.color}"/>`);
-    }
-    // The legend sits in one row between the title and the plot.
-    const lx = left + index * 150;
-    const ly = 42;
-    out.push(
-      `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${
-        ly - 4
-      }" stroke="${series.color}" stroke-width="2"${dash}/>`,
-    );
-    out.push(`<text x="${lx + 30}" y="${ly}" font-size="11">${escape(series.label)}</text>`);
-  });
-  return out.join("\n");
+  return out;
+}
+
+/** One series: its line, its points, and its legend entry. */
+function renderSeries(series: Series, index: number, f: Frame): string[] {
+  const out: string[] = [];
+  const points = series.points.filter((p) => p.y > 0).map((p) =>
+    `${f.xOf(p.x).toFixed(1)},${f.yOf(p.y).toFixed(1)}`
+  );
+  const dash = series.dashed ? ` stroke-dasharray="6 4"` : "";
+  out.push(
+    `<polyline points="${
+      points.join(" ")
+    }" fill="none" stroke="${series.color}" stroke-width="2"${dash}/>`,
+  );
+  for (const point of points) {
+    const [x, y] = point.split(",");
+    out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${series.color}"/>`);
+  }
+  // The legend sits in one row between the title and the plot.
+  const lx = f.left + index * 150;
+  const ly = 42;
+  out.push(
+    `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 24}" y2="${
+      ly - 4
+    }" stroke="${series.color}" stroke-width="2"${dash}/>`,
+  );
+  out.push(`<text x="${lx + 30}" y="${ly}" font-size="11">${escape(series.label)}</text>`);
+  return out;
+}
+
+function renderPanel(panel: Panel, xs: readonly number[], offsetX: number): string {
+  const frame = panelFrame(panel, xs, offsetX);
+  return [
+    ...renderAxes(panel, xs, frame),
+    ...panel.series.flatMap((series, index) => renderSeries(series, index, frame)),
+  ].join("\n");
 }
 
 /** Renders panels side by side over the x values `xs`. */

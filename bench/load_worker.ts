@@ -5,30 +5,40 @@
  * presence. Since both sides of a pair live here, a message's send time is looked up by its
  * sequence number when the peer receives it, and order, loss and duplicates are checked per pair.
  */
-import { encodeMessageFrame } from "../lib/protocol/client_frame.ts";
 import {
   type ChatMessageView,
   decodeServerFrame,
   type StoredAnswer,
 } from "../lib/protocol/server_frame.ts";
-import { CHAT_STATUS } from "../lib/protocol/status.ts";
-import { type BenchSocket, type ClientKind, openBenchSocket } from "./bench_socket.ts";
+import { CHAT_STATUS, RFC_CLOSE_CODE } from "../lib/protocol/status.ts";
+import { type ClientKind, openBenchSocket } from "./bench_socket.ts";
 import {
-  type AssignCommand,
-  type AwaitDeliveryCommand,
-  type ClientSpec,
-  type CloseCommand,
-  type DeliveryReply,
-  type DoneReply,
-  now,
-  type OpenCommand,
-  type OpenReply,
-  type SendCommand,
-  type Sides,
-  type Verification,
-  type WorkerCommand,
-  type WorkerReply,
+  Client,
+  describeIncomplete,
+  emptyVerification,
+  errorText,
+  messageFrameParts,
+  Samples,
+  transferables,
+  Waiter,
+  withDeadline,
+} from "./load_client.ts";
+import { OpenProgress } from "./open_progress.ts";
+import { loginAs } from "./user_setup.ts";
+import type {
+  AssignCommand,
+  AwaitDeliveryCommand,
+  CloseCommand,
+  DeliveryReply,
+  DoneReply,
+  OpenCommand,
+  OpenReply,
+  SendCommand,
+  Sides,
+  WorkerCommand,
+  WorkerReply,
 } from "./worker_protocol.ts";
+import { now } from "./worker_protocol.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<WorkerCommand>) => void) | null;
@@ -37,84 +47,6 @@ const scope = globalThis as unknown as {
 
 /** How many error texts a reply carries; the rest are only counted. */
 const MAX_ERROR_TEXTS = 20;
-
-/**
- * A message frame as `encodeMessageFrame` writes it for this run's tag, cut around the text and
- * the sequence number, so that the sender's hot loop only joins strings (`JSON.stringify` per
- * frame costs the generator about 0.2 µs more). The pieces the loop adds, digits, `|` and `x`,
- * are what JSON writes as they are.
- */
-interface MessageFrameParts {
-  readonly beforeText: string;
-  readonly beforeSeq: string;
-  readonly afterSeq: string;
-}
-
-// Private-use characters: JSON writes them as they are, and no tag contains them.
-const TEXT_MARK = "\uE000";
-const SEQ_MARK = "\uE001";
-
-function messageFrameParts(tag: string): MessageFrameParts {
-  const [beforeText, rest] = encodeMessageFrame(TEXT_MARK, tag + SEQ_MARK).split(TEXT_MARK);
-  const [beforeSeq, afterSeq] = rest.split(SEQ_MARK);
-  return { beforeText, beforeSeq, afterSeq };
-}
-
-/** A growable list of float samples. */
-class Samples {
-  #data = new Float64Array(1024);
-  #length = 0;
-
-  push(value: number): void {
-    if (this.#length === this.#data.length) {
-      const bigger = new Float64Array(this.#data.length * 2);
-      bigger.set(this.#data);
-      this.#data = bigger;
-    }
-    this.#data[this.#length++] = value;
-  }
-
-  /** The samples so far, as a fresh array that can be transferred; empties the list. */
-  take(): Float64Array {
-    const out = this.#data.slice(0, this.#length);
-    this.#length = 0;
-    return out;
-  }
-}
-
-/** One side of a pair: a user's socket to the peer, with its send and receive bookkeeping. */
-class Client {
-  readonly spec: ClientSpec;
-  /** The other side of the pair. */
-  other!: Client;
-  token: string;
-  ws: BenchSocket | null = null;
-  opened = false;
-  presence = false;
-  closing = false;
-  closedPromise: Promise<void> | null = null;
-  // Sending: send times by sequence number (performance.now()), acks by sequence number.
-  sendTimes = new Float64Array(0);
-  acked = new Uint8Array(0);
-  next = 0;
-  limit = 0;
-  inFlight = 0;
-  ackCount = 0;
-  /** Set once this client's messages to `other` no longer count as expected (a socket died). */
-  writtenOff = false;
-  /** Set once this client's missing acks no longer count as expected. */
-  acksWrittenOff = false;
-  // Receiving from `other`: which sequence numbers arrived, and in what order.
-  seen = new Uint8Array(0);
-  expectedNext = 0;
-  received = 0;
-  lastMessageId = 0;
-
-  constructor(spec: ClientSpec) {
-    this.spec = spec;
-    this.token = spec.token;
-  }
-}
 
 /** The worker's state: its pairs and the running totals a waiting command compares against. */
 class LoadWorker {
@@ -126,6 +58,8 @@ class LoadWorker {
   #pad = "";
   #frameParts = messageFrameParts("");
   #window = 0;
+  // With ids, the window opens on 30010; without (a seed client), on the peer's receipt.
+  #withIds = true;
   #verification = emptyVerification();
   #latency = new Samples();
   // Totals across the worker's clients, and the targets of the command being waited on.
@@ -134,8 +68,7 @@ class LoadWorker {
   #lastAckAt = 0;
   #firstReceiptAt = 0;
   #lastReceiptAt = 0;
-  #waiter: (() => void) | null = null;
-  #waitDone: (() => boolean) | null = null;
+  readonly #waiter = new Waiter();
 
   handle(command: WorkerCommand): Promise<WorkerReply> {
     switch (command.type) {
@@ -180,39 +113,7 @@ class LoadWorker {
 
   async #open(command: OpenCommand): Promise<OpenReply> {
     const clients = this.#select(command.sides);
-    const startedAt = now();
-    const connectMs = new Samples();
-    const loginMs = new Samples();
-    let loggedInAt = startedAt;
-    let openedAt = startedAt;
-    let readyAt = startedAt;
-    let ready = 0;
-    const isReady = (client: Client) => client.opened && (!command.waitPresence || client.presence);
-    const allReady = Promise.withResolvers<void>();
-    const markIfReady = (client: Client, counted: Set<Client>) => {
-      if (counted.has(client) || !isReady(client)) return;
-      counted.add(client);
-      ready++;
-      readyAt = now();
-      if (ready === clients.length) allReady.resolve();
-    };
-    const counted = new Set<Client>();
-    if (clients.length === 0) allReady.resolve();
-
-    const connectOne = async (client: Client) => {
-      if (client.spec.password !== undefined) {
-        const started = performance.now();
-        client.token = await this.#login(client.spec);
-        loginMs.push(performance.now() - started);
-        loggedInAt = now();
-      }
-      const started = performance.now();
-      await this.#connect(client, () => markIfReady(client, counted));
-      connectMs.push(performance.now() - started);
-      openedAt = now();
-      markIfReady(client, counted);
-    };
-
+    const progress = new OpenProgress(clients.length, command.waitPresence);
     // A bounded pool of connection attempts, so a big scenario does not overflow the listen
     // backlog and measure SYN retries instead of the server.
     let nextIndex = 0;
@@ -220,59 +121,51 @@ class LoadWorker {
       while (nextIndex < clients.length) {
         const client = clients[nextIndex++];
         try {
-          await connectOne(client);
+          await this.#connectOne(client, progress);
         } catch (error) {
-          this.#error(`${client.spec.user}->${client.spec.peer}: ${message(error)}`);
+          this.#error(`${client.spec.user}->${client.spec.peer}: ${errorText(error)}`);
         }
       }
     };
-    const runners = Array.from(
-      { length: Math.min(command.concurrency, clients.length) },
-      runner,
-    );
+    const runners = Array.from({ length: Math.min(command.concurrency, clients.length) }, runner);
     const timedOut = await withDeadline(
-      Promise.all([Promise.all(runners), allReady.promise]).then(() => {}),
+      Promise.all([Promise.all(runners), progress.allReady]).then(() => {}),
       command.timeoutMs,
     );
     if (timedOut) {
       this.#error(
-        `open timed out after ${command.timeoutMs} ms: ${ready} of ${clients.length} ready`,
+        `open timed out after ${command.timeoutMs} ms: ${progress.ready} of ${clients.length} ready`,
       );
     }
-    const connect = connectMs.take();
-    const login = loginMs.take();
     return {
       type: "opened",
-      startedAt,
-      loggedInAt,
-      openedAt,
-      readyAt,
+      ...progress.times(),
       connections: clients.filter((client) => client.opened).length,
-      connectMs: connect,
-      loginMs: login,
+      connectMs: progress.connectMs.take(),
+      loginMs: progress.loginMs.take(),
       verification: this.#verification,
     };
   }
 
-  async #login(spec: ClientSpec): Promise<string> {
-    const response = await fetch(`${this.#httpBase}/v1/user/token`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: spec.user, password: spec.password }),
-    });
-    const json = await response.json();
-    if (response.status !== 201 || typeof json?.body?.token !== "string") {
-      throw new Error(`login failed: HTTP ${response.status} ${JSON.stringify(json)}`);
+  /** Logs `client` in when it has a password, then opens its socket. */
+  async #connectOne(client: Client, progress: OpenProgress): Promise<void> {
+    if (client.spec.password !== undefined) {
+      const started = performance.now();
+      client.token = await loginAs(this.#httpBase, client.spec.user, client.spec.password);
+      progress.loggedIn(performance.now() - started);
     }
-    return json.body.token;
+    const started = performance.now();
+    await this.#connect(client, () => progress.markIfReady(client));
+    progress.opened(performance.now() - started);
+    progress.markIfReady(client);
   }
 
   #connect(client: Client, onPresence: () => void): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const closed = Promise.withResolvers<void>();
-    const url = `${this.#wsBase}/v1/chat/${encodeURIComponent(client.spec.peer)}?token=${
-      encodeURIComponent(client.token)
-    }`;
+    const url = `${client.spec.wsBase ?? this.#wsBase}/v1/chat/${
+      encodeURIComponent(client.spec.peer)
+    }?token=${encodeURIComponent(client.token)}`;
     client.closedPromise = closed.promise;
     client.ws = openBenchSocket(this.#clientKind, url, {
       onopen: () => {
@@ -341,11 +234,16 @@ class LoadWorker {
     if (seq >= client.expectedNext) client.expectedNext = seq + 1;
     client.received++;
     v.delivered++;
+    if (!this.#withIds) {
+      // A seed client keeps its window by watching its own messages arrive.
+      sender.inFlight--;
+      this.#pump(sender);
+    }
     this.#latency.push(at - sender.sendTimes[seq]);
     const absolute = performance.timeOrigin + at;
     if (this.#firstReceiptAt === 0) this.#firstReceiptAt = absolute;
     this.#lastReceiptAt = absolute;
-    this.#wake();
+    this.#waiter.wake();
   }
 
   #ack(client: Client, stored: StoredAnswer): void {
@@ -362,18 +260,22 @@ class LoadWorker {
     v.acked++;
     this.#lastAckAt = now();
     this.#pump(client);
-    this.#wake();
+    this.#waiter.wake();
   }
 
   #pump(client: Client): void {
     const ws = client.ws;
     if (ws === null || !ws.isOpen) return;
-    const { beforeText, beforeSeq, afterSeq } = this.#frameParts;
+    const { beforeText, afterText, beforeSeq, afterSeq } = this.#frameParts;
     while (client.inFlight < this.#window && client.next < client.limit) {
       const seq = client.next++;
       const text = `${seq}|${this.#pad}`.slice(0, Math.max(this.#pad.length, String(seq).length));
       client.sendTimes[seq] = performance.now();
-      ws.send(beforeText + text + beforeSeq + seq + afterSeq);
+      ws.send(
+        this.#withIds
+          ? beforeText + text + beforeSeq + seq + afterSeq
+          : beforeText + text + afterText,
+      );
       client.inFlight++;
     }
   }
@@ -381,28 +283,15 @@ class LoadWorker {
   async #send(command: SendCommand): Promise<DeliveryReply> {
     const senders = this.#select(command.senders);
     this.#window = command.window;
+    this.#withIds = command.withIds;
     this.#pad = "x".repeat(command.msgChars);
     this.#latency.take();
     this.#firstReceiptAt = 0;
     this.#lastReceiptAt = 0;
     this.#lastAckAt = 0;
-    for (const sender of senders) {
-      sender.sendTimes = new Float64Array(command.messages);
-      sender.acked = new Uint8Array(command.messages);
-      sender.next = 0;
-      sender.limit = command.messages;
-      sender.inFlight = 0;
-      sender.ackCount = 0;
-      sender.writtenOff = false;
-      sender.acksWrittenOff = false;
-      const receiver = sender.other;
-      receiver.seen = new Uint8Array(command.messages);
-      receiver.expectedNext = 0;
-      receiver.received = 0;
-      receiver.lastMessageId = 0;
-    }
+    for (const sender of senders) sender.prepareSend(command.messages, command.withIds);
     const v = this.#verification;
-    this.#expectedAcks = v.acked + senders.length * command.messages;
+    this.#expectedAcks = v.acked + (command.withIds ? senders.length * command.messages : 0);
     this.#expectedReceipts = v.delivered + senders.length * command.messages;
     v.expected += senders.length * command.messages;
     const startedAt = now();
@@ -411,7 +300,7 @@ class LoadWorker {
       if (!sender.opened || (command.awaitDelivery && !sender.other.opened)) this.#writeOff(sender);
       else this.#pump(sender);
     }
-    const timedOut = await this.#waitUntil(
+    const timedOut = await this.#waiter.until(
       () =>
         v.acked >= this.#expectedAcks &&
         (!command.awaitDelivery || v.delivered >= this.#expectedReceipts),
@@ -420,7 +309,7 @@ class LoadWorker {
     if (timedOut) {
       this.#error(
         `send timed out after ${command.timeoutMs} ms: acked ${v.acked} of ${this.#expectedAcks}, ` +
-          `delivered ${v.delivered} of ${this.#expectedReceipts}; ${this.#incomplete(senders)}`,
+          `delivered ${v.delivered} of ${this.#expectedReceipts}; ${describeIncomplete(senders)}`,
         true,
       );
     }
@@ -430,7 +319,7 @@ class LoadWorker {
   async #awaitDelivery(command: AwaitDeliveryCommand): Promise<DeliveryReply> {
     const v = this.#verification;
     const startedAt = now();
-    const timedOut = await this.#waitUntil(
+    const timedOut = await this.#waiter.until(
       () => v.delivered >= this.#expectedReceipts,
       command.timeoutMs,
     );
@@ -462,7 +351,7 @@ class LoadWorker {
     for (const client of this.#clients) {
       client.closing = true;
       if (client.ws !== null && client.closedPromise !== null) {
-        client.ws.close(1000, "done");
+        client.ws.close(RFC_CLOSE_CODE.NORMAL, "done");
         waits.push(client.closedPromise);
       }
     }
@@ -488,35 +377,7 @@ class LoadWorker {
       sender.writtenOff = true;
       this.#expectedReceipts -= sender.limit - sender.other.received;
     }
-    this.#wake();
-  }
-
-  #waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (done()) return Promise.resolve(false);
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.#waitDone = done;
-    this.#waiter = resolve;
-    return withDeadline(promise, timeoutMs).finally(() => {
-      this.#waiter = null;
-      this.#waitDone = null;
-    });
-  }
-
-  #wake(): void {
-    if (this.#waiter !== null && this.#waitDone !== null && this.#waitDone()) this.#waiter();
-  }
-
-  /** Describes the first clients still short of acks or deliveries, for a time-out report. */
-  #incomplete(senders: readonly Client[]): string {
-    const short = senders.filter((c) =>
-      (!c.acksWrittenOff && c.ackCount < c.limit) ||
-      (!c.writtenOff && c.other.received < c.limit)
-    );
-    const described = short.slice(0, 5).map((c) =>
-      `${c.spec.user}->${c.spec.peer} sent ${c.next}/${c.limit} acked ${c.ackCount}, peer got ` +
-      `${c.other.received}, open ${c.opened}/${c.other.opened}`
-    );
-    return `${short.length} clients incomplete: ${described.join("; ")}`;
+    this.#waiter.wake();
   }
 
   /** Records an error; `first` puts it ahead of the others (time-outs explain the rest). */
@@ -528,40 +389,8 @@ class LoadWorker {
   }
 }
 
-function emptyVerification(): Verification {
-  return {
-    expected: 0,
-    delivered: 0,
-    duplicated: 0,
-    outOfOrder: 0,
-    idRegressions: 0,
-    acked: 0,
-    badAcks: 0,
-    errors: [],
-    errorCount: 0,
-  };
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Resolves `true` when `promise` has not settled within `ms`, `false` when it has. */
-function withDeadline(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), ms);
-  });
-  return Promise.race([promise.then(() => false), deadline]).finally(() => clearTimeout(timer));
-}
-
 const worker = new LoadWorker();
 scope.onmessage = async (event) => {
   const reply = await worker.handle(event.data);
-  const transfer: Transferable[] = [];
-  if (reply.type === "opened") {
-    transfer.push(reply.connectMs.buffer as ArrayBuffer, reply.loginMs.buffer as ArrayBuffer);
-  }
-  if (reply.type === "delivered") transfer.push(reply.latencyMs.buffer as ArrayBuffer);
-  scope.postMessage(reply, transfer);
+  scope.postMessage(reply, transferables(reply));
 };

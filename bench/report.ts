@@ -7,243 +7,26 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderChart } from "./chart_svg.ts";
-import type {
-  BenchResult,
-  IdleFigures,
-  LoginFigures,
-  ScenarioResult,
-  ThroughputFigures,
-  WaitingFigures,
-} from "./results.ts";
+import type { BenchResult, ScenarioResult, ThroughputFigures } from "./results.ts";
 import { ratio } from "./stats.ts";
+import {
+  comparison,
+  fmt,
+  fmtRatio,
+  IDLE_METRICS,
+  LOGIN_METRICS,
+  table,
+  THROUGHPUT_METRICS,
+  verdict,
+  WAITING_METRICS,
+} from "./report_tables.ts";
+import { checkTargets } from "./report_targets.ts";
+
+export { checkTargets, type TargetCheck } from "./report_targets.ts";
 
 const BEGIN = "<!-- BEGIN GENERATED: bench/report.ts from bench/results/latest.json -->";
 const END = "<!-- END GENERATED -->";
 const CHART_FILE = "performance_chart.svg";
-
-/** The issue's targets, as checked against one run. */
-export interface TargetCheck {
-  readonly target: string;
-  readonly measured: string;
-  /** `null` when the run did not measure it. */
-  readonly met: boolean | null;
-}
-
-const IDLE_TARGET_BYTES = 30_000;
-const THROUGHPUT_TARGET = 0.9;
-const P99_TARGET = 2;
-const FLAT_TARGET = 1.25;
-const WAITING_TARGET_MS = 1000;
-
-function fmt(value: number | null | undefined, digits = 0): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return "n/a";
-  return value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-function fmtRatio(value: number | null): string {
-  return value === null ? "n/a" : `${value.toFixed(value < 10 ? 2 : 1)}x`;
-}
-
-function mainPairs(result: BenchResult): ScenarioResult<ThroughputFigures>[] {
-  return result.throughput.filter((s) => s.id.startsWith("pairs_"));
-}
-
-function failedNote(scenario: ScenarioResult<ThroughputFigures>): string {
-  const v = scenario.service?.verification;
-  if (scenario.ok || v === undefined) return "";
-  return ` (scenario FAILED: ${fmt(v.expected - v.delivered)} of ${fmt(v.expected)} not delivered)`;
-}
-
-/** Checks every target of the issue against `result`. */
-export function checkTargets(result: BenchResult): TargetCheck[] {
-  const checks: TargetCheck[] = [];
-  for (const s of mainPairs(result)) {
-    const r = ratio(s.service?.deliveredPerSec, s.floor?.deliveredPerSec);
-    checks.push({
-      target: `Throughput ≥ 90 % of the floor (${s.title})`,
-      measured: (r === null ? "n/a" : `${fmt(r * 100, 1)} %`) + failedNote(s),
-      met: r === null ? null : r >= THROUGHPUT_TARGET && s.ok,
-    });
-  }
-  for (const s of mainPairs(result)) {
-    const r = ratio(s.service?.latencyMs.p99, s.floor?.latencyMs.p99);
-    checks.push({
-      target: `p99 latency ≤ 2x the floor's (${s.title})`,
-      measured: fmtRatio(r) + failedNote(s),
-      met: r === null ? null : r <= P99_TARGET && s.ok,
-    });
-  }
-  const idle = result.idle?.service;
-  checks.push({
-    target: `${fmt(idle?.connections ?? 10_000)} idle authenticated connections: ≤ 30 KB RSS each`,
-    measured: idle ? `${fmt(idle.bytesPerConnection / 1000, 1)} KB` : "n/a",
-    met: idle ? idle.ok && idle.bytesPerConnection <= IDLE_TARGET_BYTES : null,
-  });
-  const points = result.sweep
-    .map((point) => ({
-      point,
-      figures: result.throughput.find((s) => s.id === point.scenario)?.service ?? null,
-    }))
-    .filter((entry) => entry.figures !== null && entry.figures.connections >= 100);
-  if (points.length >= 2) {
-    const costs = points.map((entry) => entry.figures!.cpuUsPerMessage);
-    const spread = Math.max(...costs) / Math.min(...costs);
-    const lo = points[0].figures!.connections;
-    const hi = points[points.length - 1].figures!.connections;
-    checks.push({
-      target: `Cost per message flat from ${fmt(lo)} to ${fmt(hi)} connections (max/min ≤ 1.25)`,
-      measured: `${costs.map((c) => fmt(c, 1)).join(" / ")} µs CPU per message (max/min ${
-        spread.toFixed(2)
-      })`,
-      met: spread <= FLAT_TARGET,
-    });
-  } else {
-    checks.push({
-      target: "Cost per message flat up to 10,000 connections",
-      measured: "n/a",
-      met: null,
-    });
-  }
-  const waiting = result.waiting?.service;
-  checks.push({
-    target: `Waiting messages: ${
-      fmt(waiting?.messages ?? 10_000)
-    } delivered on connect in < 1 s, in order`,
-    measured: waiting
-      ? `${fmt(waiting.deliveryMs)} ms, ${waiting.ok ? "in order, none lost" : "FAILED"}`
-      : "n/a",
-    met: waiting ? waiting.ok && waiting.deliveryMs < WAITING_TARGET_MS : null,
-  });
-  const doubled = waiting?.doubled ?? null;
-  const growth = waiting && doubled ? doubled.rssDeltaKiB / Math.max(1, waiting.rssDeltaKiB) : null;
-  checks.push({
-    target:
-      "Waiting messages: memory bounded (streamed in pages): RSS growth at 2N ≤ 1.5x that at N",
-    measured: waiting && doubled
-      ? `+${fmt(waiting.rssDeltaKiB / 1024, 1)} MiB for ${fmt(waiting.messages)}, +${
-        fmt(doubled.rssDeltaKiB / 1024, 1)
-      } MiB for ${fmt(doubled.messages)} (${growth!.toFixed(2)}x)`
-      : "n/a",
-    met: growth === null ? null : growth <= 1.5,
-  });
-  return checks;
-}
-
-function verdict(met: boolean | null): string {
-  return met === null ? "—" : met ? "met" : "**not met**";
-}
-
-function row(cells: readonly string[]): string {
-  return `| ${cells.join(" | ")} |`;
-}
-
-/** A markdown table; numbers (every column but the first) are right-aligned unless `text`. */
-function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  text = false,
-): string {
-  const align = header.map((_, i) => (i === 0 || text ? "---" : "---:"));
-  return [row(header), row(align), ...rows.map(row)].join("\n");
-}
-
-type Metric<F> = readonly [
-  label: string,
-  value: (f: F) => number | null,
-  digits: number,
-  /** How to read the ratio: service / floor, where higher or lower is better. */
-  better: "higher" | "lower" | "none",
-];
-
-function comparison<F>(scenario: ScenarioResult<F>, metrics: readonly Metric<F>[]): string {
-  const rows = metrics.map(([label, value, digits, better]) => {
-    const service = scenario.service ? value(scenario.service) : null;
-    const floor = scenario.floor ? value(scenario.floor) : null;
-    const r = better === "none" ? null : ratio(service, floor);
-    return [label, fmt(service, digits), fmt(floor, digits), fmtRatio(r)];
-  });
-  return table(["", "service", "floor", "service / floor"], rows);
-}
-
-const THROUGHPUT_METRICS: readonly Metric<ThroughputFigures>[] = [
-  ["delivered messages / s", (f) => f.deliveredPerSec, 0, "higher"],
-  ["latency p50 (ms)", (f) => f.latencyMs.p50, 2, "lower"],
-  ["latency p90 (ms)", (f) => f.latencyMs.p90, 2, "lower"],
-  ["latency p99 (ms)", (f) => f.latencyMs.p99, 2, "lower"],
-  ["latency max (ms)", (f) => f.latencyMs.max, 2, "lower"],
-  ["messages delivered", (f) => f.delivered, 0, "none"],
-  ["send phase (ms)", (f) => f.durationMs, 0, "lower"],
-  ["server CPU per message (µs)", (f) => f.cpuUsPerMessage, 1, "lower"],
-  ["server CPU busy (% of its core)", (f) => f.server.cpuPercent, 0, "none"],
-  ["generator CPU busy (% of its core)", (f) => f.generatorCpuPercent, 0, "none"],
-  ["other processes' CPU (% of a core)", (f) => f.otherCpuPercent, 0, "none"],
-  ["connections", (f) => f.connections, 0, "none"],
-  ["connection setup (ms, to all ready)", (f) => f.connectMs, 0, "lower"],
-  ["connections / s", (f) => f.connectPerSec, 0, "higher"],
-  ["server RSS at start (MiB)", (f) => f.server.rssStartKiB / 1024, 1, "lower"],
-  ["server RSS peak (MiB)", (f) => f.server.rssPeakKiB / 1024, 1, "lower"],
-  ["server log lines during sends", (f) => f.server.logLines, 0, "none"],
-];
-
-const IDLE_METRICS: readonly Metric<IdleFigures>[] = [
-  ["connections", (f) => f.connections, 0, "none"],
-  ["RSS per connection (KB)", (f) => f.bytesPerConnection / 1000, 2, "lower"],
-  ["RSS before (MiB)", (f) => f.rssBeforeKiB / 1024, 1, "lower"],
-  ["RSS with every connection open (MiB)", (f) => f.rssAfterKiB / 1024, 1, "lower"],
-  ["RSS peak (MiB)", (f) => f.rssPeakKiB / 1024, 1, "lower"],
-  ["connection setup (ms, to all ready)", (f) => f.connectMs, 0, "lower"],
-  ["connections / s", (f) => f.connectPerSec, 0, "higher"],
-  ["connect latency p50 (ms)", (f) => f.connectLatencyMs.p50, 2, "lower"],
-  ["connect latency p99 (ms)", (f) => f.connectLatencyMs.p99, 2, "lower"],
-  ["other processes' CPU (% of a core)", (f) => f.otherCpuPercent, 0, "none"],
-];
-
-const WAITING_METRICS: readonly Metric<WaitingFigures>[] = [
-  ["messages waiting", (f) => f.messages, 0, "none"],
-  ["connect to last message (ms)", (f) => f.deliveryMs, 0, "none"],
-  ["connect to first message (ms)", (f) => f.firstMessageMs, 1, "none"],
-  ["delivered / s on connect", (f) => f.deliveredPerSec, 0, "none"],
-  ["storing them: sender's messages / s (to the last 30010)", (f) => f.storedPerSec, 0, "none"],
-  ["RSS before connect (MiB)", (f) => f.rssBeforeKiB / 1024, 1, "none"],
-  ["RSS peak during delivery (MiB)", (f) => f.rssPeakKiB / 1024, 1, "none"],
-  ["RSS growth (MiB)", (f) => f.rssDeltaKiB / 1024, 1, "none"],
-  ["twice the backlog: messages", (f) => f.doubled?.messages ?? null, 0, "none"],
-  [
-    "twice the backlog: connect to last message (ms)",
-    (f) => f.doubled?.deliveryMs ?? null,
-    0,
-    "none",
-  ],
-  [
-    "twice the backlog: connect to first message (ms)",
-    (f) => f.doubled?.firstMessageMs ?? null,
-    1,
-    "none",
-  ],
-  [
-    "twice the backlog: RSS growth (MiB)",
-    (f) => (f.doubled ? f.doubled.rssDeltaKiB / 1024 : null),
-    1,
-    "none",
-  ],
-  ["other processes' CPU (% of a core)", (f) => f.otherCpuPercent, 0, "none"],
-];
-
-const LOGIN_METRICS: readonly Metric<LoginFigures>[] = [
-  ["users", (f) => f.users, 0, "none"],
-  ["start to last login answer (ms)", (f) => f.loginMs, 0, "none"],
-  ["logins / s", (f) => f.loginPerSec, 1, "none"],
-  ["login latency p50 (ms)", (f) => f.loginLatencyMs.p50, 0, "none"],
-  ["login latency p99 (ms)", (f) => f.loginLatencyMs.p99, 0, "none"],
-  ["start to every socket ready (ms)", (f) => f.readyMs, 0, "lower"],
-  ["socket connect latency p50 (ms)", (f) => f.connectLatencyMs.p50, 2, "lower"],
-  ["socket connect latency p99 (ms)", (f) => f.connectLatencyMs.p99, 2, "lower"],
-  ["server RSS peak (MiB)", (f) => f.rssPeakKiB / 1024, 1, "lower"],
-  ["other processes' CPU (% of a core)", (f) => f.otherCpuPercent, 0, "none"],
-];
 
 function status(scenario: { ok: boolean; failures: string[] }): string {
   if (scenario.ok) {
@@ -318,94 +101,86 @@ export function renderSweepChart(result: BenchResult): string {
   );
 }
 
-/** The generated part of `docs/performance.md`. */
-export function renderGenerated(result: BenchResult): string {
+/** The machine and settings of the run. */
+function machineTable(result: BenchResult): string {
   const m = result.machine;
-  const out: string[] = [BEGIN, ""];
-  out.push(
-    `Run of ${result.startedAt} (${result.mode} mode, ${result.durationS} s), ` +
-      `\`deno task bench\`. Result file: \`bench/results/latest.json\`.`,
-    "",
-  );
-  out.push(
-    table(["machine", ""], [
-      ["CPU", `${m.cpuModel}, ${m.cores} cores`],
-      ["memory", `${m.memoryGiB} GiB`],
-      ["kernel", `${m.os}, Linux ${m.kernel}`],
-      ["runtime", `Deno ${m.deno}, V8 ${m.v8}, TypeScript ${m.typescript}`],
-      [
-        "pinning",
-        m.pinned
-          ? `server on core ${m.serverCores}, load generator (${result.settings.workers} workers) ` +
-            `on core ${m.generatorCores} (taskset)`
-          : "none",
-      ],
-      ["database disk", m.databaseFilesystem],
-      [
-        "SQLite commit (WAL), one row each",
-        `${fmt(result.disk.fullCommitUs)} µs with synchronous=FULL, ${
-          fmt(result.disk.normalCommitUs, 1)
-        } µs with NORMAL`,
-      ],
-      [
-        "SQLite group commit (FULL)",
-        `${
-          fmt(result.disk.fullGroupRowUs, 1)
-        } µs a row with ${result.disk.groupRows} rows a commit`,
-      ],
-      ["service under test", `\`${result.settings.service}\` (${result.settings.client} client)`],
-      ["open-file limit", fmt(m.openFileLimit)],
-      [
-        "load",
-        `window ${result.settings.window} unacknowledged messages per client, ${result.settings.msgChars}-character messages`,
-      ],
-    ], true),
-    "",
-  );
+  const pinning = m.pinned
+    ? `server on core ${m.serverCores}, load generator (${result.settings.workers} workers) ` +
+      `on core ${m.generatorCores} (taskset)`
+    : "none";
+  return table(["machine", ""], [
+    ["CPU", `${m.cpuModel}, ${m.cores} cores`],
+    ["memory", `${m.memoryGiB} GiB`],
+    ["kernel", `${m.os}, Linux ${m.kernel}`],
+    ["runtime", `Deno ${m.deno}, V8 ${m.v8}, TypeScript ${m.typescript}`],
+    ["pinning", pinning],
+    ["database disk", m.databaseFilesystem],
+    [
+      "SQLite commit (WAL), one row each",
+      `${fmt(result.disk.fullCommitUs)} µs with synchronous=FULL, ${
+        fmt(result.disk.normalCommitUs, 1)
+      } µs with NORMAL`,
+    ],
+    [
+      "SQLite group commit (FULL)",
+      `${fmt(result.disk.fullGroupRowUs, 1)} µs a row with ${result.disk.groupRows} rows a commit`,
+    ],
+    ["service under test", `\`${result.settings.service}\` (${result.settings.client} client)`],
+    ["open-file limit", fmt(m.openFileLimit)],
+    [
+      "load",
+      `id/ack clients: ${result.settings.window} unacknowledged in flight; seed clients: ${
+        result.settings.seedWindow ?? "n/a"
+      } in flight (not yet received); ${result.settings.msgChars}-character messages`,
+    ],
+  ], true);
+}
 
-  out.push("### Targets", "");
+function targetsSection(result: BenchResult): string[] {
+  const out = ["### Targets", ""];
   out.push(
     table(
       ["target", "measured", "verdict"],
       checkTargets(result).map((c) => [c.target, c.measured, verdict(c.met)]),
       true,
     ),
+    "",
   );
-  out.push("");
   if (!result.ok) out.push(`**This run FAILED**: ${result.failures.join("; ")}`, "");
   for (const note of result.notes) out.push(`Note: ${note}`, "");
+  return out;
+}
 
+function throughputSections(result: BenchResult): string[] {
+  const out: string[] = [];
   for (const scenario of result.throughput) {
     out.push(`### ${scenario.title}`, "");
     out.push(comparison(scenario, THROUGHPUT_METRICS), "", status(scenario), "");
     const note = generatorNote(scenario);
     if (note !== "") out.push(note, "");
   }
+  if (result.sweep.length === 0) return out;
+  out.push("### Sweep: throughput, p99 and cost per message against pairs", "");
+  out.push(`![Throughput and p99 against pairs](${CHART_FILE})`, "");
+  const header = [
+    "pairs",
+    "connections",
+    "msgs / client",
+    "service msg/s",
+    "floor msg/s",
+    "ratio",
+    "service p99 ms",
+    "floor p99 ms",
+    "ratio",
+    "service µs CPU/msg",
+    "floor µs CPU/msg",
+  ];
+  out.push(table(header, sweepRows(result)), "");
+  return out;
+}
 
-  if (result.sweep.length > 0) {
-    out.push("### Sweep: throughput, p99 and cost per message against pairs", "");
-    out.push(`![Throughput and p99 against pairs](${CHART_FILE})`, "");
-    out.push(
-      table(
-        [
-          "pairs",
-          "connections",
-          "msgs / client",
-          "service msg/s",
-          "floor msg/s",
-          "ratio",
-          "service p99 ms",
-          "floor p99 ms",
-          "ratio",
-          "service µs CPU/msg",
-          "floor µs CPU/msg",
-        ],
-        sweepRows(result),
-      ),
-      "",
-    );
-  }
-
+function storageSections(result: BenchResult): string[] {
+  const out: string[] = [];
   if (result.idle) {
     out.push(`### ${result.idle.title}`, "");
     out.push(comparison(result.idle, IDLE_METRICS), "", status(result.idle), "");
@@ -432,44 +207,82 @@ export function renderGenerated(result: BenchResult): string {
       "",
     );
   }
+  return out;
+}
 
-  const s = result.setup;
-  out.push("### Users (set-up, over HTTP)", "");
+function clusterSection(result: BenchResult): string[] {
+  const runs = result.cluster ?? [];
+  if (runs.length === 0) return [];
+  const out = ["### Cluster mode: two nodes (PostgreSQL + Redis) against the embedded service", ""];
   out.push(
-    table(["", "value"], [
-      ["users created", fmt(s.users)],
-      [
-        `registrations / s (first ${
-          fmt(s.registerMeasured)
-        }, server pinned, ${s.concurrency} in flight)`,
-        fmt(s.registerPerSec, 1),
-      ],
-      [
-        `logins / s (first ${fmt(s.loginMeasured)}, server pinned, ${s.concurrency} in flight)`,
-        fmt(s.loginPerSec, 1),
-      ],
-      ["whole set-up (s; the rest ran with the server on every core)", fmt(s.totalMs / 1000, 1)],
-    ]),
+    "Both unpinned (every core of the machine, shared with the generator, PostgreSQL and Redis). " +
+      "In the cluster every pair has one side on each node, so every message crosses nodes; " +
+      "its CPU and RSS are the two nodes' summed (PostgreSQL's and Redis's are not counted).",
     "",
   );
-
-  const profiled = Object.entries(result.profiles);
-  if (profiled.length > 0) {
-    out.push("### Service CPU profile (self time, top functions)", "");
-    for (const [scenario, entries] of profiled) {
-      out.push(`${scenario}:`, "");
-      out.push(
-        table(
-          ["self %", "function", "where"],
-          entries.slice(0, 15).map((e) => [fmt(e.selfPercent, 1), `\`${e.name}\``, e.where]),
-          true,
-        ),
-        "",
-      );
-    }
+  for (const run of runs) {
+    out.push(`#### ${run.title}`, "");
+    const pair = { service: run.cluster, floor: run.embedded };
+    const header = ["", "cluster (2 nodes)", "embedded", "cluster / embedded"];
+    out.push(comparison(pair, THROUGHPUT_METRICS, header), "", status(run), "");
+    out.push(
+      `The cluster's users were registered and logged in over HTTP in ${
+        fmt(run.setupMs / 1000, 1)
+      } s.`,
+      "",
+    );
   }
-  out.push(END);
-  return out.join("\n");
+  return out;
+}
+
+function setupSection(result: BenchResult): string[] {
+  const s = result.setup;
+  const rows = [
+    ["users created", fmt(s.users)],
+    [
+      `registrations / s (first ${
+        fmt(s.registerMeasured)
+      }, server pinned, ${s.concurrency} in flight)`,
+      fmt(s.registerPerSec, 1),
+    ],
+    [
+      `logins / s (first ${fmt(s.loginMeasured)}, server pinned, ${s.concurrency} in flight)`,
+      fmt(s.loginPerSec, 1),
+    ],
+    ["whole set-up (s; the rest ran with the server on every core)", fmt(s.totalMs / 1000, 1)],
+  ];
+  return ["### Users (set-up, over HTTP)", "", table(["", "value"], rows), ""];
+}
+
+function profileSection(result: BenchResult): string[] {
+  const profiled = Object.entries(result.profiles);
+  if (profiled.length === 0) return [];
+  const out = ["### Service CPU profile (self time, top functions)", ""];
+  for (const [scenario, entries] of profiled) {
+    const rows = entries.slice(0, 15).map((e) => [fmt(e.selfPercent, 1), `\`${e.name}\``, e.where]);
+    out.push(`${scenario}:`, "", table(["self %", "function", "where"], rows, true), "");
+  }
+  return out;
+}
+
+/** The generated part of `docs/performance.md`. */
+export function renderGenerated(result: BenchResult): string {
+  return [
+    BEGIN,
+    "",
+    `Run of ${result.startedAt} (${result.mode} mode, ${result.durationS} s), ` +
+    `\`deno task bench\`. Result file: \`bench/results/latest.json\`.`,
+    "",
+    machineTable(result),
+    "",
+    ...targetsSection(result),
+    ...throughputSections(result),
+    ...storageSections(result),
+    ...clusterSection(result),
+    ...setupSection(result),
+    ...profileSection(result),
+    END,
+  ].join("\n");
 }
 
 const SKELETON = `# Performance

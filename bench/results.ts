@@ -123,10 +123,28 @@ export interface SetupFigures {
 export interface ScenarioResult<F> {
   readonly id: string;
   readonly title: string;
+  /** A pairs scenario's clients: `pairs` (id/ack, also in older files) or `seed`. */
+  readonly workload?: "pairs" | "seed";
   readonly params: Readonly<Record<string, number>>;
   readonly service: F | null;
   /** `null` when the floor has no counterpart (waiting messages need storage). */
   readonly floor: F | null;
+  readonly ok: boolean;
+  readonly failures: string[];
+}
+
+/** Cluster mode against the embedded service, under one workload (both unpinned). */
+export interface ClusterResult {
+  readonly id: string;
+  readonly title: string;
+  readonly workload: "pairs" | "seed";
+  readonly params: Readonly<Record<string, number>>;
+  /** One embedded process: SQLite and the in-process hub. */
+  readonly embedded: ThroughputFigures | null;
+  /** Two nodes, every pair split across them: PostgreSQL and Redis. CPU and RSS are summed. */
+  readonly cluster: ThroughputFigures | null;
+  /** Registering and logging in the cluster's users over HTTP, in ms. */
+  readonly setupMs: number;
   readonly ok: boolean;
   readonly failures: string[];
 }
@@ -161,7 +179,10 @@ export interface BenchResult {
     readonly client: ClientKind;
     /** The service's entry point: `main.ts`, or a lever variant in `bench/`. */
     readonly service: string;
+    /** Messages in flight per id/ack client (unacknowledged). */
     readonly window: number;
+    /** Messages in flight per seed client (not yet received by the peer); absent in older files. */
+    readonly seedWindow?: number;
     readonly msgChars: number;
     readonly profile: boolean;
   };
@@ -172,6 +193,8 @@ export interface BenchResult {
   readonly idle: ScenarioResult<IdleFigures> | null;
   readonly waiting: ScenarioResult<WaitingFigures> | null;
   readonly login: ScenarioResult<LoginFigures> | null;
+  /** Cluster mode against the embedded service; absent in older files, empty when skipped. */
+  readonly cluster?: ClusterResult[];
   /** Top CPU consumers of the service per profiled scenario (`--profile`). */
   readonly profiles: Readonly<Record<string, ProfileEntry[]>>;
   readonly ok: boolean;

@@ -70,69 +70,12 @@ export class ServerProcess {
 
   /** Starts a server and resolves once it listens. */
   static async start(options: ServerOptions): Promise<ServerProcess> {
-    const denoArgs = ["run", "--quiet", "--allow-net", "--allow-env"];
-    if (options.profileDir !== undefined) {
-      denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.profileDir}`);
-    }
-    if (options.kind === "service") {
-      denoArgs.push("--allow-read", "--allow-write", "main.ts");
-    } else denoArgs.push("bench/floor_relay.ts");
-    const [program, args] = options.cores === null
-      ? [Deno.execPath(), denoArgs]
-      : ["taskset", ["-c", options.cores, Deno.execPath(), ...denoArgs]];
-    const child = new Deno.Command(program, {
-      args,
-      cwd: REPO_ROOT,
-      env: {
-        PORT: "0",
-        HOST: "127.0.0.1",
-        DB_PATH: options.dbPath,
-        TOKEN_TTL: "",
-        MAX_MESSAGE_CHARS: "",
-        MAX_FRAME_BYTES: "",
-        WS_IDLE_TIMEOUT: "",
-        // A load test from one address measures capacity, not the abuse limits: lift them.
-        MSG_RATE: "100000",
-        MSG_BURST: "100000",
-        AUTH_MAX_PER_IP: "1000000",
-        AUTH_MAX_PER_USER: "1000000",
-        MAX_CONNECTIONS: "1000000",
-        MAX_CONNECTIONS_PER_IP: "1000000",
-        // The daily quotas far above any run's volume, but on: their checks are part of the
-        // cost. The waiting quota off: the backlog scenario stores 20,000 for one receiver, and
-        // counting them at each save would measure the count (issue 12's cursors make it O(1)).
-        QUOTA_DAILY_MESSAGES: "1000000000",
-        QUOTA_DAILY_BYTES: "1099511627776",
-        QUOTA_WAITING_MESSAGES: "0",
-        NO_COLOR: "1",
-        ...(options.kind === "service" ? options.serviceEnv : {}),
-        ...options.env,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-
-    const listening = Promise.withResolvers<number>();
-    const counts = { stdout: 0, stderr: 0 };
-    const errors: string[] = [];
-    const draining = Promise.all([
-      readLines(child.stdout, (line) => {
-        counts.stdout++;
-        const match = LISTENING.exec(line);
-        if (match !== null) listening.resolve(Number(match[2]));
-      }),
-      readLines(child.stderr, (line) => {
-        counts.stderr++;
-        if (errors.length < KEPT_ERROR_LINES) errors.push(line);
-      }),
-    ]).then(() => {
-      listening.reject(new Error(`${options.kind} exited before listening: ${errors.join(" | ")}`));
-    });
+    const child = spawnServer(options);
+    const output = watchOutput(child, options.kind);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const port = await Promise.race([
-        listening.promise,
+        output.listening,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`${options.kind} did not listen within ${START_TIMEOUT_MS} ms`)),
@@ -140,7 +83,7 @@ export class ServerProcess {
           );
         }),
       ]);
-      return new ServerProcess(options.kind, child, port, { draining, counts, errors });
+      return new ServerProcess(options.kind, child, port, output);
     } catch (error) {
       try {
         child.kill("SIGKILL");
@@ -150,6 +93,11 @@ export class ServerProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The processes to count as this server's (one here; two for a cluster). */
+  get pids(): readonly number[] {
+    return [this.pid];
   }
 
   /** Log lines written so far. */
@@ -191,6 +139,80 @@ export class ServerProcess {
     await this.#draining;
     return status.code;
   }
+}
+
+/** The settings every server of the benchmark runs with, then the options' own. */
+function serverEnv(options: ServerOptions): Record<string, string> {
+  return {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DB_PATH: options.dbPath,
+    TOKEN_TTL: "",
+    MAX_MESSAGE_CHARS: "",
+    MAX_FRAME_BYTES: "",
+    // The floor keeps Deno's default (a ping after 120 s idle); the service the same, so that a
+    // generator slowed by a busy machine is not closed by the service's tighter 30 s default.
+    WS_IDLE_TIMEOUT: "120s",
+    // A load test from one address measures capacity, not the abuse limits: lift them.
+    MSG_RATE: "100000",
+    MSG_BURST: "100000",
+    AUTH_MAX_PER_IP: "1000000",
+    AUTH_MAX_PER_USER: "1000000",
+    MAX_CONNECTIONS: "1000000",
+    MAX_CONNECTIONS_PER_IP: "1000000",
+    // The daily quotas far above any run's volume, but on: their checks are part of the
+    // cost. The waiting quota off: the backlog scenario stores 20,000 for one receiver, and
+    // counting them at each save would measure the count (issue 12's cursors make it O(1)).
+    QUOTA_DAILY_MESSAGES: "1000000000",
+    QUOTA_DAILY_BYTES: "1099511627776",
+    QUOTA_WAITING_MESSAGES: "0",
+    NO_COLOR: "1",
+    ...(options.kind === "service" ? options.serviceEnv : {}),
+    ...options.env,
+  };
+}
+
+/** Spawns the server's process, pinned with `taskset` when `options.cores` says where. */
+function spawnServer(options: ServerOptions): Deno.ChildProcess {
+  const denoArgs = ["run", "--quiet", "--allow-net", "--allow-env"];
+  if (options.profileDir !== undefined) {
+    denoArgs.push("--cpu-prof", `--cpu-prof-dir=${options.profileDir}`);
+  }
+  if (options.kind === "service") {
+    denoArgs.push("--allow-read", "--allow-write", "main.ts");
+  } else denoArgs.push("bench/floor_relay.ts");
+  const [program, args] = options.cores === null
+    ? [Deno.execPath(), denoArgs]
+    : ["taskset", ["-c", options.cores, Deno.execPath(), ...denoArgs]];
+  return new Deno.Command(program, {
+    args,
+    cwd: REPO_ROOT,
+    env: serverEnv(options),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads the server's output: its port from the `listening` line, line counts, error lines. */
+function watchOutput(child: Deno.ChildProcess, kind: ServerKind) {
+  const listening = Promise.withResolvers<number>();
+  const counts = { stdout: 0, stderr: 0 };
+  const errors: string[] = [];
+  const draining = Promise.all([
+    readLines(child.stdout, (line) => {
+      counts.stdout++;
+      const match = LISTENING.exec(line);
+      if (match !== null) listening.resolve(Number(match[2]));
+    }),
+    readLines(child.stderr, (line) => {
+      counts.stderr++;
+      if (errors.length < KEPT_ERROR_LINES) errors.push(line);
+    }),
+  ]).then(() => {
+    listening.reject(new Error(`${kind} exited before listening: ${errors.join(" | ")}`));
+  });
+  return { listening: listening.promise, draining, counts, errors };
 }
 
 /** Calls `onLine` for every line of `stream` until it ends. */

@@ -3,7 +3,8 @@
  * with bounded concurrency. Registration and login cost one scrypt each, so this is slow by
  * design; its rate is reported as a figure of its own.
  */
-import type { BenchUser } from "./scenarios.ts";
+import { API_STATUS } from "../lib/protocol/status.ts";
+import type { BenchUser } from "./scenario_support.ts";
 import { now } from "./worker_protocol.ts";
 
 /** The password of every benchmark user. */
@@ -34,24 +35,31 @@ async function post(
   return { status: response.status, json: await response.json() as Envelope };
 }
 
-/** Registers user `name`; throws unless the service answers 201. */
+/** Whether the service answered with its success envelope. */
+function succeeded(status: number, json: Envelope): boolean {
+  return status >= 200 && status < 300 && json?.status === API_STATUS.OK;
+}
+
+/** Registers user `name`; throws unless the service answers with success. */
 export async function register(base: string, name: string): Promise<void> {
   const { status, json } = await post(base, "/v1/user", {
     username: name,
     password: BENCH_PASSWORD,
   });
-  if (status !== 201) {
+  if (!succeeded(status, json)) {
     throw new Error(`Registering ${name} failed: HTTP ${status} ${JSON.stringify(json)}`);
   }
 }
 
-/** Logs user `name` in; returns the token. */
-export async function login(base: string, name: string): Promise<string> {
-  const { status, json } = await post(base, "/v1/user/token", {
-    username: name,
-    password: BENCH_PASSWORD,
-  });
-  if (status !== 201 || typeof json?.body?.token !== "string") {
+/** Logs user `name` in with the benchmark's password; returns the token. */
+export function login(base: string, name: string): Promise<string> {
+  return loginAs(base, name, BENCH_PASSWORD);
+}
+
+/** Logs user `name` in with `password`; returns the token. */
+export async function loginAs(base: string, name: string, password: string): Promise<string> {
+  const { status, json } = await post(base, "/v1/user/token", { username: name, password });
+  if (!succeeded(status, json) || typeof json?.body?.token !== "string") {
     throw new Error(`Logging in ${name} failed: HTTP ${status} ${JSON.stringify(json)}`);
   }
   return json.body.token as string;

@@ -15,6 +15,8 @@ export interface ClientSpec {
   readonly peer: string;
   /** When set, the worker logs in over HTTP with it first and uses the token it gets. */
   readonly password?: string;
+  /** The node this side connects to (`ws://host:port`), when not the command's (a cluster). */
+  readonly wsBase?: string;
 }
 
 /** A pair: both sides, `a` (user -> peer) and `b` (peer -> user). */
@@ -49,12 +51,17 @@ export interface OpenCommand {
   readonly timeoutMs: number;
 }
 
-/** Sends `messages` from every client of `senders`, at most `window` unacknowledged each. */
+/** Sends `messages` from every client of `senders`, at most `window` in flight each. */
 export interface SendCommand {
   readonly type: "send";
   readonly senders: Sides;
   readonly messages: number;
   readonly window: number;
+  /**
+   * `{"msg","id"}` frames, the window kept by 30010 acks; or, `false`, a seed client's `{"msg"}`
+   * frames, the window kept by watching the peer receive them (only with `awaitDelivery`).
+   */
+  readonly withIds: boolean;
   /** Characters of each message text. */
   readonly msgChars: number;
   /** Also wait until the peer of each sender has received every message. */

@@ -11,6 +11,24 @@ function pad2(value: number): string {
 }
 
 /**
+ * `formatLocalTime` for a stream of moments that mostly fall in the same second (the messages
+ * of one socket): formats once per second and hands back the same string in between.
+ */
+export class LocalTimeFormatter {
+  #second = Number.NaN;
+  #text = "";
+
+  format(epochMs: number): string {
+    const second = Math.floor(epochMs / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#text = formatLocalTime(epochMs);
+    }
+    return this.#text;
+  }
+}
+
+/**
  * Formats a moment as `YYYY-MM-DD HH:MM:SS` in the process time zone (`TZ`),
  * the format of the seed's `send_time` and of a token's `expire`.
  */

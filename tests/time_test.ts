@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatLocalTime, systemClock } from "../lib/time.ts";
+import { formatLocalTime, LocalTimeFormatter, systemClock } from "../lib/time.ts";
 
 const FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -44,4 +44,14 @@ Deno.test("systemClock reads the current time", () => {
   const now = systemClock();
   const after = Date.now();
   assert.ok(before <= now && now <= after, `${now} should be between ${before} and ${after}`);
+});
+
+Deno.test("LocalTimeFormatter formats like formatLocalTime, across second boundaries", () => {
+  const formatter = new LocalTimeFormatter();
+  const start = Date.UTC(2024, 4, 1, 12, 0, 58, 100);
+  for (let ms = 0; ms < 3000; ms += 50) {
+    assert.equal(formatter.format(start + ms), formatLocalTime(start + ms));
+  }
+  // Going back to an earlier second formats it again.
+  assert.equal(formatter.format(start), formatLocalTime(start));
 });

@@ -180,6 +180,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   terminate(disconnect: Disconnect): void {
     if (this.#closed) return;
     const { frame, code, reason } = disconnect;
+    // Answers held while waiting messages load (storage reads wait for the disk) come first.
+    this.#outbound.flushHeldFrames();
     if (frame !== null) this.#socket.send(frame);
     // Read before closing: a closing socket reports 0 bytes buffered though the frames queued
     // before the close are not yet sent; those must stay waiting.

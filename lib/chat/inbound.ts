@@ -23,7 +23,7 @@ import {
   storedFrame,
 } from "../protocol/server_frame.ts";
 import { DISCONNECT, type Disconnect } from "../protocol/disconnect.ts";
-import { type Clock, formatLocalTime } from "../time.ts";
+import { type Clock, LocalTimeFormatter } from "../time.ts";
 import type { Logger } from "../log.ts";
 import type { Limits } from "../config.ts";
 import type { Metrics } from "../metrics.ts";
@@ -80,6 +80,8 @@ export class Inbound {
   readonly #sink: InboundSink;
   readonly #writer: MessageWriter;
   readonly #shaper: Shaper<Pending>;
+  // `send_time` is formatted once per second, not once per message.
+  readonly #sendTimes = new LocalTimeFormatter();
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
   // The socket itself, so that its own message is not echoed to it as 30013.
@@ -228,7 +230,7 @@ export class Inbound {
         from: this.#from,
         to: this.#to,
         msg,
-        sendTime: formatLocalTime(sentAt),
+        sendTime: this.#sendTimes.format(sentAt),
         sentAt,
         clientId: id,
       },

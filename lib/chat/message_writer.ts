@@ -111,7 +111,8 @@ export class MessageWriter {
       // from any socket on any node, then reaches the peer after this one. A duplicate (a
       // resend of an id stored before) is published again: its first publish may never have
       // happened (the node that stored it died first); a socket that has it drops it by id.
-      await hub.publish(message, from.id, to.id);
+      const published = hub.publish(message, from.id, to.id);
+      if (published !== undefined) await published;
       if (!duplicate) this.#context.notifier?.messageStored(message, from, to, origin);
       outcomes.push({ kind: "stored", message, duplicate });
     }

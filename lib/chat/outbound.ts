@@ -134,6 +134,18 @@ export class Outbound {
     }
   }
 
+  /**
+   * The socket is ending while waiting messages are still being read: the control frames held
+   * meanwhile (answers, presence) go out now, in order, ahead of the last frame; held messages
+   * are not written and stay waiting for the next socket.
+   */
+  flushHeldFrames(): void {
+    const held = this.#held;
+    if (held === null || this.#closed) return;
+    this.#held = [];
+    for (const item of held) if (typeof item === "string") this.#options.socket.send(item);
+  }
+
   /** A receipt: every message up to `upTo` written to this socket is delivered. */
   confirmUpTo(upTo: number): void {
     let count = 0;

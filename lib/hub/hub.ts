@@ -56,8 +56,11 @@ export interface Hub {
    * reverse pair is sent 30099 naming the user. Removing an unknown endpoint does nothing.
    */
   leave(endpoint: Endpoint): Promise<void>;
-  /** Offers a stored message to every endpoint on the pair (to -> from). */
-  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void>;
+  /**
+   * Offers a stored message to every endpoint on the pair (to -> from). Returns nothing when it
+   * was handed over at once (the in-process hub), so the hot path awaits no promise per message.
+   */
+  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> | void;
   /**
    * Sends `frame` to every `v2` endpoint on the pair (userId -> peerId), on every node, except
    * `except` (a local endpoint, e.g. the socket the frame is about). In order with the messages

@@ -50,9 +50,8 @@ export class MemoryHub implements Hub {
     return Promise.resolve();
   }
 
-  publish(message: StoredMessage, fromUserId: number, toUserId: number): Promise<void> {
+  publish(message: StoredMessage, fromUserId: number, toUserId: number): void {
     this.#local.deliver(message, fromUserId, toUserId);
-    return Promise.resolve();
   }
 
   pushToPair(userId: number, peerId: number, frame: string, except?: Endpoint): Promise<void> {

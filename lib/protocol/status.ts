@@ -112,6 +112,19 @@ export const CLOSE_CODE = {
   TRY_AGAIN_LATER: 1013,
 } as const;
 
+/**
+ * Close codes of RFC 6455 that clients (the client module, the bench) use or see: a normal
+ * close, and the codes a close event reports when no close frame, or one without a code, came.
+ */
+export const RFC_CLOSE_CODE = {
+  /** The client is done. */
+  NORMAL: 1000,
+  /** A close frame without a code. */
+  NO_STATUS: 1005,
+  /** The connection ended without a close frame. */
+  ABNORMAL: 1006,
+} as const;
+
 /** A close code the server uses. */
 export type CloseCode = typeof CLOSE_CODE[keyof typeof CLOSE_CODE];
 

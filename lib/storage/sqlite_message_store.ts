@@ -1,7 +1,10 @@
 /**
- * How the SQLite repository stores one message inside its group commit's transaction: the insert
+ * How the SQLite repository stores messages inside its group commit's transaction: the insert
  * (a stored client id of the same sender and receiver skips it and answers with the stored
  * message), the message's webhook events with it, and the count of what waits for a receiver.
+ * Consecutive messages without a client id (a seed client's; they cannot be duplicates) go in
+ * one multi-row `INSERT` of up to 64 rows: one statement, and one update of the id sequence,
+ * for the lot.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./message_row.ts";
@@ -9,14 +12,23 @@ import type { SqliteAppTables } from "./sqlite_app_tables.ts";
 import type { MessageStore } from "./sqlite_quota.ts";
 import type { NewMessage, SaveResult } from "./repository.ts";
 
+/** Rows of one multi-row insert at most. */
+const MAX_ROWS = 64;
+const INSERT_COLUMNS =
+  "INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id) VALUES ";
+
 /** The message statements, prepared once. */
 export class SqliteMessageStore implements MessageStore {
+  readonly #db: DatabaseSync;
   readonly #app: SqliteAppTables;
   readonly #insert: StatementSync;
+  // Multi-row inserts by row count, prepared when first needed.
+  readonly #insertRows = new Map<number, StatementSync>();
   readonly #selectByClientId: StatementSync;
   readonly #countWaiting: StatementSync;
 
   constructor(db: DatabaseSync, app: SqliteAppTables) {
+    this.#db = db;
     this.#app = app;
     this.#insert = db.prepare(
       `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
@@ -35,6 +47,38 @@ export class SqliteMessageStore implements MessageStore {
     );
   }
 
+  /** Stores `messages` in order: runs without a client id in multi-row inserts. */
+  storeInOrder(messages: readonly NewMessage[]): SaveResult[] {
+    const results: SaveResult[] = [];
+    let run: NewMessage[] = [];
+    for (const message of messages) {
+      if (message.clientId === null) {
+        run.push(message);
+        continue;
+      }
+      if (run.length > 0) results.push(...this.storeWithoutIds(run));
+      run = [];
+      results.push(this.store(message));
+    }
+    if (run.length > 0) results.push(...this.storeWithoutIds(run));
+    return results;
+  }
+
+  storeWithoutIds(messages: readonly NewMessage[]): SaveResult[] {
+    const results: SaveResult[] = [];
+    for (let start = 0; start < messages.length; start += MAX_ROWS) {
+      const chunk = messages.slice(start, start + MAX_ROWS);
+      const params: (number | string | null)[] = [];
+      for (const m of chunk) params.push(m.from.id, m.to.id, m.msg, m.sendTime, m.sentAt, null);
+      const rows = this.#insertRowsOf(chunk.length).all(...params) as { id: number }[];
+      if (rows.length !== chunk.length) throw new Error("Message insert returned too few rows");
+      // Rows are inserted in order, so ids grow with it; RETURNING may list them in any order.
+      const ids = rows.map((row) => row.id).sort((a, b) => a - b);
+      chunk.forEach((message, i) => results.push(this.#stored(message, ids[i])));
+    }
+    return results;
+  }
+
   store(message: NewMessage): SaveResult {
     const { from, to, msg, sendTime } = message;
     const inserted = this.#insert.get(
@@ -51,10 +95,16 @@ export class SqliteMessageStore implements MessageStore {
       if (stored === null) throw new Error("Message insert returned no row");
       return stored;
     }
+    return this.#stored(message, inserted.id);
+  }
+
+  /** A message just inserted as `id`: its webhook events with it, and what the caller gets. */
+  #stored(message: NewMessage, id: number): SaveResult {
+    const { from, to, msg, sendTime } = message;
     // The message's webhook events commit with it, or neither does.
     if (message.events !== undefined && message.events.length > 0) {
       this.#app.insertMessageEvents(message.events, {
-        id: inserted.id,
+        id,
         fromUserId: from.id,
         toUserId: to.id,
         at: message.sentAt,
@@ -62,14 +112,18 @@ export class SqliteMessageStore implements MessageStore {
     }
     return {
       duplicate: false,
-      message: {
-        messageId: inserted.id,
-        fromUser: from.username,
-        toUser: to.username,
-        msg,
-        sendTime,
-      },
+      message: { messageId: id, fromUser: from.username, toUser: to.username, msg, sendTime },
     };
+  }
+
+  #insertRowsOf(count: number): StatementSync {
+    let statement = this.#insertRows.get(count);
+    if (statement === undefined) {
+      const values = Array.from({ length: count }, () => "(?, ?, ?, ?, ?, ?)").join(", ");
+      statement = this.#db.prepare(`${INSERT_COLUMNS}${values} RETURNING id`);
+      this.#insertRows.set(count, statement);
+    }
+    return statement;
   }
 
   duplicateOf(message: NewMessage): SaveResult | null {

@@ -13,6 +13,8 @@ import type { NewMessage, SaveOutcome, SaveResult } from "./repository.ts";
 export interface MessageStore {
   /** Stores the message (or finds it stored under its client id). */
   store(message: NewMessage): SaveResult;
+  /** Stores messages that have no client id (so none is a duplicate), in order, at once. */
+  storeWithoutIds(messages: readonly NewMessage[]): SaveResult[];
   /** The stored message with the same sender, receiver and client id; `null` when none. */
   duplicateOf(message: NewMessage): SaveResult | null;
   /** How many messages from `fromUserId` wait for `toUserId`, counted up to `limit`. */
@@ -46,8 +48,20 @@ export class SqliteQuota {
     });
     const outcomes: SaveOutcome[] = [];
     let refused: SaveOutcome | null = null;
+    // Messages without a client id are never duplicates: charged at once, stored together.
+    let run: NewMessage[] = [];
+    const storeRun = () => {
+      if (run.length > 0) outcomes.push(...store.storeWithoutIds(run));
+      run = [];
+    };
     for (const message of messages) {
       const over: SaveOutcome | null = refused ?? this.#over(ledger, message);
+      if (over === null && message.clientId === null) {
+        ledger.charge(message);
+        run.push(message);
+        continue;
+      }
+      storeRun();
       if (over !== null) {
         const duplicate = store.duplicateOf(message);
         // Refused: so is everything after it in the batch, which must not overtake it.
@@ -59,6 +73,7 @@ export class SqliteQuota {
       if (!saved.duplicate) ledger.charge(message);
       outcomes.push(saved);
     }
+    storeRun();
     for (const [userId, usage] of ledger.changes()) {
       this.#upsertUsage.run(userId, usage.day, usage.messages, usage.bytes);
     }

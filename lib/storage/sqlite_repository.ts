@@ -9,6 +9,8 @@ import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { SqliteConversations } from "./sqlite_conversations.ts";
 import { SqliteSearch } from "./sqlite_search.ts";
 import { SqliteRecall } from "./sqlite_recall.ts";
+import { WalSync } from "./wal_sync.ts";
+import { WalCheckpointer } from "./wal_checkpointer.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -50,13 +52,22 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
 }
 
-/** Opens the file with the options' settings and migrates it; closes it again on failure. */
+/** Whether `path` names a database without a file (and so without a WAL to sync). */
+function inMemory(path: string): boolean {
+  return path === "" || path === ":memory:";
+}
+
+/**
+ * Opens the file with the options' settings and migrates it; closes it again on failure. With
+ * `FULL` on a file, the connection itself runs `NORMAL` and `WalSync` syncs the WAL after each
+ * commit, off the event loop, before anything is settled: the same guarantee without the wait.
+ */
 function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
     db.exec("PRAGMA foreign_keys = ON");
-    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    db.exec(`PRAGMA synchronous = ${inMemory(path) ? options.synchronous : "NORMAL"}`);
     // Deleted or overwritten text is zeroed in the file, not just unlinked: a recalled or erased
     // message leaves no readable copy in free pages.
     db.exec("PRAGMA secure_delete = ON");
@@ -95,12 +106,19 @@ export class SqliteRepository implements Repository {
   readonly #conversations: SqliteConversations;
   readonly #search: SqliteSearch;
   readonly #recall: SqliteRecall;
+  readonly #walSync: WalSync;
+  readonly #checkpointer: WalCheckpointer | null;
   #pending: PendingWrite[] = [];
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
   constructor(path: string, options: SqliteOptions) {
     const db = this.#db = openDatabase(path, options);
+    const syncsWal = options.synchronous === "FULL" && !inMemory(path);
+    this.#walSync = new WalSync(syncsWal ? `${path}-wal` : null);
+    // Checkpoints (and their syncs) on a Worker, not inside a commit on the event loop.
+    if (!inMemory(path)) db.exec("PRAGMA wal_autocheckpoint = 0");
+    this.#checkpointer = inMemory(path) ? null : new WalCheckpointer(path, options.busyTimeoutMs);
     // Not stored when an existing user shares a look-alike key (NULL keys match nothing).
     this.#insertUser = db.prepare(
       `INSERT INTO users (username, username_key, password_hash, email, created_at, skeleton_key,
@@ -166,7 +184,9 @@ export class SqliteRepository implements Repository {
         user.lookalike?.skeleton ?? null,
         user.lookalike?.folded ?? null,
       ) as { id: number } | undefined;
-      return Promise.resolve(row === undefined ? null : { id: row.id, username: user.username });
+      if (row === undefined) return Promise.resolve(null);
+      this.#walSync.committed();
+      return this.#durable({ id: row.id, username: user.username });
     } catch (error) {
       if (isUniqueViolation(error)) return Promise.resolve(null);
       return Promise.reject(fromSqliteError(error));
@@ -200,7 +220,7 @@ export class SqliteRepository implements Repository {
   createToken(token: NewToken): Promise<void> {
     return this.#attempt(() => {
       this.#insertToken.run(token.tokenHash, token.userId, token.createdAt, token.expiresAt);
-    });
+    }, true);
   }
 
   findSession(tokenHash: string, now: number): Promise<Session | null> {
@@ -218,17 +238,17 @@ export class SqliteRepository implements Repository {
   }
 
   deleteToken(tokenHash: string): Promise<boolean> {
-    return this.#attempt(() => Number(this.#deleteToken.run(tokenHash).changes) > 0);
+    return this.#attempt(() => Number(this.#deleteToken.run(tokenHash).changes) > 0, true);
   }
 
   deleteExpiredTokens(now: number): Promise<number> {
-    return this.#attempt(() => Number(this.#deleteExpired.run(now).changes));
+    return this.#attempt(() => Number(this.#deleteExpired.run(now).changes), true);
   }
 
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
     // One write of the next group commit: all are stored, in order, or none is.
-    return this.#write(() => messages.map((message) => this.#messages.store(message)));
+    return this.#write(() => this.#messages.storeInOrder(messages));
   }
 
   saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
@@ -352,11 +372,17 @@ export class SqliteRepository implements Repository {
     });
   }
 
-  close(): Promise<void> {
-    return this.#attempt(() => {
+  async close(): Promise<void> {
+    // At once, so that no write queued from now on starts a timer: it fails as closed.
+    try {
       this.#commitPending();
       if (this.#db.isOpen) this.#db.close();
-    });
+    } catch (error) {
+      throw fromSqliteError(error);
+    }
+    // The last commits' sync; then the Worker's last checkpoint, with the only connection left.
+    await this.#walSync.close();
+    await this.#checkpointer?.stop();
   }
 
   /**
@@ -393,15 +419,36 @@ export class SqliteRepository implements Repository {
       for (const write of batch) write.reject(failure);
       return;
     }
-    batch.forEach((write, i) => write.resolve(results[i]));
+    this.#walSync.committed();
+    const settle = () => batch.forEach((write, i) => write.resolve(results[i]));
+    if (this.#walSync.clean) settle();
+    else {
+      this.#walSync.durable().then(settle, (error) => {
+        const failure = fromSqliteError(error);
+        for (const write of batch) write.reject(failure);
+      });
+    }
   }
 
-  // node:sqlite is synchronous; the interface is async for engines that are not.
-  #attempt<T>(work: () => T): Promise<T> {
+  /**
+   * node:sqlite is synchronous; the interface is async for engines that are not. `wrote`: the
+   * work auto-committed a change. Whatever it returns is settled once every commit so far is
+   * on disk, so nothing is read back (or answered) that a power loss could still take away.
+   */
+  #attempt<T>(work: () => T, wrote = false): Promise<T> {
     try {
-      return Promise.resolve(work());
+      const value = work();
+      if (wrote) this.#walSync.committed();
+      return this.#durable(value);
     } catch (error) {
       return Promise.reject(fromSqliteError(error));
     }
+  }
+
+  #durable<T>(value: T): Promise<T> {
+    if (this.#walSync.clean) return Promise.resolve(value);
+    return this.#walSync.durable().then(() => value, (error) => {
+      throw fromSqliteError(error);
+    });
   }
 }

@@ -51,6 +51,18 @@ Deno.test("until released, frames and live messages are held, then sent in the o
   assert.deepEqual(texts(socket), ["own 30098", "presence", "m5"]);
 });
 
+Deno.test("a socket ending while held sends its held answers in order, and no held message", () => {
+  const { socket, out, deliver, marked } = outbound();
+  out.send("answer 1");
+  deliver(5);
+  out.send("answer 2");
+  out.flushHeldFrames();
+  assert.deepEqual(socket.sent, ["answer 1", "answer 2"]);
+  out.close(true);
+  // The held message was never written: it stays waiting for the next socket.
+  assert.deepEqual(marked, []);
+});
+
 Deno.test("a message id at or below the last one sent is not sent again", () => {
   const { socket, out, deliver } = outbound();
   out.releaseHeld();

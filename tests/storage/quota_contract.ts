@@ -223,4 +223,26 @@ export function quotaContract(contractTest: ContractTest): void {
       "me",
     ]);
   });
+
+  contractTest(
+    "a long batch of messages without ids, one with an id among them, is stored in order up to the quota",
+    async (repo) => {
+      const { tom, jack } = await tomAndJack(repo);
+      const texts = Array.from({ length: 150 }, (_, i) => `m${i}`);
+      const batch = texts.map((t, i) => message(tom, jack, t, i === 70 ? "with-id" : null));
+      const outcomes = await repo.saveMessagesWithin(batch, { ...OFF, dailyMessages: 140 });
+      assert.deepEqual(verdicts(outcomes), [
+        ...texts.slice(0, 140),
+        ...Array(10).fill("refused:daily_messages"),
+      ]);
+      const ids = outcomes.slice(0, 140).map((o) => "message" in o ? o.message.messageId : 0);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.equal(new Set(ids).size, 140);
+      const waiting = await repo.waitingMessages(jack.id, tom.id, 0, 1000);
+      assert.deepEqual(waiting.map((m) => m.msg), texts.slice(0, 140));
+      // The id'd one is found again, not stored twice, even past the quota.
+      const [again] = await repo.saveMessagesWithin([batch[70]], { ...OFF, dailyMessages: 140 });
+      assert.ok("message" in again && again.duplicate && again.message.messageId === ids[70]);
+    },
+  );
 }
