@@ -115,7 +115,10 @@ export function createApp(
     route("/v1/inbox", { GET: inboxRoute(context) }),
     ...adminRoutes(context).map(([path, methods]) => route(path, methods)),
     route("/healthz", { GET: health }),
-    route("/readyz", { GET: () => readiness(repository, hub, context.clock) }),
+    route("/readyz", {
+      GET: () =>
+        readiness(repository, hub, context.clock, (ms) => context.messages.storeFailedWithin(ms)),
+    }),
     route("/metrics", { GET: (r) => metricsPage(metrics, r, context.metricsToken) }),
   ];
 

@@ -53,11 +53,22 @@ export class MessageWriter {
   readonly #context: WriterContext;
   readonly #created: boolean;
   readonly #waiting: boolean;
+  /** When the last store failed (`performance.now()`), or null once one succeeded since. */
+  #failedAt: number | null = null;
 
   constructor(context: WriterContext) {
     this.#context = context;
     this.#created = context.webhookEvents?.has("message.created") ?? false;
     this.#waiting = context.webhookEvents?.has("message.waiting") ?? false;
+  }
+
+  /**
+   * Whether the last attempt to store messages failed within the last `withinMs` and none
+   * succeeded since: the database may answer small writes and still refuse messages (a disk that
+   * is full save for a few pages), which `/readyz` then reports.
+   */
+  storeFailedWithin(withinMs: number): boolean {
+    return this.#failedAt !== null && performance.now() - this.#failedAt <= withinMs;
   }
 
   /**
@@ -84,7 +95,9 @@ export class MessageWriter {
       if (messages.some((message) => (message.events?.length ?? 0) > 0)) {
         this.#context.onEventsStored?.();
       }
+      this.#failedAt = null;
     } catch (error) {
+      this.#failedAt = performance.now();
       metrics.storeFailures.inc({}, batch.length);
       log.error("chat.store_failed", {
         conn: connection,

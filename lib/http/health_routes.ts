@@ -9,6 +9,8 @@ import { timingSafeEqual } from "node:crypto";
 
 /** How long `/readyz` waits for each dependency to answer. */
 export const READY_TIMEOUT_MS = 2000;
+/** How long a failed message store keeps the database reported down (unless one succeeds). */
+export const STORE_FAILURE_WINDOW_MS = 30_000;
 
 /** `GET /healthz`: 200 while the process serves requests. */
 export function health(): Promise<Response> {
@@ -33,11 +35,19 @@ async function probe(check: () => Promise<void>): Promise<"up" | "down"> {
 /**
  * `GET /readyz`: 200 when the database and the hub answer, else 503 naming what is down. The
  * database must both answer a read and commit a one-row write: a full disk or a read-only file
- * reads fine but stores nothing, so it is reported down.
+ * reads fine but stores nothing, so it is reported down; so is a database whose last message
+ * store failed within `STORE_FAILURE_WINDOW_MS` with none stored since (`storeFailing`), as a
+ * nearly full disk takes the probe's row and not a message.
  */
-export async function readiness(repository: Repository, hub: Hub, clock: Clock): Promise<Response> {
+export async function readiness(
+  repository: Repository,
+  hub: Hub,
+  clock: Clock,
+  storeFailing: (withinMs: number) => boolean = () => false,
+): Promise<Response> {
   const [database, hubState] = await Promise.all([
     probe(async () => {
+      if (storeFailing(STORE_FAILURE_WINDOW_MS)) throw new Error("Messages cannot be stored");
       await repository.ping();
       await repository.probeWrite(clock());
     }),

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { health, metricsPage, readiness } from "../../lib/http/health_routes.ts";
+import {
+  health,
+  metricsPage,
+  readiness,
+  STORE_FAILURE_WINDOW_MS,
+} from "../../lib/http/health_routes.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import type { Hub } from "../../lib/hub/hub.ts";
 import type { Repository } from "../../lib/storage/repository.ts";
@@ -39,6 +44,24 @@ Deno.test("readyz reports the database down when it reads but cannot write (disk
   const response = await readiness(readOnly as unknown as Repository, hub as unknown as Hub, clock);
   assert.equal(response.status, 503);
   assert.deepEqual((await response.json()).body, { database: "down", hub: "up" });
+});
+
+Deno.test("readyz reports the database down while message stores fail, though the probe's row fits", async () => {
+  const up = pinging(Promise.resolve());
+  const windows: number[] = [];
+  const failing = (withinMs: number) => {
+    windows.push(withinMs);
+    return true;
+  };
+  const response = await readiness(
+    up as unknown as Repository,
+    up as unknown as Hub,
+    clock,
+    failing,
+  );
+  assert.equal(response.status, 503);
+  assert.deepEqual((await response.json()).body, { database: "down", hub: "up" });
+  assert.deepEqual(windows, [STORE_FAILURE_WINDOW_MS]);
 });
 
 Deno.test("metrics are the Prometheus text format, never cached", async () => {
