@@ -4,6 +4,7 @@
  * same load against a fresh service (its database copied from the run's user template) and,
  * where it has a counterpart, a fresh floor relay, and measures both.
  */
+import type { DeliveryResult } from "./generator.ts";
 import type { ServerKind, ServerProcess } from "./server_process.ts";
 import { percentiles, round } from "./stats.ts";
 import type { IdleFigures, LoginFigures, ScenarioResult, WaitingFigures } from "./results.ts";
@@ -142,6 +143,26 @@ export async function waitingScenario(
   };
 }
 
+/** The senders alone send `count` messages: their peers are away, so every message waits. */
+async function sendToAbsentPeers(context: BenchContext, count: number): Promise<DeliveryResult> {
+  const { generator } = context;
+  await generator.open({
+    sides: "a",
+    waitPresence: false,
+    concurrency: 1,
+    timeoutMs: OPEN_TIMEOUT_MS,
+  });
+  return await generator.send({
+    senders: "a",
+    messages: count,
+    window: context.window,
+    withIds: true,
+    msgChars: context.msgChars,
+    awaitDelivery: false,
+    timeoutMs: SEND_TIMEOUT_MS,
+  });
+}
+
 async function measureWaiting(
   context: BenchContext,
   server: ServerProcess,
@@ -152,22 +173,7 @@ async function measureWaiting(
   const { generator } = context;
   await generator.assign(pairSpecs(context.users, plan, "service"), server, tag());
   const foreign = await quietPhase(context, server);
-  // The sender alone: its peer is away, so every message waits.
-  await generator.open({
-    sides: "a",
-    waitPresence: false,
-    concurrency: 1,
-    timeoutMs: OPEN_TIMEOUT_MS,
-  });
-  const stored = await generator.send({
-    senders: "a",
-    messages: count,
-    window: context.window,
-    withIds: true,
-    msgChars: context.msgChars,
-    awaitDelivery: false,
-    timeoutMs: SEND_TIMEOUT_MS,
-  });
+  const stored = await sendToAbsentPeers(context, count);
   await delay(500);
   const rssBeforeKiB = sampler.sample();
   sampler.resetPeak();

@@ -20,6 +20,49 @@ export interface RunUsers {
   readonly tokens: string[];
 }
 
+/** How many users to set up, how many of them timed, and the cores to pin the server to. */
+interface SetupPlan {
+  readonly measured: number;
+  readonly users: number;
+  readonly serverCores: string | null;
+  readonly allCores: string | null;
+}
+
+/**
+ * Registers, then logs in, every user into `tokens`; the first `measured` of each timed with the
+ * server on `serverCores`, the rest on every core. Resolves to the timed phases' durations.
+ */
+async function registerAndLogIn(
+  server: ServerProcess,
+  plan: SetupPlan,
+  tokens: string[],
+): Promise<{ registerMs: number; loginMs: number }> {
+  const { measured, users, serverCores, allCores } = plan;
+  const registerMs = await forEachBounded(
+    0,
+    measured,
+    SETUP_CONCURRENCY,
+    (i) => register(server.httpBase, benchUserName(i)),
+  );
+  // The rest is set-up, not a figure: let scrypt use every core.
+  if (allCores !== null) await pinProcess(server.pid, allCores);
+  await forEachBounded(
+    measured,
+    users,
+    SETUP_CONCURRENCY,
+    (i) => register(server.httpBase, benchUserName(i)),
+  );
+  if (serverCores !== null) await pinProcess(server.pid, serverCores);
+  const loginMs = await forEachBounded(0, measured, SETUP_CONCURRENCY, async (i) => {
+    tokens[i] = await login(server.httpBase, benchUserName(i));
+  });
+  if (allCores !== null) await pinProcess(server.pid, allCores);
+  await forEachBounded(measured, users, SETUP_CONCURRENCY, async (i) => {
+    tokens[i] = await login(server.httpBase, benchUserName(i));
+  });
+  return { registerMs, loginMs };
+}
+
 /** Registers and logs in every user; the first `setupMeasured` of each with the server pinned. */
 export async function createUsers(
   templateDb: string,
@@ -39,28 +82,11 @@ export async function createUsers(
   let loginMs = 0;
   let failure: unknown = null;
   try {
-    registerMs = await forEachBounded(
-      0,
-      measured,
-      SETUP_CONCURRENCY,
-      (i) => register(server.httpBase, benchUserName(i)),
-    );
-    // The rest is set-up, not a figure: let scrypt use every core.
-    if (allCores !== null) await pinProcess(server.pid, allCores);
-    await forEachBounded(
-      measured,
-      sizes.users,
-      SETUP_CONCURRENCY,
-      (i) => register(server.httpBase, benchUserName(i)),
-    );
-    if (serverCores !== null) await pinProcess(server.pid, serverCores);
-    loginMs = await forEachBounded(0, measured, SETUP_CONCURRENCY, async (i) => {
-      tokens[i] = await login(server.httpBase, benchUserName(i));
-    });
-    if (allCores !== null) await pinProcess(server.pid, allCores);
-    await forEachBounded(measured, sizes.users, SETUP_CONCURRENCY, async (i) => {
-      tokens[i] = await login(server.httpBase, benchUserName(i));
-    });
+    ({ registerMs, loginMs } = await registerAndLogIn(
+      server,
+      { measured, users: sizes.users, serverCores, allCores },
+      tokens,
+    ));
   } catch (error) {
     failure = error;
   }

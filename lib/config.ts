@@ -11,10 +11,16 @@ import {
   webhookSettings,
 } from "./config_integration.ts";
 
-import { type NetworkSettings, networkSettings } from "./config_network.ts";
+import { type Limits, type LimitSettingReader, limitSettings } from "./config_limits.ts";
+import {
+  type NetworkSettingReader,
+  type NetworkSettings,
+  networkSettings,
+} from "./config_network.ts";
 
 export { ConfigError };
 export type { NetworkSettings } from "./config_network.ts";
+export type { Limits } from "./config_limits.ts";
 export type { JwtKeySource, JwtSettings, WebhookSettings } from "./config_integration.ts";
 
 /** The resolved settings of the service. */
@@ -77,47 +83,6 @@ export interface Config {
   readonly jwt: JwtSettings | null;
   /** Events sent to the app's backend; `null` when `WEBHOOK_URL` is unset. */
   readonly webhook: WebhookSettings | null;
-}
-
-/** Limits against floods and slow or greedy clients. */
-export interface Limits {
-  /** Messages per second one socket may send, sustained (`MSG_RATE`, default 10). */
-  readonly messageRate: number;
-  /** Messages one socket may send at once before the rate applies (`MSG_BURST`, default 30). */
-  readonly messageBurst: number;
-  /**
-   * Messages without `id` that may wait for the rate on one socket (`MSG_QUEUE`, default 100);
-   * past this the socket is closed (what it sent before is stored).
-   */
-  readonly messageQueue: number;
-  /** Bytes of frames that may wait for the rate on one socket (`MSG_QUEUE_BYTES`, 256 KiB). */
-  readonly messageQueueBytes: number;
-  /** The window of the login/registration limits, in ms (`AUTH_WINDOW`, default 1m). */
-  readonly authWindowMs: number;
-  /** Login and registration attempts per client address per window (`AUTH_MAX_PER_IP`, 30). */
-  readonly authMaxPerIp: number;
-  /** Failed logins per username per window (`AUTH_MAX_PER_USER`, default 10). */
-  readonly authMaxPerUser: number;
-  /** Open chat sockets in all (`MAX_CONNECTIONS`, default 20000). */
-  readonly maxConnections: number;
-  /** Open chat sockets per client address (`MAX_CONNECTIONS_PER_IP`, default 200). */
-  readonly maxConnectionsPerIp: number;
-  /** Open chat sockets per user (`MAX_CONNECTIONS_PER_USER`, default 20). */
-  readonly maxConnectionsPerUser: number;
-  /** Bytes queued for one socket before it counts as too slow and is closed with 1013. */
-  readonly maxBufferedBytes: number;
-  /** Messages sent to a receipt-mode socket (`ack=1`) and not yet acknowledged, at most. */
-  readonly maxUnacked: number;
-  /** Messages one user may store per UTC day (`QUOTA_DAILY_MESSAGES`, 10000; 0 = no limit). */
-  readonly quotaDailyMessages: number;
-  /** Bytes of text one user may store per UTC day (`QUOTA_DAILY_BYTES`, 16 MiB; 0 = no limit). */
-  readonly quotaDailyBytes: number;
-  /** Messages of one sender waiting for one receiver (`QUOTA_WAITING_MESSAGES`, 1000; 0 = no limit). */
-  readonly quotaWaitingMessages: number;
-  /** v2 typing frames per second one socket may send, sustained (`TYPING_RATE`, default 2). */
-  readonly typingRate: number;
-  /** v2 typing frames one socket may send at once (`TYPING_BURST`, default 5); more are ignored. */
-  readonly typingBurst: number;
 }
 
 /** The settings read from the environment, with their defaults, for documentation and tests. */
@@ -247,11 +212,8 @@ export function redactUrl(text: string): string {
 export function parseConfig(env: Env): Config {
   return {
     ...serverSettings(env),
-    limits: limits(env),
-    network: networkSettings({
-      duration: (key, minMs, maxMs) => duration(env, key, minMs, maxMs),
-      integer: (key, min, max) => integer(env, key, min, max),
-    }),
+    limits: limitSettings(numberReader(env)),
+    network: networkSettings(numberReader(env)),
     ...storageSettings(env),
     ...clusterSettings(env),
     jwt: jwtSettings(settingReader(env)),
@@ -283,28 +245,6 @@ function serverSettings(env: Env) {
     allowedOrigins: origins(env),
     trustedProxies: proxyHops(env),
     logFormat: oneOf(env, "LOG_FORMAT", ["text", "json"] as const),
-  };
-}
-
-function limits(env: Env): Limits {
-  return {
-    messageRate: integer(env, "MSG_RATE", 1, 100_000),
-    messageBurst: integer(env, "MSG_BURST", 1, 100_000),
-    messageQueue: integer(env, "MSG_QUEUE", 1, 100_000),
-    messageQueueBytes: integer(env, "MSG_QUEUE_BYTES", 1024, 1024 * 1024 * 1024),
-    authWindowMs: duration(env, "AUTH_WINDOW", 1000, UNIT_MS.d),
-    authMaxPerIp: integer(env, "AUTH_MAX_PER_IP", 1, 1_000_000),
-    authMaxPerUser: integer(env, "AUTH_MAX_PER_USER", 1, 1_000_000),
-    maxConnections: integer(env, "MAX_CONNECTIONS", 1, 10_000_000),
-    maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 1, 10_000_000),
-    maxConnectionsPerUser: integer(env, "MAX_CONNECTIONS_PER_USER", 1, 10_000),
-    maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", 1024, 1024 * 1024 * 1024),
-    maxUnacked: integer(env, "MAX_UNACKED", 1, 1_000_000),
-    quotaDailyMessages: integer(env, "QUOTA_DAILY_MESSAGES", 0, 1_000_000_000),
-    quotaDailyBytes: integer(env, "QUOTA_DAILY_BYTES", 0, 2 ** 40),
-    quotaWaitingMessages: integer(env, "QUOTA_WAITING_MESSAGES", 0, 1_000_000_000),
-    typingRate: integer(env, "TYPING_RATE", 1, 1000),
-    typingBurst: integer(env, "TYPING_BURST", 1, 1000),
   };
 }
 
@@ -345,6 +285,14 @@ function clusterSettings(env: Env) {
     redisUrl,
     redisPrefix,
     presenceTtlMs: duration(env, "PRESENCE_TTL", 1000, 10 * UNIT_MS.m),
+  };
+}
+
+/** The number readers the limits and network settings (`config_limits.ts`, `config_network.ts`) parse with. */
+function numberReader(env: Env): LimitSettingReader & NetworkSettingReader {
+  return {
+    duration: (key, minMs, maxMs) => duration(env, key, minMs, maxMs),
+    integer: (key, min, max) => integer(env, key, min, max),
   };
 }
 

@@ -98,6 +98,48 @@ function addGauges(metrics: Metrics, connections: ConnectionCounter, lag: EventL
   );
 }
 
+/** The webhook sender, or null when `WEBHOOK_URL` is not set. */
+function buildDispatcher(
+  options: ServiceOptions,
+  clock: Clock,
+  metrics: Metrics,
+): WebhookDispatcher | null {
+  const { config, repository, log } = options;
+  if (config.webhook === null) return null;
+  return new WebhookDispatcher({
+    repository,
+    settings: config.webhook,
+    clock,
+    log,
+    metrics,
+    fetch: options.fetch,
+  });
+}
+
+/** The store-and-publish path, with the quota and the webhook events it records. */
+function buildMessageWriter(
+  options: ServiceOptions,
+  metrics: Metrics,
+  notifier: ConversationNotifier,
+  onEventsStored: () => void,
+): MessageWriter {
+  const { config, repository, hub, log } = options;
+  return new MessageWriter({
+    notifier,
+    repository,
+    hub,
+    metrics,
+    log,
+    webhookEvents: config.webhook?.events,
+    onEventsStored,
+    quota: {
+      dailyMessages: config.limits.quotaDailyMessages,
+      dailyBytes: config.limits.quotaDailyBytes,
+      waitingMessages: config.limits.quotaWaitingMessages,
+    },
+  });
+}
+
 /**
  * The parts that plug the service into an app: the authenticator (chat tokens and JWTs), the
  * accounts over it, the webhook sender and the store-and-publish path that wakes it.
@@ -117,14 +159,7 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     tokenTtlMs: config.tokenTtlMs,
     authenticator,
   });
-  const dispatcher = config.webhook === null ? null : new WebhookDispatcher({
-    repository,
-    settings: config.webhook,
-    clock,
-    log,
-    metrics,
-    fetch: options.fetch,
-  });
+  const dispatcher = buildDispatcher(options, clock, metrics);
   const wakeSender = () => dispatcher?.wake();
   const notifier = new ConversationNotifier({ repository, hub, log });
   if (options.presence !== undefined) {
@@ -132,24 +167,10 @@ function buildIntegration(options: ServiceOptions, clock: Clock, metrics: Metric
     options.presence.onChanged = (userId, online, at) =>
       notifier.presenceChanged(userId, online, at);
   }
-  const messages = new MessageWriter({
-    notifier,
-    repository,
-    hub,
-    metrics,
-    log,
-    webhookEvents: config.webhook?.events,
-    onEventsStored: wakeSender,
-    quota: {
-      dailyMessages: config.limits.quotaDailyMessages,
-      dailyBytes: config.limits.quotaDailyBytes,
-      waitingMessages: config.limits.quotaWaitingMessages,
-    },
-  });
   return {
     authenticator,
     accounts,
-    messages,
+    messages: buildMessageWriter(options, metrics, notifier, wakeSender),
     notifier,
     apiKeys: new ApiKeys(repository, clock),
     keyFailures: new AttemptLimiter(config.limits.authMaxPerIp, config.limits.authWindowMs, clock),
@@ -184,6 +205,50 @@ function buildRecalls(options: ServiceOptions, clock: Clock, notifier: Conversat
   return { recaller, recalls: new SocketRecalls({ recaller, clock, rate, burst, log }) };
 }
 
+/** Sheds the newest sockets when the process's memory passes `MEMORY_LIMIT`. */
+function buildMemoryGuard(
+  options: ServiceOptions,
+  metrics: Metrics,
+  liveSockets: Set<DroppableSocket>,
+): MemoryGuard {
+  const { config, log } = options;
+  return new MemoryGuard({
+    limitBytes: config.network.memoryLimitBytes,
+    readRss: () => Deno.memoryUsage().rss,
+    sockets: liveSockets,
+    onShed(dropped, rss) {
+      metrics.connectionsRefused.inc({ reason: "memory" }, dropped);
+      log.warn("memory.shed", { dropped, rss_bytes: rss, limit: config.network.memoryLimitBytes });
+    },
+  });
+}
+
+/** The background timers: event-loop lag, the memory guard and the token purge. */
+function backgroundTimers(
+  lag: EventLoopLag,
+  memory: MemoryGuard,
+  accounts: Accounts,
+  log: Logger,
+): Pick<Service, "startTimers" | "stopTimers"> {
+  let purge: ReturnType<typeof setInterval> | undefined;
+  return {
+    startTimers() {
+      lag.start();
+      memory.start();
+      purge = setInterval(() => {
+        accounts.purgeExpiredTokens().catch((error) =>
+          log.error("token.purge_failed", { error: errorMessage(error) })
+        );
+      }, TOKEN_PURGE_INTERVAL_MS);
+    },
+    stopTimers() {
+      clearInterval(purge);
+      lag.stop();
+      memory.stop();
+    },
+  };
+}
+
 /** Builds every component of the service from its settings, repository and hub. */
 export function buildService(options: ServiceOptions): Service {
   const { config, repository, hub, log } = options;
@@ -194,16 +259,7 @@ export function buildService(options: ServiceOptions): Service {
   const sessions = new Set<TrackedSession>();
   const lag = new EventLoopLag();
   const liveSockets = new Set<DroppableSocket>();
-  const memory = new MemoryGuard({
-    limitBytes: config.network.memoryLimitBytes,
-    readRss: () => Deno.memoryUsage().rss,
-    sockets: liveSockets,
-    onShed(dropped, rss) {
-      metrics.connectionsRefused.inc({ reason: "memory" }, dropped);
-      log.warn("memory.shed", { dropped, rss_bytes: rss, limit: config.network.memoryLimitBytes });
-    },
-  });
-  let purge: ReturnType<typeof setInterval> | undefined;
+  const memory = buildMemoryGuard(options, metrics, liveSockets);
   let connectionsOpened = 0;
   addGauges(metrics, connections, lag);
   const deliveries = new DeliveryMarker(repository, log);
@@ -239,20 +295,7 @@ export function buildService(options: ServiceOptions): Service {
   return {
     context,
     sessions,
-    startTimers() {
-      lag.start();
-      memory.start();
-      purge = setInterval(() => {
-        integration.accounts.purgeExpiredTokens().catch((error) =>
-          log.error("token.purge_failed", { error: errorMessage(error) })
-        );
-      }, TOKEN_PURGE_INTERVAL_MS);
-    },
-    stopTimers() {
-      clearInterval(purge);
-      lag.stop();
-      memory.stop();
-    },
+    ...backgroundTimers(lag, memory, integration.accounts, log),
     startSending,
     stopSending,
   };

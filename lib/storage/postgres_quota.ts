@@ -6,7 +6,7 @@
  *   usage row whose `WHERE` PostgreSQL re-checks on the newest version of that row (it is locked
  *   until commit), so concurrent saves of one sender, on any node, count one after the other.
  * - The message is inserted only when the charge went through, after the direction's advisory
- *   lock (ids of a direction commit in order, see `PostgresRepository`).
+ *   lock (ids of a direction commit in order, see `postgres_message_store.ts`).
  * - The waiting count and the look-up of a stored client id read the statement's snapshot. Saves
  *   on one direction from several nodes at the same instant may each see the count before the
  *   others commit, so the waiting quota can be passed by one message per such concurrent save;

@@ -1,6 +1,7 @@
 /** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { migrate } from "./sqlite_schema.ts";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { keepWal, openDatabase, type SqliteOptions } from "./sqlite_connection.ts";
+import { SqliteWriteQueue } from "./sqlite_write_queue.ts";
 import { fromSqliteError } from "./sqlite_errors.ts";
 import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./message_row.ts";
 import { SqliteAppTables } from "./sqlite_app_tables.ts";
@@ -9,8 +10,8 @@ import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { SqliteConversations } from "./sqlite_conversations.ts";
 import { SqliteSearch } from "./sqlite_search.ts";
 import { SqliteRecall } from "./sqlite_recall.ts";
-import { WalSync } from "./wal_sync.ts";
-import { WalCheckpointer } from "./wal_checkpointer.ts";
+import type { WalSync } from "./wal_sync.ts";
+import type { WalCheckpointer } from "./wal_checkpointer.ts";
 import { quotaIsOn, type StorageQuota } from "./quota.ts";
 import type {
   ApiKeyRecord,
@@ -40,51 +41,10 @@ import type {
   UserRef,
 } from "./repository.ts";
 
-/** Options of the SQLite repository; `main.ts` passes them from `Config`. */
-export interface SqliteOptions {
-  /** `FULL` syncs every commit; `NORMAL` may lose the last commits on power loss. */
-  readonly synchronous: "FULL" | "NORMAL";
-  /** How long a write waits for a lock held by another connection, in ms. */
-  readonly busyTimeoutMs: number;
-}
+export type { SqliteOptions } from "./sqlite_connection.ts";
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
-}
-
-/** Whether `path` names a database without a file (and so without a WAL to sync). */
-function inMemory(path: string): boolean {
-  return path === "" || path === ":memory:";
-}
-
-/**
- * Opens the file with the options' settings and migrates it; closes it again on failure. With
- * `FULL` on a file, the connection itself runs `NORMAL` and `WalSync` syncs the WAL after each
- * commit, off the event loop, before anything is settled: the same guarantee without the wait.
- */
-function openDatabase(path: string, options: SqliteOptions): DatabaseSync {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
-    db.exec("PRAGMA foreign_keys = ON");
-    db.exec(`PRAGMA synchronous = ${inMemory(path) ? options.synchronous : "NORMAL"}`);
-    // Deleted or overwritten text is zeroed in the file, not just unlinked: a recalled or erased
-    // message leaves no readable copy in free pages.
-    db.exec("PRAGMA secure_delete = ON");
-    // Migrate before switching to WAL: a file from a newer server is refused untouched.
-    migrate(db);
-    db.exec("PRAGMA journal_mode = WAL");
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  return db;
-}
-
-interface PendingWrite {
-  run(): unknown;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
 }
 
 /** A `Repository` on one SQLite file. */
@@ -108,17 +68,15 @@ export class SqliteRepository implements Repository {
   readonly #recall: SqliteRecall;
   readonly #walSync: WalSync;
   readonly #checkpointer: WalCheckpointer | null;
-  #pending: PendingWrite[] = [];
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #writes: SqliteWriteQueue;
 
   /** Opens (creating if needed) and migrates the database at `path`; `:memory:` works too. */
   constructor(path: string, options: SqliteOptions) {
     const db = this.#db = openDatabase(path, options);
-    const syncsWal = options.synchronous === "FULL" && !inMemory(path);
-    this.#walSync = new WalSync(syncsWal ? `${path}-wal` : null);
-    // Checkpoints (and their syncs) on a Worker, not inside a commit on the event loop.
-    if (!inMemory(path)) db.exec("PRAGMA wal_autocheckpoint = 0");
-    this.#checkpointer = inMemory(path) ? null : new WalCheckpointer(path, options.busyTimeoutMs);
+    const wal = keepWal(db, path, options);
+    this.#walSync = wal.sync;
+    this.#checkpointer = wal.checkpointer;
+    this.#writes = new SqliteWriteQueue(db, wal.sync);
     // Not stored when an existing user shares a look-alike key (NULL keys match nothing).
     this.#insertUser = db.prepare(
       `INSERT INTO users (username, username_key, password_hash, email, created_at, skeleton_key,
@@ -186,7 +144,7 @@ export class SqliteRepository implements Repository {
       ) as { id: number } | undefined;
       if (row === undefined) return Promise.resolve(null);
       this.#walSync.committed();
-      return this.#durable({ id: row.id, username: user.username });
+      return this.#writes.durable({ id: row.id, username: user.username });
     } catch (error) {
       if (isUniqueViolation(error)) return Promise.resolve(null);
       return Promise.reject(fromSqliteError(error));
@@ -194,7 +152,7 @@ export class SqliteRepository implements Repository {
   }
 
   findUser(usernameKey: string): Promise<UserRecord | null> {
-    return this.#attempt(() => {
+    return this.#writes.attempt(() => {
       const row = this.#selectUser.get(usernameKey) as
         | {
           id: number;
@@ -218,13 +176,13 @@ export class SqliteRepository implements Repository {
   }
 
   createToken(token: NewToken): Promise<void> {
-    return this.#attempt(() => {
+    return this.#writes.attempt(() => {
       this.#insertToken.run(token.tokenHash, token.userId, token.createdAt, token.expiresAt);
     }, true);
   }
 
   findSession(tokenHash: string, now: number): Promise<Session | null> {
-    return this.#attempt(() => {
+    return this.#writes.attempt(() => {
       const row = this.#selectSession.get(tokenHash, now) as
         | { token_hash: string; expires_at: number; id: number; username: string }
         | undefined;
@@ -238,49 +196,49 @@ export class SqliteRepository implements Repository {
   }
 
   deleteToken(tokenHash: string): Promise<boolean> {
-    return this.#attempt(() => Number(this.#deleteToken.run(tokenHash).changes) > 0, true);
+    return this.#writes.attempt(() => Number(this.#deleteToken.run(tokenHash).changes) > 0, true);
   }
 
   deleteExpiredTokens(now: number): Promise<number> {
-    return this.#attempt(() => Number(this.#deleteExpired.run(now).changes), true);
+    return this.#writes.attempt(() => Number(this.#deleteExpired.run(now).changes), true);
   }
 
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
     // One write of the next group commit: all are stored, in order, or none is.
-    return this.#write(() => this.#messages.storeInOrder(messages));
+    return this.#writes.write(() => this.#messages.storeInOrder(messages));
   }
 
   saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
     if (!quotaIsOn(quota)) return this.saveMessages(messages);
-    return this.#write(() => this.#quota.save(messages, quota, this.#messages));
+    return this.#writes.write(() => this.#quota.save(messages, quota, this.#messages));
   }
 
   markDelivered(messageIds: readonly number[]): Promise<void> {
     if (messageIds.length === 0) return Promise.resolve();
-    return this.#write(() => {
+    return this.#writes.write(() => {
       this.#markDelivered.run(JSON.stringify(messageIds));
     });
   }
 
   deliveredUpto(receiverId: number, senderId: number): Promise<number> {
-    return this.#attempt(() => this.#conversations.deliveredUpto(receiverId, senderId));
+    return this.#writes.attempt(() => this.#conversations.deliveredUpto(receiverId, senderId));
   }
 
   conversations(userId: number, query: ConversationQuery): Promise<ConversationRecord[]> {
-    return this.#attempt(() => this.#conversations.page(userId, query));
+    return this.#writes.attempt(() => this.#conversations.page(userId, query));
   }
 
   conversation(userId: number, peerId: number): Promise<ConversationRecord | null> {
-    return this.#attempt(() => this.#conversations.one(userId, peerId));
+    return this.#writes.attempt(() => this.#conversations.one(userId, peerId));
   }
 
   conversationPeers(userId: number): Promise<number[]> {
-    return this.#attempt(() => this.#conversations.peers(userId));
+    return this.#writes.attempt(() => this.#conversations.peers(userId));
   }
 
   markRead(readerId: number, peerId: number, messageId: number): Promise<ReadMark | null> {
-    return this.#write(() => this.#conversations.markRead(readerId, peerId, messageId));
+    return this.#writes.write(() => this.#conversations.markRead(readerId, peerId, messageId));
   }
 
   waitingMessages(
@@ -289,18 +247,18 @@ export class SqliteRepository implements Repository {
     afterId: number,
     limit: number,
   ): Promise<StoredMessage[]> {
-    return this.#attempt(() =>
+    return this.#writes.attempt(() =>
       (this.#selectWaiting.all(toUserId, fromUserId, afterId, limit) as unknown as MessageRow[])
         .map(toMessage)
     );
   }
 
   waitingCount(toUserId: number, fromUserId: number, limit: number): Promise<number> {
-    return this.#attempt(() => this.#messages.countWaiting(toUserId, fromUserId, limit));
+    return this.#writes.attempt(() => this.#messages.countWaiting(toUserId, fromUserId, limit));
   }
 
   history(userId: number, peerId: number, query: HistoryQuery): Promise<StoredMessage[]> {
-    return this.#attempt(() => {
+    return this.#writes.attempt(() => {
       const before = query.beforeId ?? Number.MAX_SAFE_INTEGER;
       const rows = userId === peerId
         ? this.#selectOwnHistory.all(userId, before, query.limit)
@@ -310,61 +268,61 @@ export class SqliteRepository implements Repository {
   }
 
   searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
-    return this.#attempt(() => this.#search.search(userId, peerId, query));
+    return this.#writes.attempt(() => this.#search.search(userId, peerId, query));
   }
 
   recallMessage(request: RecallRequest): Promise<RecallOutcome> {
-    return this.#write(() => this.#recall.recall(request));
+    return this.#writes.write(() => this.#recall.recall(request));
   }
 
   updateUser(userId: number, changes: UserChanges): Promise<void> {
-    return this.#write(() => this.#app.updateUser(userId, changes));
+    return this.#writes.write(() => this.#app.updateUser(userId, changes));
   }
 
   deleteUser(userId: number): Promise<{ messages: number } | null> {
-    return this.#write(() => this.#app.deleteUser(userId));
+    return this.#writes.write(() => this.#app.deleteUser(userId));
   }
 
   recordPresence(change: PresenceChange): Promise<void> {
-    return this.#write(() => this.#app.recordPresence(change));
+    return this.#writes.write(() => this.#app.recordPresence(change));
   }
 
   createApiKey(key: NewApiKey): Promise<boolean> {
-    return this.#write(() => this.#app.createApiKey(key));
+    return this.#writes.write(() => this.#app.createApiKey(key));
   }
 
   findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
-    return this.#attempt(() => this.#app.findApiKey(keyHash));
+    return this.#writes.attempt(() => this.#app.findApiKey(keyHash));
   }
 
   listApiKeys(): Promise<ApiKeyRecord[]> {
-    return this.#attempt(() => this.#app.listApiKeys());
+    return this.#writes.attempt(() => this.#app.listApiKeys());
   }
 
   deleteApiKey(name: string): Promise<boolean> {
-    return this.#write(() => this.#app.deleteApiKey(name));
+    return this.#writes.write(() => this.#app.deleteApiKey(name));
   }
 
   claimWebhookEvents(request: ClaimRequest): Promise<ClaimedEvent[]> {
-    return this.#write(() => this.#app.claim(request));
+    return this.#writes.write(() => this.#app.claim(request));
   }
 
   settleWebhookEvent(seq: number, owner: string, outcome: EventOutcome): Promise<boolean> {
-    return this.#write(() => this.#app.settle(seq, owner, outcome));
+    return this.#writes.write(() => this.#app.settle(seq, owner, outcome));
   }
 
   webhookBacklog(): Promise<OutboxBacklog> {
-    return this.#attempt(() => this.#app.backlog());
+    return this.#writes.attempt(() => this.#app.backlog());
   }
 
   ping(): Promise<void> {
-    return this.#attempt(() => {
+    return this.#writes.attempt(() => {
       this.#db.prepare("SELECT 1").get();
     });
   }
 
   probeWrite(at: number): Promise<void> {
-    return this.#write(() => {
+    return this.#writes.write(() => {
       this.#db.prepare(
         `INSERT INTO write_probe (id, probed_at) VALUES (1, ?)
          ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at`,
@@ -375,7 +333,7 @@ export class SqliteRepository implements Repository {
   async close(): Promise<void> {
     // At once, so that no write queued from now on starts a timer: it fails as closed.
     try {
-      this.#commitPending();
+      this.#writes.commitPending();
       if (this.#db.isOpen) this.#db.close();
     } catch (error) {
       throw fromSqliteError(error);
@@ -383,72 +341,5 @@ export class SqliteRepository implements Repository {
     // The last commits' sync; then the Worker's last checkpoint, with the only connection left.
     await this.#walSync.close();
     await this.#checkpointer?.stop();
-  }
-
-  /**
-   * Group commit: writes queued in one turn of the event loop share one transaction, so one
-   * sync to disk covers them all. Each write's promise settles once its transaction committed;
-   * if the transaction fails, every write in it fails and none of them is stored.
-   */
-  #write<T>(work: () => T): Promise<T> {
-    if (!this.#db.isOpen) return Promise.reject(new Error("The database is closed"));
-    const done = Promise.withResolvers<T>();
-    this.#pending.push({
-      run: work,
-      resolve: done.resolve as (value: unknown) => void,
-      reject: done.reject,
-    });
-    this.#flushTimer ??= setTimeout(() => this.#commitPending(), 0);
-    return done.promise;
-  }
-
-  #commitPending(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
-    const results: unknown[] = [];
-    try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      for (const write of batch) results.push(write.run());
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      if (this.#db.isOpen && this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      const failure = fromSqliteError(error);
-      for (const write of batch) write.reject(failure);
-      return;
-    }
-    this.#walSync.committed();
-    const settle = () => batch.forEach((write, i) => write.resolve(results[i]));
-    if (this.#walSync.clean) settle();
-    else {
-      this.#walSync.durable().then(settle, (error) => {
-        const failure = fromSqliteError(error);
-        for (const write of batch) write.reject(failure);
-      });
-    }
-  }
-
-  /**
-   * node:sqlite is synchronous; the interface is async for engines that are not. `wrote`: the
-   * work auto-committed a change. Whatever it returns is settled once every commit so far is
-   * on disk, so nothing is read back (or answered) that a power loss could still take away.
-   */
-  #attempt<T>(work: () => T, wrote = false): Promise<T> {
-    try {
-      const value = work();
-      if (wrote) this.#walSync.committed();
-      return this.#durable(value);
-    } catch (error) {
-      return Promise.reject(fromSqliteError(error));
-    }
-  }
-
-  #durable<T>(value: T): Promise<T> {
-    if (this.#walSync.clean) return Promise.resolve(value);
-    return this.#walSync.durable().then(() => value, (error) => {
-      throw fromSqliteError(error);
-    });
   }
 }
