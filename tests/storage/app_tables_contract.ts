@@ -4,30 +4,11 @@
  * `repositoryContract` for every implementation.
  */
 import assert from "node:assert/strict";
-import type {
-  ClaimRequest,
-  NewMessage,
-  Repository,
-  UserRef,
-} from "../../lib/storage/repository.ts";
-import { usernameKey } from "../../lib/users/username.ts";
+import type { ClaimRequest, NewMessage, UserRef } from "../../lib/storage/repository.ts";
+import { addUser, type ContractTest } from "./contract_support.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const HOUR_MS = 3_600_000;
-
-type ContractTest = (behaviour: string, body: (repo: Repository) => Promise<void>) => void;
-
-async function addUser(repo: Repository, username: string): Promise<UserRef> {
-  const user = await repo.createUser({
-    username,
-    usernameKey: usernameKey(username),
-    passwordHash: `hash-of-${username}`,
-    email: null,
-    createdAt: NOW,
-  });
-  assert.ok(user !== null);
-  return user;
-}
 
 function message(
   from: UserRef,

@@ -11,26 +11,12 @@ import type {
   UserRef,
 } from "../../lib/storage/repository.ts";
 import { DAY_MS } from "../../lib/storage/quota.ts";
-import { usernameKey } from "../../lib/users/username.ts";
+import { addUser, type ContractTest } from "./contract_support.ts";
 
 /** Noon (UTC) of a day: 12 h until the next day begins. */
 const NOON = Date.UTC(2024, 4, 1, 12, 0, 0);
 const HALF_DAY_MS = DAY_MS / 2;
 const OFF: StorageQuota = { dailyMessages: 0, dailyBytes: 0, waitingMessages: 0 };
-
-type ContractTest = (behaviour: string, body: (repo: Repository) => Promise<void>) => void;
-
-async function addUser(repo: Repository, username: string): Promise<UserRef> {
-  const user = await repo.createUser({
-    username,
-    usernameKey: usernameKey(username),
-    passwordHash: `hash-of-${username}`,
-    email: null,
-    createdAt: NOON,
-  });
-  assert.ok(user !== null);
-  return user;
-}
 
 function message(
   from: UserRef,

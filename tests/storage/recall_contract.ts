@@ -4,24 +4,10 @@
  */
 import assert from "node:assert/strict";
 import type { NewMessage, Repository, UserRef } from "../../lib/storage/repository.ts";
-import { usernameKey } from "../../lib/users/username.ts";
+import { addUser, type ContractTest } from "./contract_support.ts";
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const WINDOW_MS = 120_000;
-
-type ContractTest = (behaviour: string, body: (repo: Repository) => Promise<void>) => void;
-
-async function addUser(repo: Repository, username: string): Promise<UserRef> {
-  const user = await repo.createUser({
-    username,
-    usernameKey: usernameKey(username),
-    passwordHash: `hash-of-${username}`,
-    email: null,
-    createdAt: NOW,
-  });
-  assert.ok(user !== null);
-  return user;
-}
 
 function message(from: UserRef, to: UserRef, msg: string, sentAt = NOW): NewMessage {
   return { from, to, msg, sendTime: "2024-05-01 12:00:00", sentAt, clientId: `c-${msg}` };

@@ -11,22 +11,10 @@ import { quotaContract } from "./quota_contract.ts";
 import { conversationContract } from "./conversation_contract.ts";
 import { searchContract } from "./search_contract.ts";
 import { recallContract } from "./recall_contract.ts";
+import { addUser } from "./contract_support.ts";
 
 const HOUR_MS = 3_600_000;
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
-
-/** Stores a user under the key of `username`, failing the test if the key is taken. */
-async function addUser(repo: Repository, username: string): Promise<UserRef> {
-  const user = await repo.createUser({
-    username,
-    usernameKey: usernameKey(username),
-    passwordHash: `hash-of-${username}`,
-    email: null,
-    createdAt: NOW,
-  });
-  assert.ok(user !== null, `User ${username} should be created`);
-  return user;
-}
 
 let sendSecond = 0;
 
