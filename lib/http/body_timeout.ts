@@ -1,7 +1,9 @@
 /**
- * `HTTP_BODY_TIMEOUT`: a request whose body has not arrived (and been answered) within the
- * timeout gets 408 `10018` and `Connection: close`, so a client that sends its body a byte at a
- * time cannot hold a handler. `Deno.serve` offers no timeout of its own for a body.
+ * `HTTP_BODY_TIMEOUT`: a request whose body has not fully arrived within the timeout gets 408
+ * `10018` and `Connection: close`, so a client that sends its body a byte at a time cannot hold a
+ * handler. Only the body's arrival is timed: a handler that is slow once it has the body (a login
+ * waiting for its scrypt turn under a burst) answers as late as it must. `Deno.serve` offers no
+ * timeout of its own for a body.
  */
 import { API_STATUS } from "../protocol/status.ts";
 import { envelope } from "./envelope.ts";
@@ -9,20 +11,50 @@ import { envelope } from "./envelope.ts";
 /** A `fetch`-style handler. */
 export type Handler<Info> = (request: Request, info?: Info) => Promise<Response>;
 
-/** `handler`, answering 408 when a request with a body is not answered within `timeoutMs`. */
+/** `handler`, answering 408 when a request's body has not arrived within `timeoutMs`. */
 export function withBodyTimeout<Info>(handler: Handler<Info>, timeoutMs: number): Handler<Info> {
   return async (request, info) => {
     if (request.body === null) return handler(request, info);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<Response>((resolve) => {
-      timer = setTimeout(() => resolve(requestTimeout(timeoutMs)), timeoutMs);
-    });
+    const late = Promise.withResolvers<Response>();
+    const body = timedBody(request.body, timeoutMs, () => late.resolve(requestTimeout(timeoutMs)));
+    const timed = new Request(request, { body: body.stream, duplex: "half" } as RequestInit);
     try {
-      return await Promise.race([handler(request, info), late]);
+      return await Promise.race([handler(timed, info), late.promise]);
     } finally {
-      clearTimeout(timer);
+      body.stop();
     }
   };
+}
+
+/**
+ * `source` as a stream that calls `onLate` and fails when it has not ended within `timeoutMs`;
+ * `stop` ends the timing (the answer went out, whether or not the body was read).
+ */
+function timedBody(
+  source: ReadableStream<Uint8Array>,
+  timeoutMs: number,
+  onLate: () => void,
+): { stream: ReadableStream<Uint8Array>; stop: () => void } {
+  const reader = source.getReader();
+  const timer = setTimeout(() => {
+    onLate();
+    reader.cancel(new Error("The request body did not arrive in time")).catch(() => {});
+  }, timeoutMs);
+  const stop = () => clearTimeout(timer);
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        stop();
+        controller.close();
+      } else controller.enqueue(value);
+    },
+    cancel(reason) {
+      stop();
+      return reader.cancel(reason);
+    },
+  });
+  return { stream, stop };
 }
 
 function requestTimeout(timeoutMs: number): Response {
