@@ -18,6 +18,7 @@ import type {
   PresenceChange,
   UserChanges,
 } from "./repository.ts";
+import { inTransaction } from "./postgres_transaction.ts";
 
 type Sql = postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>;
 
@@ -48,7 +49,7 @@ export function deleteUser(
   sql: postgres.Sql<{ int8: number }>,
   userId: number,
 ): Promise<{ messages: number } | null> {
-  return sql.begin(async (tx) => {
+  return inTransaction(sql, async (tx) => {
     const [user] = await tx`SELECT id FROM users WHERE id = ${userId} FOR UPDATE`;
     if (user === undefined) return null;
     // Outbox events and tokens go with the user (ON DELETE CASCADE); messages have no cascade.
@@ -65,7 +66,7 @@ export function recordPresence(
   sql: postgres.Sql<{ int8: number }>,
   change: PresenceChange,
 ): Promise<unknown> {
-  return sql.begin(async (tx) => {
+  return inTransaction(sql, async (tx) => {
     await tx`UPDATE users SET last_seen_at = ${change.at} WHERE id = ${change.userId}`;
     if (!change.event) return;
     const type = change.online ? "user.online" : "user.offline";

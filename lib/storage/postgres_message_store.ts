@@ -11,6 +11,7 @@ import * as app from "./postgres_app_tables.ts";
 import { insertWithinQuota } from "./postgres_quota.ts";
 import type { StorageQuota } from "./quota.ts";
 import type { NewMessage, SaveOutcome, SaveResult } from "./repository.ts";
+import { inTransaction } from "./postgres_transaction.ts";
 
 type Sql = postgres.Sql<{ int8: number }> | postgres.TransactionSql<{ int8: number }>;
 
@@ -28,7 +29,7 @@ export async function saveInOrder(
     return [await save(sql, messages[0], quota)];
   }
   // One transaction, in order: all are stored or none is; none after one refused.
-  return await (sql.begin(async (tx) => {
+  return await (inTransaction(sql, async (tx) => {
     const saved: SaveOutcome[] = [];
     let refused: SaveOutcome | null = null;
     for (const message of messages) {

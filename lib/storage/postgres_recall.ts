@@ -6,13 +6,14 @@
 import type postgres from "npm:postgres@3.4.9";
 import { type MessageRow, toMessage } from "./message_row.ts";
 import type { RecallOutcome, RecallRequest } from "./repository.ts";
+import { inTransaction } from "./postgres_transaction.ts";
 
 /** Recalls within the request's bounds, in one transaction; see `Repository.recallMessage`. */
 export function recallMessage(
   sql: postgres.Sql<{ int8: number }>,
   request: RecallRequest,
 ): Promise<RecallOutcome> {
-  return sql.begin(async (tx) => {
+  return inTransaction(sql, async (tx) => {
     // Locked until commit: two recalls of one message (or a recall and an erasure) take turns.
     const [target] = await tx<
       { from_user_id: number; to_user_id: number; sent_at: number; recalled: boolean }[]

@@ -41,6 +41,7 @@ import type {
   UserRef,
 } from "./repository.ts";
 import { LOCK_CLASS } from "./postgres_schema.ts";
+import { inTransaction } from "./postgres_transaction.ts";
 
 /** Options of the PostgreSQL repository; `main.ts` passes them from `Config`. */
 export interface PostgresOptions {
@@ -103,7 +104,7 @@ export class PostgresRepository implements Repository {
     const skeleton = user.lookalike?.skeleton ?? null;
     const folded = user.lookalike?.folded ?? null;
     const rows = await this.#run((sql) =>
-      sql.begin(async (tx) => {
+      inTransaction(sql, async (tx) => {
         // Two registrations of look-alike names wait for each other here (locks in one order,
         // so they cannot deadlock); the check below then sees the one committed first.
         if (skeleton !== null && folded !== null) {
