@@ -17,7 +17,14 @@ export function withBodyTimeout<Info>(handler: Handler<Info>, timeoutMs: number)
     if (request.body === null) return handler(request, info);
     const late = Promise.withResolvers<Response>();
     const body = timedBody(request.body, timeoutMs, () => late.resolve(requestTimeout(timeoutMs)));
-    const timed = new Request(request, { body: body.stream, duplex: "half" } as RequestInit);
+    // Not `new Request(request, ...)`: that copies the request's signal, which the runtime warns
+    // about; nothing here aborts on it.
+    const timed = new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
     try {
       return await Promise.race([handler(timed, info), late.promise]);
     } finally {
@@ -28,7 +35,8 @@ export function withBodyTimeout<Info>(handler: Handler<Info>, timeoutMs: number)
 
 /**
  * `source` as a stream that calls `onLate` and fails when it has not ended within `timeoutMs`;
- * `stop` ends the timing (the answer went out, whether or not the body was read).
+ * `stop` ends the timing once the answer is out, and lets go of a body the handler did not read
+ * (a 413 or 415 answers without it).
  */
 function timedBody(
   source: ReadableStream<Uint8Array>,
@@ -36,21 +44,28 @@ function timedBody(
   onLate: () => void,
 ): { stream: ReadableStream<Uint8Array>; stop: () => void } {
   const reader = source.getReader();
+  let ended = false;
   const timer = setTimeout(() => {
     onLate();
     reader.cancel(new Error("The request body did not arrive in time")).catch(() => {});
   }, timeoutMs);
-  const stop = () => clearTimeout(timer);
+  const stop = () => {
+    clearTimeout(timer);
+    if (!ended) reader.cancel().catch(() => {});
+    ended = true;
+  };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read();
       if (done) {
-        stop();
+        ended = true;
+        clearTimeout(timer);
         controller.close();
       } else controller.enqueue(value);
     },
     cancel(reason) {
-      stop();
+      clearTimeout(timer);
+      ended = true;
       return reader.cancel(reason);
     },
   });
