@@ -23,8 +23,8 @@ export interface NetworkSettings {
    */
   readonly closeTimeoutMs: number;
   /**
-   * From a request's head to its answer, in ms (`HTTP_BODY_TIMEOUT`, default 30 s); a body still
-   * arriving then gets 408 `10018`.
+   * How long a request body may take to arrive once the handler reads it, in ms
+   * (`HTTP_BODY_TIMEOUT`, default 30 s); a body still arriving then gets 408 `10018`.
    */
   readonly bodyTimeoutMs: number;
   /**

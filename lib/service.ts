@@ -301,6 +301,9 @@ export function buildService(options: ServiceOptions): Service {
   };
 }
 
+/** The longest shutdown waits for the clients' close frames (WS_CLOSE_TIMEOUT drops them sooner). */
+const CLOSE_HANDSHAKE_WAIT_MS = 5_000;
+
 /** Closes every session, lets the frames in hand finish, then lets go of the hub. */
 async function drain(service: Service): Promise<void> {
   const { sessions, context } = service;
@@ -309,11 +312,17 @@ async function drain(service: Service): Promise<void> {
   for (const session of closing) session.terminate(DISCONNECT.GOING_AWAY);
   // Frames in hand are stored and published before the hub lets go of Redis.
   await Promise.all(closing.map((session) => session.settled()));
+  await context.notifier.settled();
   await context.hub.close(DISCONNECT.GOING_AWAY);
   // Each close handshake ends before the process does: a connection that still holds unread data
   // when the process exits is reset, and a reset can destroy the 1001 the client has not read
-  // yet. Bounded: a client that does not answer is dropped after WS_CLOSE_TIMEOUT.
-  await Promise.all(closing.map((session) => session.whenClosed));
+  // yet. A client that does not answer is dropped after WS_CLOSE_TIMEOUT; bounded here too.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(closing.map((session) => session.whenSocketClosed)),
+    new Promise((resolve) => timer = setTimeout(resolve, CLOSE_HANDSHAKE_WAIT_MS)),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Starts listening; resolves once the port is bound. */

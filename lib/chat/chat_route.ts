@@ -25,6 +25,8 @@ export interface TrackedSession {
   terminate(disconnect: Disconnect): void;
   settled(): Promise<void>;
   readonly whenClosed: Promise<void>;
+  /** Resolves when the socket itself closed (after the close handshake, or dropped). */
+  readonly whenSocketClosed: Promise<void>;
 }
 
 /** What the chat route needs. */

@@ -77,6 +77,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   #started: Promise<void> = Promise.resolve();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #whenClosed = Promise.withResolvers<void>();
+  readonly #socketClosed = Promise.withResolvers<void>();
 
   constructor(socket: ChatSocket, admission: Admission, context: ChatContext) {
     this.#id = context.nextConnectionId();
@@ -157,8 +158,14 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   closed(code: number): void {
+    this.#socketClosed.resolve();
     // Closed by the client: its close came after every frame queued before it.
     this.#shutDown(code, this.#socket.bufferedAmount === 0);
+  }
+
+  /** Resolves when the socket itself closed: the handshake ended, or the socket was dropped. */
+  get whenSocketClosed(): Promise<void> {
+    return this.#socketClosed.promise;
   }
 
   // --- Endpoint ---

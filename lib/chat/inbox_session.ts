@@ -42,6 +42,7 @@ export class InboxSession implements Endpoint, ChatSocketHandlers {
   #started: Promise<void> = Promise.resolve();
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #whenClosed = Promise.withResolvers<void>();
+  readonly #socketClosed = Promise.withResolvers<void>();
 
   constructor(socket: ChatSocket, admission: Admission, context: InboxContext) {
     this.#socket = socket;
@@ -71,7 +72,13 @@ export class InboxSession implements Endpoint, ChatSocketHandlers {
   }
 
   closed(code: number): void {
+    this.#socketClosed.resolve();
     this.#shutDown(code);
+  }
+
+  /** Resolves when the socket itself closed: the handshake ended, or the socket was dropped. */
+  get whenSocketClosed(): Promise<void> {
+    return this.#socketClosed.promise;
   }
 
   send(frame: string): void {

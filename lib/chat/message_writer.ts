@@ -9,6 +9,7 @@ import { errorMessage, type Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Endpoint, Hub } from "../hub/hub.ts";
 import type { ConversationNotifier } from "./conversation_notifier.ts";
+import { StorageUnavailableError } from "../storage/errors.ts";
 import type {
   MessageEventType,
   NewMessage,
@@ -97,7 +98,8 @@ export class MessageWriter {
       }
       this.#failedAt = null;
     } catch (error) {
-      this.#failedAt = performance.now();
+      // Only an outage of the database (busy, full, unreachable) makes it unready, not one bad write.
+      if (error instanceof StorageUnavailableError) this.#failedAt = performance.now();
       metrics.storeFailures.inc({}, batch.length);
       log.error("chat.store_failed", {
         conn: connection,

@@ -1,8 +1,9 @@
 /**
- * `HTTP_BODY_TIMEOUT`: a request whose body has not fully arrived within the timeout gets 408
- * `10018` and `Connection: close`, so a client that sends its body a byte at a time cannot hold a
- * handler. Only the body's arrival is timed: a handler that is slow once it has the body (a login
- * waiting for its scrypt turn under a burst) answers as late as it must. `Deno.serve` offers no
+ * `HTTP_BODY_TIMEOUT`: a request whose body has not fully arrived within the timeout (counted from
+ * the handler's first read of it) gets 408 `10018` and `Connection: close`, so a client that
+ * sends its body a byte at a time cannot hold a handler. Only the body's arrival is timed: work a
+ * handler does before reading it (a token check) or after (a login waiting for its scrypt turn
+ * under a burst) takes as long as it must. `Deno.serve` offers no
  * timeout of its own for a body.
  */
 import { API_STATUS } from "../protocol/status.ts";
@@ -45,10 +46,14 @@ function timedBody(
 ): { stream: ReadableStream<Uint8Array>; stop: () => void } {
   const reader = source.getReader();
   let ended = false;
-  const timer = setTimeout(() => {
-    onLate();
-    reader.cancel(new Error("The request body did not arrive in time")).catch(() => {});
-  }, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // From the handler's first read: the work it does before (a token check) is not the body's.
+  const startTimer = () => {
+    timer ??= setTimeout(() => {
+      onLate();
+      reader.cancel(new Error("The request body did not arrive in time")).catch(() => {});
+    }, timeoutMs);
+  };
   const stop = () => {
     clearTimeout(timer);
     if (!ended) reader.cancel().catch(() => {});
@@ -56,6 +61,7 @@ function timedBody(
   };
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      startTimer();
       const { done, value } = await reader.read();
       if (done) {
         ended = true;
@@ -68,7 +74,7 @@ function timedBody(
       ended = true;
       return reader.cancel(reason);
     },
-  });
+  }, { highWaterMark: 0 });
   return { stream, stop };
 }
 
