@@ -13,6 +13,7 @@ import type {
   WorkerCommand,
   WorkerReply,
 } from "./worker_protocol.ts";
+import { emptyVerification } from "./worker_protocol.ts";
 
 /** `open` merged across workers. */
 export interface OpenResult {
@@ -110,17 +111,7 @@ export class LoadGenerator {
 
   /** The workers' checks since the last `assign`, summed. */
   verification(): Verification {
-    const total: Verification = {
-      expected: 0,
-      delivered: 0,
-      duplicated: 0,
-      outOfOrder: 0,
-      idRegressions: 0,
-      acked: 0,
-      badAcks: 0,
-      errors: [],
-      errorCount: 0,
-    };
+    const total = emptyVerification();
     for (const v of this.#verifications) {
       total.expected += v.expected;
       total.delivered += v.delivered;

@@ -5,7 +5,7 @@
  */
 import { encodeMessageFrame } from "../lib/protocol/client_frame.ts";
 import type { BenchSocket } from "./bench_socket.ts";
-import type { ClientSpec, Verification, WorkerReply } from "./worker_protocol.ts";
+import type { ClientSpec, WorkerReply } from "./worker_protocol.ts";
 
 /**
  * A message frame as `encodeMessageFrame` writes it for this run's tag, cut around the text and
@@ -105,21 +105,6 @@ export class Client {
     receiver.received = 0;
     receiver.lastMessageId = 0;
   }
-}
-
-/** A verification with nothing counted yet. */
-export function emptyVerification(): Verification {
-  return {
-    expected: 0,
-    delivered: 0,
-    duplicated: 0,
-    outOfOrder: 0,
-    idRegressions: 0,
-    acked: 0,
-    badAcks: 0,
-    errors: [],
-    errorCount: 0,
-  };
 }
 
 /** The text of an error, whatever was thrown. */

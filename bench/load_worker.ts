@@ -15,7 +15,6 @@ import { type ClientKind, openBenchSocket } from "./bench_socket.ts";
 import {
   Client,
   describeIncomplete,
-  emptyVerification,
   errorText,
   messageFrameParts,
   Samples,
@@ -38,7 +37,7 @@ import type {
   WorkerCommand,
   WorkerReply,
 } from "./worker_protocol.ts";
-import { now } from "./worker_protocol.ts";
+import { emptyVerification, now } from "./worker_protocol.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<WorkerCommand>) => void) | null;

@@ -157,3 +157,18 @@ export type WorkerReply = OpenReply | DeliveryReply | DoneReply;
 export function now(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** A verification with nothing counted yet. */
+export function emptyVerification(): Verification {
+  return {
+    expected: 0,
+    delivered: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    idRegressions: 0,
+    acked: 0,
+    badAcks: 0,
+    errors: [],
+    errorCount: 0,
+  };
+}

@@ -4,20 +4,9 @@
  * waits as unread, delivered cursors at the highest delivered id; new messages then keep them.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import postgres from "npm:postgres@3.4.9";
-import { migrate as migrateSqlite } from "../../lib/storage/sqlite_schema.ts";
-import { migrate as migratePostgres } from "../../lib/storage/postgres_schema.ts";
-import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
-import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
 import type { Repository } from "../../lib/storage/repository.ts";
-import { postgresOptions, sqliteOptions } from "../support/backend_options.ts";
-import {
-  dropSchema,
-  servicesReachable,
-  TEST_DATABASE_URL,
-  testSchema,
-} from "../support/services.ts";
+import { servicesReachable } from "../support/services.ts";
+import { fromOldPostgres, fromOldSqlite } from "./migration_support.ts";
 
 const reachable = await servicesReachable(["postgres"], "the PostgreSQL migration test");
 
@@ -76,56 +65,23 @@ async function assertMigrated(repo: Repository): Promise<void> {
 }
 
 Deno.test("SqliteRepository: migration 6 keeps every message and derives each conversation", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-migration6-" });
-  const path = `${dir}/chat.db`;
-  try {
-    const old = new DatabaseSync(path);
-    migrateSqlite(old, 5);
+  await fromOldSqlite(5, (old) => {
     const { users, messages } = insertStatements();
     for (const statement of [...users, ...messages]) {
       old.exec(statement.replace(/true|false/g, (b) => b === "true" ? "1" : "0"));
     }
-    old.close();
-    const repo = new SqliteRepository(path, sqliteOptions());
-    try {
-      await assertMigrated(repo);
-    } finally {
-      await repo.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, assertMigrated);
 });
 
 Deno.test({
   name: "PostgresRepository: migration 6 keeps every message and derives each conversation",
   ignore: !reachable,
   fn: async () => {
-    const schema = testSchema();
-    const sql = postgres(TEST_DATABASE_URL, {
-      max: 1,
-      onnotice: () => {},
-      connection: { search_path: schema },
-    });
-    try {
-      await migratePostgres(sql, schema, 5);
+    await fromOldPostgres(5, async (sql) => {
       const { users, messages } = insertStatements();
       for (const statement of users) await sql.unsafe(statement);
       // Identity columns: the ids come out 1, 2, 3... as on SQLite.
       for (const statement of messages) await sql.unsafe(statement);
-      await sql.end({ timeout: 1 });
-      const repo = await PostgresRepository.open({
-        ...postgresOptions(TEST_DATABASE_URL, schema),
-        poolSize: 2,
-      });
-      try {
-        await assertMigrated(repo);
-      } finally {
-        await repo.close();
-      }
-    } finally {
-      await sql.end({ timeout: 1 });
-      await dropSchema(schema);
-    }
+    }, assertMigrated);
   },
 });

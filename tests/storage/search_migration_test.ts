@@ -3,23 +3,11 @@
  * and PostgreSQL: messages stored by the schema before it are found afterwards.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
-import postgres from "npm:postgres@3.4.9";
-import { migrate as migrateSqlite, SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
-import {
-  migrate as migratePostgres,
-  PG_SCHEMA_VERSION,
-} from "../../lib/storage/postgres_schema.ts";
-import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
-import { PostgresRepository } from "../../lib/storage/postgres_repository.ts";
+import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
+import { PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import type { Repository } from "../../lib/storage/repository.ts";
-import { postgresOptions, sqliteOptions } from "../support/backend_options.ts";
-import {
-  dropSchema,
-  servicesReachable,
-  TEST_DATABASE_URL,
-  testSchema,
-} from "../support/services.ts";
+import { servicesReachable } from "../support/services.ts";
+import { fromOldPostgres, fromOldSqlite } from "./migration_support.ts";
 
 const reachable = await servicesReachable(["postgres"], "the PostgreSQL search migration test");
 
@@ -50,55 +38,23 @@ async function assertOldRowsFound(repo: Repository): Promise<void> {
 }
 
 Deno.test("SqliteRepository: the search migration indexes the messages stored before it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "chat-search-migration-" });
-  const path = `${dir}/chat.db`;
-  try {
-    const old = new DatabaseSync(path);
-    migrateSqlite(old, SCHEMA_VERSION - 1);
+  await fromOldSqlite(SCHEMA_VERSION - 1, (old) => {
     for (const statement of OLD_ROWS) old.exec(statement);
-    old.close();
-    const repo = new SqliteRepository(path, sqliteOptions());
-    try {
-      await assertOldRowsFound(repo);
-    } finally {
-      await repo.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, assertOldRowsFound);
 });
 
 Deno.test({
   name: "PostgresRepository: the search migration indexes the messages stored before it",
   ignore: !reachable,
   async fn() {
-    const schema = testSchema();
-    const sql = postgres(TEST_DATABASE_URL, {
-      max: 1,
-      onnotice: () => {},
-      connection: { search_path: schema },
+    await fromOldPostgres(PG_SCHEMA_VERSION - 1, async (sql) => {
+      for (const statement of OLD_ROWS) await sql.unsafe(statement);
+    }, async (repo, sql, schema) => {
+      await assertOldRowsFound(repo);
+      const [index] = await sql<{ indexdef: string }[]>`
+        SELECT indexdef FROM pg_indexes
+        WHERE schemaname = ${schema} AND indexname = 'messages_text_trgm'`;
+      assert.match(index.indexdef, /USING gin \(msg .*gin_trgm_ops\)/);
     });
-    try {
-      await migratePostgres(sql, schema, PG_SCHEMA_VERSION - 1);
-      for (const statement of OLD_ROWS) {
-        await sql.unsafe(statement);
-      }
-      const repo = await PostgresRepository.open({
-        ...postgresOptions(TEST_DATABASE_URL, schema),
-        poolSize: 2,
-      });
-      try {
-        await assertOldRowsFound(repo);
-        const [index] = await sql<{ indexdef: string }[]>`
-          SELECT indexdef FROM pg_indexes
-          WHERE schemaname = ${schema} AND indexname = 'messages_text_trgm'`;
-        assert.match(index.indexdef, /USING gin \(msg .*gin_trgm_ops\)/);
-      } finally {
-        await repo.close();
-      }
-    } finally {
-      await sql.end({ timeout: 1 });
-      await dropSchema(schema);
-    }
   },
 });
