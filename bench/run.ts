@@ -304,7 +304,9 @@ async function main(): Promise<number> {
     return await finish(result, options);
   } finally {
     generator.terminate();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    // BENCH_KEEP_TMP=1 keeps the databases and profiles of the run for a closer look.
+    if (Deno.env.get("BENCH_KEEP_TMP") === "1") console.log(`kept: ${tmp}`);
+    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 }
 
