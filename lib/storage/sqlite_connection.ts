@@ -4,6 +4,7 @@
  * kept off the event loop.
  */
 import { DatabaseSync } from "node:sqlite";
+import type { IndexerOptions } from "./sqlite_search_indexer.ts";
 import { migrate } from "./sqlite_schema.ts";
 import { WalSync } from "./wal_sync.ts";
 import { WalCheckpointer } from "./wal_checkpointer.ts";
@@ -14,6 +15,8 @@ export interface SqliteOptions {
   readonly synchronous: "FULL" | "NORMAL";
   /** How long a write waits for a lock held by another connection, in ms. */
   readonly busyTimeoutMs: number;
+  /** How the search indexer batches (tests); absent: `DEFAULT_INDEXER_OPTIONS`. */
+  readonly indexer?: IndexerOptions;
 }
 
 /** Whether `path` names a database without a file (and so without a WAL to sync). */

@@ -12,6 +12,11 @@ import type { SqliteAppTables } from "./sqlite_app_tables.ts";
 import type { MessageStore } from "./sqlite_quota.ts";
 import type { NewMessage, SaveResult } from "./repository.ts";
 
+/** Hears of inserted messages (in the transaction that inserts them). */
+export interface InsertListener {
+  inserted(count: number): void;
+}
+
 /** Rows of one multi-row insert at most. */
 const MAX_ROWS = 64;
 const INSERT_COLUMNS =
@@ -21,15 +26,18 @@ const INSERT_COLUMNS =
 export class SqliteMessageStore implements MessageStore {
   readonly #db: DatabaseSync;
   readonly #app: SqliteAppTables;
+  readonly #listener: InsertListener;
   readonly #insert: StatementSync;
   // Multi-row inserts by row count, prepared when first needed.
   readonly #insertRows = new Map<number, StatementSync>();
   readonly #selectByClientId: StatementSync;
   readonly #countWaiting: StatementSync;
 
-  constructor(db: DatabaseSync, app: SqliteAppTables) {
+  /** `listener` hears of every insert (the search indexer). */
+  constructor(db: DatabaseSync, app: SqliteAppTables, listener: InsertListener) {
     this.#db = db;
     this.#app = app;
+    this.#listener = listener;
     this.#insert = db.prepare(
       `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -72,6 +80,7 @@ export class SqliteMessageStore implements MessageStore {
       for (const m of chunk) params.push(m.from.id, m.to.id, m.msg, m.sendTime, m.sentAt, null);
       const rows = this.#insertRowsOf(chunk.length).all(...params) as { id: number }[];
       if (rows.length !== chunk.length) throw new Error("Message insert returned too few rows");
+      this.#listener.inserted(rows.length);
       // Rows are inserted in order, so ids grow with it; RETURNING may list them in any order.
       const ids = rows.map((row) => row.id).sort((a, b) => a - b);
       chunk.forEach((message, i) => results.push(this.#stored(message, ids[i])));
@@ -95,6 +104,7 @@ export class SqliteMessageStore implements MessageStore {
       if (stored === null) throw new Error("Message insert returned no row");
       return stored;
     }
+    this.#listener.inserted(1);
     return this.#stored(message, inserted.id);
   }
 

@@ -9,6 +9,7 @@ import { SqliteQuota } from "./sqlite_quota.ts";
 import { SqliteMessageStore } from "./sqlite_message_store.ts";
 import { SqliteConversations } from "./sqlite_conversations.ts";
 import { SqliteSearch } from "./sqlite_search.ts";
+import { SqliteSearchIndexer } from "./sqlite_search_indexer.ts";
 import { SqliteRecall } from "./sqlite_recall.ts";
 import type { WalSync } from "./wal_sync.ts";
 import type { WalCheckpointer } from "./wal_checkpointer.ts";
@@ -65,6 +66,7 @@ export class SqliteRepository implements Repository {
   readonly #messages: SqliteMessageStore;
   readonly #conversations: SqliteConversations;
   readonly #search: SqliteSearch;
+  readonly #indexer: SqliteSearchIndexer;
   readonly #recall: SqliteRecall;
   readonly #walSync: WalSync;
   readonly #checkpointer: WalCheckpointer | null;
@@ -125,7 +127,8 @@ export class SqliteRepository implements Repository {
     );
     this.#app = new SqliteAppTables(db);
     this.#quota = new SqliteQuota(db);
-    this.#messages = new SqliteMessageStore(db, this.#app);
+    this.#indexer = new SqliteSearchIndexer(db, () => wal.sync.committed(), options.indexer);
+    this.#messages = new SqliteMessageStore(db, this.#app, this.#indexer);
     this.#conversations = new SqliteConversations(db);
     this.#search = new SqliteSearch(db);
     this.#recall = new SqliteRecall(db);
@@ -268,7 +271,11 @@ export class SqliteRepository implements Repository {
   }
 
   searchMessages(userId: number, peerId: number, query: SearchQuery): Promise<StoredMessage[]> {
-    return this.#writes.attempt(() => this.#search.search(userId, peerId, query));
+    // Every stored message is indexed first, so a search finds what was sent a moment ago.
+    return this.#writes.attempt(() => {
+      this.#indexer.catchUp();
+      return this.#search.search(userId, peerId, query);
+    });
   }
 
   recallMessage(request: RecallRequest): Promise<RecallOutcome> {
@@ -334,6 +341,7 @@ export class SqliteRepository implements Repository {
     // At once, so that no write queued from now on starts a timer: it fails as closed.
     try {
       this.#writes.commitPending();
+      this.#indexer.stop();
       if (this.#db.isOpen) this.#db.close();
     } catch (error) {
       throw fromSqliteError(error);

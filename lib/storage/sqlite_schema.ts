@@ -5,6 +5,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { lookalikeKeys } from "../users/lookalike.ts";
 import { SQLITE_SEARCH_MIGRATION } from "./sqlite_search.ts";
+import { SQLITE_SEARCH_INDEXER_MIGRATION } from "./sqlite_search_indexer.ts";
 
 /** A migration: SQL, or a function for what SQL alone cannot compute. */
 type Migration = string | ((db: DatabaseSync) => void);
@@ -161,6 +162,9 @@ const MIGRATIONS: readonly Migration[] = [
   // 7 (issue 12): when a message was recalled (its text is then ""), and search in a
   // conversation (sqlite_search.ts), built for the stored messages.
   `ALTER TABLE messages ADD COLUMN recalled_at INTEGER; ${SQLITE_SEARCH_MIGRATION}`,
+  // 8 (issue 14): the search index is kept by the indexer, in batches behind a watermark, not
+  // by a trigger on every insert.
+  SQLITE_SEARCH_INDEXER_MIGRATION,
 ];
 
 /** The schema version this code writes. */

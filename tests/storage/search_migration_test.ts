@@ -3,11 +3,13 @@
  * and PostgreSQL: messages stored by the schema before it are found afterwards.
  */
 import assert from "node:assert/strict";
-import { SCHEMA_VERSION } from "../../lib/storage/sqlite_schema.ts";
 import { PG_SCHEMA_VERSION } from "../../lib/storage/postgres_schema.ts";
 import type { Repository } from "../../lib/storage/repository.ts";
 import { servicesReachable } from "../support/services.ts";
 import { fromOldPostgres, fromOldSqlite } from "./migration_support.ts";
+
+/** The SQLite schema version before search (7 added it). */
+const SQLITE_BEFORE_SEARCH = 6;
 
 const reachable = await servicesReachable(["postgres"], "the PostgreSQL search migration test");
 
@@ -38,7 +40,7 @@ async function assertOldRowsFound(repo: Repository): Promise<void> {
 }
 
 Deno.test("SqliteRepository: the search migration indexes the messages stored before it", async () => {
-  await fromOldSqlite(SCHEMA_VERSION - 1, (old) => {
+  await fromOldSqlite(SQLITE_BEFORE_SEARCH, (old) => {
     for (const statement of OLD_ROWS) old.exec(statement);
   }, assertOldRowsFound);
 });
