@@ -11,6 +11,7 @@ import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./me
 import type { SqliteAppTables } from "./sqlite_app_tables.ts";
 import type { MessageStore } from "./sqlite_quota.ts";
 import type { NewMessage, SaveResult } from "./repository.ts";
+import { SqliteConversationTally } from "./sqlite_conversation_tally.ts";
 
 /** Hears of inserted messages (in the transaction that inserts them). */
 export interface InsertListener {
@@ -27,6 +28,7 @@ export class SqliteMessageStore implements MessageStore {
   readonly #db: DatabaseSync;
   readonly #app: SqliteAppTables;
   readonly #listener: InsertListener;
+  readonly #conversations: SqliteConversationTally;
   readonly #insert: StatementSync;
   // Multi-row inserts by row count, prepared when first needed.
   readonly #insertRows = new Map<number, StatementSync>();
@@ -38,6 +40,7 @@ export class SqliteMessageStore implements MessageStore {
     this.#db = db;
     this.#app = app;
     this.#listener = listener;
+    this.#conversations = new SqliteConversationTally(db);
     this.#insert = db.prepare(
       `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -53,6 +56,14 @@ export class SqliteMessageStore implements MessageStore {
       `SELECT count(*) AS n FROM (SELECT 1 FROM messages
          WHERE to_user_id = ? AND from_user_id = ? AND delivered = 0 LIMIT ?)`,
     );
+  }
+
+  /**
+   * Runs `work`, which stores messages through this store inside the caller's transaction, and
+   * then updates the conversations of what it stored. Every save goes through it.
+   */
+  saving<T>(work: () => T): T {
+    return this.#conversations.during(work);
   }
 
   /** Stores `messages` in order: runs without a client id in multi-row inserts. */
@@ -111,6 +122,7 @@ export class SqliteMessageStore implements MessageStore {
   /** A message just inserted as `id`: its webhook events with it, and what the caller gets. */
   #stored(message: NewMessage, id: number): SaveResult {
     const { from, to, msg, sendTime } = message;
+    this.#conversations.inserted(from.id, to.id, id);
     // The message's webhook events commit with it, or neither does.
     if (message.events !== undefined && message.events.length > 0) {
       this.#app.insertMessageEvents(message.events, {

@@ -209,12 +209,16 @@ export class SqliteRepository implements Repository {
   saveMessages(messages: readonly NewMessage[]): Promise<SaveResult[]> {
     if (messages.length === 0) return Promise.resolve([]);
     // One write of the next group commit: all are stored, in order, or none is.
-    return this.#writes.write(() => this.#messages.storeInOrder(messages));
+    return this.#writes.write(() =>
+      this.#messages.saving(() => this.#messages.storeInOrder(messages))
+    );
   }
 
   saveMessagesWithin(messages: readonly NewMessage[], quota: StorageQuota): Promise<SaveOutcome[]> {
     if (!quotaIsOn(quota)) return this.saveMessages(messages);
-    return this.#writes.write(() => this.#quota.save(messages, quota, this.#messages));
+    return this.#writes.write(() =>
+      this.#messages.saving(() => this.#quota.save(messages, quota, this.#messages))
+    );
   }
 
   markDelivered(messageIds: readonly number[]): Promise<void> {

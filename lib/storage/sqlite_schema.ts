@@ -6,6 +6,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { lookalikeKeys } from "../users/lookalike.ts";
 import { SQLITE_SEARCH_MIGRATION } from "./sqlite_search.ts";
 import { SQLITE_SEARCH_INDEXER_MIGRATION } from "./sqlite_search_indexer.ts";
+import { SQLITE_CONVERSATION_TALLY_MIGRATION } from "./sqlite_conversation_tally.ts";
 
 /** A migration: SQL, or a function for what SQL alone cannot compute. */
 type Migration = string | ((db: DatabaseSync) => void);
@@ -165,6 +166,9 @@ const MIGRATIONS: readonly Migration[] = [
   // 8 (issue 14): the search index is kept by the indexer, in batches behind a watermark, not
   // by a trigger on every insert.
   SQLITE_SEARCH_INDEXER_MIGRATION,
+  // 9 (issue 14): the conversations' rows are written once per save and direction, not by a
+  // trigger on every insert.
+  SQLITE_CONVERSATION_TALLY_MIGRATION,
 ];
 
 /** The schema version this code writes. */

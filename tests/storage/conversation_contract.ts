@@ -155,6 +155,28 @@ export function conversationContract(contractTest: ContractTest): void {
     },
   );
 
+  contractTest(
+    "one save of mixed directions counts every message, ids and resends as well",
+    async (repo) => {
+      const tom = await addUser(repo, "Tom");
+      const jack = await addUser(repo, "Jack");
+      const withId = { ...message(tom, jack, "t3"), clientId: "c-9" };
+      await repo.saveMessages([
+        message(tom, jack, "t1"),
+        message(tom, jack, "t2"),
+        message(jack, tom, "j1"),
+        withId,
+        message(tom, tom, "note"),
+        withId, // the same id again in the batch: one message
+      ]);
+      assert.deepEqual(await listOf(repo, jack), ["Tom:3:t3"]);
+      assert.deepEqual(await listOf(repo, tom), ["Tom:0:note", "Jack:1:t3"]);
+      await repo.saveMessages([withId, message(jack, tom, "j2")]);
+      assert.deepEqual(await listOf(repo, jack), ["Tom:3:j2"]);
+      assert.deepEqual(await listOf(repo, tom), ["Jack:2:j2", "Tom:0:note"]);
+    },
+  );
+
   contractTest("a note to self is one conversation without unread", async (repo) => {
     const tom = await addUser(repo, "Tom");
     const id = await send(repo, tom, tom, "note");
