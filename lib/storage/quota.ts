@@ -109,9 +109,9 @@ export function refusalFor(
 export class QuotaLedger {
   readonly #quota: StorageQuota;
   readonly #source: QuotaSource;
-  readonly #usage = new Map<number, DailyUsage>(); // By sender, as of the batch so far.
-  readonly #waiting = new Map<string, number>();
-  readonly #charged = new Set<number>();
+  #usage = new Map<number, DailyUsage>(); // By sender, as of the batch so far.
+  #waiting = new Map<string, number>();
+  #charged = new Set<number>();
 
   constructor(quota: StorageQuota, source: QuotaSource) {
     this.#quota = quota;
@@ -142,6 +142,31 @@ export class QuotaLedger {
     this.#charged.add(from.id);
     const pair = `${to.id}<${from.id}`;
     this.#waiting.set(pair, this.#waitingOf(to.id, from.id) + 1);
+  }
+
+  /**
+   * Whether all of `messages`, charged in order as if every one were new, fit; charges nothing.
+   * When they do, so do they with any of them a duplicate (which is never charged).
+   */
+  fitsAll(messages: readonly NewMessage[]): boolean {
+    // Read from storage once, into the ledger itself; the trial then works on copies.
+    for (const { from, to, sentAt } of messages) {
+      this.#usageOf(from.id, dayOf(sentAt));
+      this.#waitingOf(to.id, from.id);
+    }
+    const before = { usage: this.#usage, waiting: this.#waiting, charged: this.#charged };
+    this.#usage = new Map(before.usage);
+    this.#waiting = new Map(before.waiting);
+    this.#charged = new Set(before.charged);
+    try {
+      for (const message of messages) {
+        if (this.check(message) !== null) return false;
+        this.charge(message);
+      }
+      return true;
+    } finally {
+      ({ usage: this.#usage, waiting: this.#waiting, charged: this.#charged } = before);
+    }
   }
 
   /** The usage of every sender charged in this batch, to store. */

@@ -2,9 +2,9 @@
  * How the SQLite repository stores messages inside its group commit's transaction: the insert
  * (a stored client id of the same sender and receiver skips it and answers with the stored
  * message), the message's webhook events with it, and the count of what waits for a receiver.
- * Consecutive messages without a client id (a seed client's; they cannot be duplicates) go in
- * one multi-row `INSERT` of up to 64 rows: one statement, and one update of the id sequence,
- * for the lot.
+ * A batch goes in multi-row `INSERT`s of up to 64 rows (one statement, and one update of the id
+ * sequence, for the lot); a client id stored before is skipped by the insert (`DO NOTHING`) and
+ * answered with the stored message.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./message_row.ts";
@@ -18,8 +18,24 @@ export interface InsertListener {
   inserted(count: number): void;
 }
 
+/** What a multi-row insert returns of each row it inserted. */
+interface InsertedRow {
+  id: number;
+  from_user_id: number;
+  to_user_id: number;
+  client_id: string | null;
+}
+
+/** A client id's key: unique per sender and receiver. */
+function idKey(fromId: number, toId: number, clientId: string): string {
+  return `${fromId}>${toId}>${clientId}`;
+}
+
 /** Rows of one multi-row insert at most. */
 const MAX_ROWS = 64;
+const ON_CONFLICT_RETURNING =
+  `ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+   RETURNING id, from_user_id, to_user_id, client_id`;
 const INSERT_COLUMNS =
   "INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id) VALUES ";
 
@@ -66,37 +82,52 @@ export class SqliteMessageStore implements MessageStore {
     return this.#conversations.during(work);
   }
 
-  /** Stores `messages` in order: runs without a client id in multi-row inserts. */
+  /**
+   * Stores `messages` in order, up to 64 in one multi-row insert; a message whose client id is
+   * stored already (before, or earlier in the same batch) is skipped by the insert and answered
+   * with the stored one, as `store` does.
+   */
   storeInOrder(messages: readonly NewMessage[]): SaveResult[] {
     const results: SaveResult[] = [];
-    let run: NewMessage[] = [];
-    for (const message of messages) {
-      if (message.clientId === null) {
-        run.push(message);
-        continue;
-      }
-      if (run.length > 0) results.push(...this.storeWithoutIds(run));
-      run = [];
-      results.push(this.store(message));
+    for (let start = 0; start < messages.length; start += MAX_ROWS) {
+      results.push(...this.#storeChunk(messages.slice(start, start + MAX_ROWS)));
     }
-    if (run.length > 0) results.push(...this.storeWithoutIds(run));
     return results;
   }
 
   storeWithoutIds(messages: readonly NewMessage[]): SaveResult[] {
-    const results: SaveResult[] = [];
-    for (let start = 0; start < messages.length; start += MAX_ROWS) {
-      const chunk = messages.slice(start, start + MAX_ROWS);
-      const params: (number | string | null)[] = [];
-      for (const m of chunk) params.push(m.from.id, m.to.id, m.msg, m.sendTime, m.sentAt, null);
-      const rows = this.#insertRowsOf(chunk.length).all(...params) as { id: number }[];
-      if (rows.length !== chunk.length) throw new Error("Message insert returned too few rows");
-      this.#listener.inserted(rows.length);
-      // Rows are inserted in order, so ids grow with it; RETURNING may list them in any order.
-      const ids = rows.map((row) => row.id).sort((a, b) => a - b);
-      chunk.forEach((message, i) => results.push(this.#stored(message, ids[i])));
+    return this.storeInOrder(messages);
+  }
+
+  #storeChunk(chunk: readonly NewMessage[]): SaveResult[] {
+    const params: (number | string | null)[] = [];
+    for (const m of chunk) {
+      params.push(m.from.id, m.to.id, m.msg, m.sendTime, m.sentAt, m.clientId);
     }
-    return results;
+    const rows = this.#insertRowsOf(chunk.length).all(...params) as unknown as InsertedRow[];
+    this.#listener.inserted(rows.length);
+    const insertedIds = new Set<string>();
+    for (const row of rows) {
+      if (row.client_id !== null) {
+        insertedIds.add(idKey(row.from_user_id, row.to_user_id, row.client_id));
+      }
+    }
+    // Rows are inserted in order, so ids grow with it; RETURNING may list them in any order.
+    const ids = rows.map((row) => row.id).sort((a, b) => a - b);
+    let next = 0;
+    return chunk.map((message) => {
+      const { clientId } = message;
+      // Only its first occurrence can have inserted a client id; any other is a duplicate.
+      if (
+        clientId !== null && !insertedIds.delete(idKey(message.from.id, message.to.id, clientId))
+      ) {
+        const stored = this.duplicateOf(message);
+        if (stored === null) throw new Error("Message insert skipped a row without a duplicate");
+        return stored;
+      }
+      if (next >= ids.length) throw new Error("Message insert returned too few rows");
+      return this.#stored(message, ids[next++]);
+    });
   }
 
   store(message: NewMessage): SaveResult {
@@ -142,7 +173,7 @@ export class SqliteMessageStore implements MessageStore {
     let statement = this.#insertRows.get(count);
     if (statement === undefined) {
       const values = Array.from({ length: count }, () => "(?, ?, ?, ?, ?, ?)").join(", ");
-      statement = this.#db.prepare(`${INSERT_COLUMNS}${values} RETURNING id`);
+      statement = this.#db.prepare(`${INSERT_COLUMNS}${values} ${ON_CONFLICT_RETURNING}`);
       this.#insertRows.set(count, statement);
     }
     return statement;

@@ -1,6 +1,7 @@
 /**
- * Storage quotas on SQLite (`quota.ts`): a batch of messages is stored message by message inside
- * the group commit's transaction, each checked against its sender's quotas first; the usage rows
+ * Storage quotas on SQLite (`quota.ts`): a batch that fits whole even if none of it were a resend
+ * (the usual case) is stored at once; otherwise message by message inside the group commit's
+ * transaction, each checked against its sender's quotas first. Either way the usage rows
  * the batch changed are written back before the commit. A batch costs one usage read per sender
  * and one waiting count per pair, then one usage write per sender; a message at a quota costs one
  * look-up by client id more (a resend of a stored id is never refused).
@@ -15,6 +16,8 @@ export interface MessageStore {
   store(message: NewMessage): SaveResult;
   /** Stores messages that have no client id (so none is a duplicate), in order, at once. */
   storeWithoutIds(messages: readonly NewMessage[]): SaveResult[];
+  /** Stores messages in order, at once; a stored client id is answered as a duplicate. */
+  storeInOrder(messages: readonly NewMessage[]): SaveResult[];
   /** The stored message with the same sender, receiver and client id; `null` when none. */
   duplicateOf(message: NewMessage): SaveResult | null;
   /** How many messages from `fromUserId` wait for `toUserId`, counted up to `limit`. */
@@ -46,6 +49,8 @@ export class SqliteQuota {
       usage: (userId) => (this.#selectUsage.get(userId) as DailyUsage | undefined) ?? null,
       waiting: (toUserId, fromUserId, limit) => store.countWaiting(toUserId, fromUserId, limit),
     });
+    // Far from every quota (the usual case): the batch is stored as a whole, at once.
+    if (ledger.fitsAll(messages)) return this.#saveWhole(messages, ledger, store);
     const outcomes: SaveOutcome[] = [];
     let refused: SaveOutcome | null = null;
     // Messages without a client id are never duplicates: charged at once, stored together.
@@ -74,10 +79,24 @@ export class SqliteQuota {
       outcomes.push(saved);
     }
     storeRun();
+    this.#writeUsage(ledger);
+    return outcomes;
+  }
+
+  /** Stores a batch that fits whole; charges what was new (not a resend of a stored id). */
+  #saveWhole(messages: readonly NewMessage[], ledger: QuotaLedger, store: MessageStore) {
+    const outcomes = store.storeInOrder(messages);
+    outcomes.forEach((outcome, i) => {
+      if (!outcome.duplicate) ledger.charge(messages[i]);
+    });
+    this.#writeUsage(ledger);
+    return outcomes;
+  }
+
+  #writeUsage(ledger: QuotaLedger): void {
     for (const [userId, usage] of ledger.changes()) {
       this.#upsertUsage.run(userId, usage.day, usage.messages, usage.bytes);
     }
-    return outcomes;
   }
 
   #over(ledger: QuotaLedger, message: NewMessage): SaveOutcome | null {

@@ -59,6 +59,7 @@ export class SqliteSearchIndexer {
   readonly #advance: StatementSync;
   #backlog = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDelay = 0;
   #idle = Promise.withResolvers<void>();
 
   /** `onCommitted`: called after each commit of the indexer (for the WAL's sync). */
@@ -85,8 +86,10 @@ export class SqliteSearchIndexer {
     if (count <= 0) return;
     if (this.#backlog === 0 && this.#timer === undefined) this.#idle = Promise.withResolvers();
     this.#backlog += count;
-    if (this.#backlog >= this.#options.batchRows) this.#schedule(0);
-    else if (this.#timer === undefined) this.#schedule(this.#options.delayMs);
+    // Each is armed once: inserts never re-arm a timer that is already due as soon.
+    if (this.#backlog >= this.#options.batchRows) {
+      if (this.#timer === undefined || this.#timerDelay > 0) this.#schedule(0);
+    } else if (this.#timer === undefined) this.#schedule(this.#options.delayMs);
   }
 
   /** Indexes everything stored so far, now (a search calls it first, outside any transaction). */
@@ -112,6 +115,7 @@ export class SqliteSearchIndexer {
 
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer);
+    this.#timerDelay = delayMs;
     this.#timer = setTimeout(() => this.#tick(), delayMs);
   }
 

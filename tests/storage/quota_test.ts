@@ -86,3 +86,31 @@ Deno.test("a ledger with the waiting quota off never counts what waits", () => {
   });
   assert.equal(ledger.check(message(JACK, "hi")), null);
 });
+
+Deno.test("fitsAll tries a whole batch as if all were new, charges nothing, reads once", () => {
+  const reads: string[] = [];
+  const ledger = new QuotaLedger(ALL, {
+    usage: (userId) => {
+      reads.push(`usage ${userId}`);
+      return usage(1, 2);
+    },
+    waiting: (to, from) => {
+      reads.push(`waiting ${to}<${from}`);
+      return 0;
+    },
+  });
+  const two = [message(JACK, "ab"), message(ALICE, "cd")];
+  assert.equal(ledger.fitsAll(two), true);
+  assert.deepEqual(ledger.changes(), [], "a trial charges nothing");
+  // A third would pass the daily 3 messages (1 stored today + 3).
+  assert.equal(ledger.fitsAll([...two, message(ALICE, "ef")]), false);
+  assert.deepEqual(ledger.changes(), []);
+  // The ledger goes on from where it was: two more fit, one by one, then the third does not.
+  for (const m of two) {
+    assert.equal(ledger.check(m), null);
+    ledger.charge(m);
+  }
+  assert.equal(ledger.check(message(ALICE, "ef"))?.quota, "daily_messages");
+  assert.deepEqual(ledger.changes(), [[TOM.id, usage(3, 6)]]);
+  assert.deepEqual(reads, ["usage 1", "waiting 2<1", "waiting 3<1"]);
+});
