@@ -109,9 +109,9 @@ export function refusalFor(
 export class QuotaLedger {
   readonly #quota: StorageQuota;
   readonly #source: QuotaSource;
-  #usage = new Map<number, DailyUsage>(); // By sender, as of the batch so far.
-  #waiting = new Map<string, number>();
-  #charged = new Set<number>();
+  readonly #usage = new Map<number, DailyUsage>(); // By sender, as of the batch so far.
+  readonly #waiting = new Map<string, number>();
+  readonly #charged = new Set<number>();
 
   constructor(quota: StorageQuota, source: QuotaSource) {
     this.#quota = quota;
@@ -146,27 +146,36 @@ export class QuotaLedger {
 
   /**
    * Whether all of `messages`, charged in order as if every one were new, fit; charges nothing.
-   * When they do, so do they with any of them a duplicate (which is never charged).
+   * When they do, so do they with any of them a duplicate (which is never charged). Counted per
+   * sender and pair at once; a sender's batch across a UTC midnight is not tried (`false`).
    */
   fitsAll(messages: readonly NewMessage[]): boolean {
-    // Read from storage once, into the ledger itself; the trial then works on copies.
-    for (const { from, to, sentAt } of messages) {
-      this.#usageOf(from.id, dayOf(sentAt));
-      this.#waitingOf(to.id, from.id);
+    const senders = new Map<number, { day: number; messages: number; bytes: number }>();
+    const pairs = new Map<string, { toId: number; fromId: number; messages: number }>();
+    for (const message of messages) {
+      const { from, to } = message;
+      const day = dayOf(message.sentAt);
+      const sender = senders.get(from.id) ?? { day, messages: 0, bytes: 0 };
+      if (sender.day !== day) return false;
+      sender.messages++;
+      sender.bytes += messageBytes(message);
+      senders.set(from.id, sender);
+      const key = `${to.id}<${from.id}`;
+      const pair = pairs.get(key) ?? { toId: to.id, fromId: from.id, messages: 0 };
+      pair.messages++;
+      pairs.set(key, pair);
     }
-    const before = { usage: this.#usage, waiting: this.#waiting, charged: this.#charged };
-    this.#usage = new Map(before.usage);
-    this.#waiting = new Map(before.waiting);
-    this.#charged = new Set(before.charged);
-    try {
-      for (const message of messages) {
-        if (this.check(message) !== null) return false;
-        this.charge(message);
-      }
-      return true;
-    } finally {
-      ({ usage: this.#usage, waiting: this.#waiting, charged: this.#charged } = before);
+    const { dailyMessages, dailyBytes, waitingMessages } = this.#quota;
+    for (const [userId, batch] of senders) {
+      const usage = this.#usageOf(userId, batch.day);
+      if (dailyMessages > 0 && usage.messages + batch.messages > dailyMessages) return false;
+      if (dailyBytes > 0 && usage.bytes + batch.bytes > dailyBytes) return false;
     }
+    if (waitingMessages === 0) return true;
+    for (const { toId, fromId, messages } of pairs.values()) {
+      if (this.#waitingOf(toId, fromId) + messages > waitingMessages) return false;
+    }
+    return true;
   }
 
   /** The usage of every sender charged in this batch, to store. */

@@ -114,3 +114,15 @@ Deno.test("fitsAll tries a whole batch as if all were new, charges nothing, read
   assert.deepEqual(ledger.changes(), [[TOM.id, usage(3, 6)]]);
   assert.deepEqual(reads, ["usage 1", "waiting 2<1", "waiting 3<1"]);
 });
+
+Deno.test("fitsAll agrees with message-by-message checks at the waiting quota and midnight", () => {
+  const ledger = () =>
+    new QuotaLedger(ALL, { usage: () => null, waiting: (to) => to === JACK.id ? 1 : 0 });
+  // One waits for Jack, the quota is 2: one more fits, two do not.
+  assert.equal(ledger().fitsAll([message(JACK, "a")]), true);
+  assert.equal(ledger().fitsAll([message(JACK, "a"), message(JACK, "b")]), false);
+  assert.equal(ledger().fitsAll([message(ALICE, "a"), message(ALICE, "b")]), true);
+  // A sender's batch across midnight is left to the exact path.
+  const lateAndEarly = [message(ALICE, "a", NOON), message(ALICE, "b", NOON + DAY_MS)];
+  assert.equal(ledger().fitsAll(lateAndEarly), false);
+});
