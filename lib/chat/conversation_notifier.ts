@@ -6,6 +6,12 @@
  * everyone with a conversation with the user), and what a v2 socket learns as it opens. Every
  * frame goes through the hub's pushes, so it reaches sockets on every node; seed sockets get
  * none of it.
+ *
+ * A frame nobody would receive is not built: before each push the hub is asked whether a v2
+ * socket (or an inbox) may be there to get it (`Hub.mayHaveV2OnPair`). The in-process hub
+ * answers at once, so a pair of seed sockets costs no frame, no promise and no query; when the
+ * answer has to come from elsewhere (another node), the push waits for it in line behind the
+ * earlier ones of the same pair or owner, so frames keep their order.
  */
 import { type Endpoint, type Hub, INBOX_PEER } from "../hub/hub.ts";
 import { errorMessage, type Logger } from "../log.ts";
@@ -32,6 +38,8 @@ export class ConversationNotifier {
   readonly #context: NotifierContext;
   // Inbox updates of one owner run one after another, so their frames leave in order.
   readonly #inboxQueues = new Map<number, Promise<void>>();
+  // 30013s of one pair waiting for the hub's answer, so a later one never overtakes them.
+  readonly #sentQueues = new Map<string, Promise<void>>();
   readonly #pending = new Set<Promise<void>>();
 
   constructor(context: NotifierContext) {
@@ -41,22 +49,14 @@ export class ConversationNotifier {
   /**
    * A message was stored (not a resend): the sender's other v2 sockets on the pair get 30013,
    * both inboxes a 30021. Not awaited by the writer, so a slow or frozen Redis never holds the
-   * sender's queue; the push is issued at once (local sockets get it now, Redis gets the command
-   * now), so it keeps its place after the message's publish among the pair's frames.
+   * sender's queue. When the hub tells at once that the sender may have a v2 socket there (the
+   * in-process hub always tells at once), the push is issued at once (local sockets get it now,
+   * Redis gets the command now), so it keeps its place right after the message's publish among
+   * the pair's frames; when it has to ask Redis, the push follows the answer, still after the
+   * publish and in line with the pair's earlier 30013s.
    */
   messageStored(message: StoredMessage, from: UserRef, to: UserRef, origin?: Endpoint): void {
-    if (from.id !== to.id) {
-      const frame = sentFrame({
-        msg: message.msg,
-        toUser: to.username,
-        sendTime: message.sendTime,
-        messageId: message.messageId,
-      });
-      this.#track(
-        this.#context.hub.pushToPair(from.id, to.id, frame, origin),
-        "notify.sent_failed",
-      );
-    }
+    if (from.id !== to.id) this.#sendSent(message, from, to, origin);
     this.updateInbox(from.id, to.id);
     if (from.id !== to.id) this.updateInbox(to.id, from.id);
   }
@@ -76,11 +76,19 @@ export class ConversationNotifier {
     return mark;
   }
 
-  /** Deliveries were written: each sender's v2 sockets on the pair get their 30016. */
+  /**
+   * Deliveries were written: each sender's v2 sockets on the pair get their 30016; the cursor
+   * is not read when the sender has none.
+   */
   delivered(pairs: readonly DeliveredPair[]): void {
     for (const { receiverId, senderId } of pairs) {
       if (receiverId === senderId) continue;
-      this.#track(this.#sendDelivered(receiverId, senderId), "notify.delivered_failed");
+      const listening = this.#context.hub.mayHaveV2OnPair(senderId, receiverId);
+      if (listening === false) continue;
+      this.#track(
+        this.#sendDelivered(receiverId, senderId, listening),
+        "notify.delivered_failed",
+      );
     }
   }
 
@@ -120,19 +128,21 @@ export class ConversationNotifier {
 
   /**
    * Sends the owner's inboxes, if the owner has any, the conversation with `peerId` as it is
-   * now (30021); in order with the owner's other updates from this node.
+   * now (30021); in order with the owner's other updates from this node. With nothing queued
+   * for the owner it asks at once, and queues nothing when the hub knows there is no inbox.
    */
   updateInbox(ownerId: number, peerId: number): Promise<void> {
-    const previous = this.#inboxQueues.get(ownerId) ?? Promise.resolve();
-    const next = previous.then(() => this.#sendInboxUpdate(ownerId, peerId)).catch((error) =>
-      this.#context.log.error("notify.inbox_failed", { error: errorMessage(error) })
+    // Queued behind earlier updates: it asks at its turn, as they do.
+    const listening = this.#inboxQueues.has(ownerId)
+      ? undefined
+      : this.#context.hub.mayHaveV2OnPair(ownerId, INBOX_PEER.id);
+    if (listening === false) return Promise.resolve();
+    return this.#enqueue(
+      this.#inboxQueues,
+      ownerId,
+      () => this.#sendInboxUpdate(ownerId, peerId, listening),
+      "notify.inbox_failed",
     );
-    this.#inboxQueues.set(ownerId, next);
-    this.#track(next, "notify.inbox_failed");
-    next.finally(() => {
-      if (this.#inboxQueues.get(ownerId) === next) this.#inboxQueues.delete(ownerId);
-    });
-    return next;
   }
 
   /** Resolves once every notification started so far is sent (or failed and logged). */
@@ -140,9 +150,46 @@ export class ConversationNotifier {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
-  async #sendInboxUpdate(ownerId: number, peerId: number): Promise<void> {
+  /**
+   * The 30013 of a stored message to the sender's v2 sockets on the pair but `origin`: pushed at
+   * once when the hub tells at once that there may be one; not built when it tells there is
+   * none; else pushed (or not) on the hub's answer, after the pair's earlier 30013s.
+   */
+  #sendSent(message: StoredMessage, from: UserRef, to: UserRef, origin?: Endpoint): void {
+    const { hub } = this.#context;
+    const key = `${from.id}>${to.id}`;
+    const listening = this.#sentQueues.has(key) ? undefined : hub.mayHaveV2OnPair(from.id, to.id);
+    if (listening === false) return;
+    const push = () => {
+      const frame = sentFrame({
+        msg: message.msg,
+        toUser: to.username,
+        sendTime: message.sendTime,
+        messageId: message.messageId,
+      });
+      this.#track(hub.pushToPair(from.id, to.id, frame, origin), "notify.sent_failed");
+    };
+    if (listening === true) {
+      push();
+      return;
+    }
+    // Issued, not awaited, in the queue: the pushes keep the order they are issued in.
+    this.#enqueue(this.#sentQueues, key, async () => {
+      if (await (listening ?? hub.mayHaveV2OnPair(from.id, to.id))) push();
+    }, "notify.sent_failed");
+  }
+
+  /**
+   * `listening`: the hub's answer, asked as the update was due, when nothing was queued before
+   * it; otherwise the owner's inboxes are looked up now, at its turn.
+   */
+  async #sendInboxUpdate(
+    ownerId: number,
+    peerId: number,
+    listening?: boolean | Promise<boolean>,
+  ): Promise<void> {
     const { hub, repository } = this.#context;
-    if (!(await hub.isOnPair(ownerId, INBOX_PEER.id))) return;
+    if (!(await (listening ?? hub.isOnPair(ownerId, INBOX_PEER.id)))) return;
     const conversation = await repository.conversation(ownerId, peerId);
     if (conversation === null) return;
     await hub.pushToInbox(
@@ -155,11 +202,34 @@ export class ConversationNotifier {
     );
   }
 
-  async #sendDelivered(receiverId: number, senderId: number): Promise<void> {
+  async #sendDelivered(
+    receiverId: number,
+    senderId: number,
+    listening: true | Promise<boolean>,
+  ): Promise<void> {
     const { hub, repository } = this.#context;
-    if (!(await hub.isOnPair(senderId, receiverId))) return;
+    if (!(await listening)) return;
     const upTo = await repository.deliveredUpto(receiverId, senderId);
     if (upTo > 0) await hub.pushToPair(senderId, receiverId, deliveredFrame(upTo));
+  }
+
+  /** Runs `step` after the steps queued before it under `key`; a failure is logged. */
+  #enqueue<K>(
+    queues: Map<K, Promise<void>>,
+    key: K,
+    step: () => Promise<void>,
+    event: string,
+  ): Promise<void> {
+    const previous = queues.get(key) ?? Promise.resolve();
+    const next = previous.then(step).catch((error) =>
+      this.#context.log.error(event, { error: errorMessage(error) })
+    );
+    queues.set(key, next);
+    this.#track(next, event);
+    next.finally(() => {
+      if (queues.get(key) === next) queues.delete(key);
+    });
+    return next;
   }
 
   #track(work: Promise<void>, event: string): void {

@@ -73,6 +73,15 @@ export interface Hub {
   revokeToken(tokenHash: string): Promise<void>;
   /** Whether the user holds an endpoint on the pair (user -> peer), on any node. */
   isOnPair(userId: number, peerId: number): Promise<boolean>;
+  /**
+   * Whether the user may hold a `v2` endpoint on the pair (user -> peer) on some node, that is,
+   * whether a `pushToPair` there may reach anybody: `true` whenever one exists anywhere, `false`
+   * only when there is certainly none (`true` when unsure). Every inbox endpoint is `v2`, so on
+   * (user -> INBOX_PEER) it asks whether the user may hold an inbox. Answers at once (a boolean)
+   * when this process alone can tell (the in-process hub always), so a notification nobody
+   * would receive costs no promise; else a promise.
+   */
+  mayHaveV2OnPair(userId: number, peerId: number): boolean | Promise<boolean>;
   /** Whether the user holds any endpoint, on any node. */
   isOnline(userId: number): Promise<boolean>;
   /**

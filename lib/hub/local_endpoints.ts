@@ -74,6 +74,14 @@ export class LocalEndpoints {
     return this.#byPair.get(pairKey(fromUserId, toUserId));
   }
 
+  /** Whether any endpoint on the pair (userId -> peerId) is `v2`; looks at that pair's only. */
+  hasV2OnPair(userId: number, peerId: number): boolean {
+    const endpoints = this.onPair(userId, peerId);
+    if (endpoints === undefined) return false;
+    for (const endpoint of endpoints) if (endpoint.v2) return true;
+    return false;
+  }
+
   /** Sends a control frame to every endpoint on the pair (fromUserId -> toUserId). */
   sendToPair(fromUserId: number, toUserId: number, frame: string): void {
     const endpoints = this.onPair(fromUserId, toUserId);

@@ -72,6 +72,11 @@ export class MemoryHub implements Hub {
     return Promise.resolve(this.#local.onPair(userId, peerId) !== undefined);
   }
 
+  mayHaveV2OnPair(userId: number, peerId: number): boolean {
+    // Every endpoint is here: the answer is exact.
+    return this.#local.hasV2OnPair(userId, peerId);
+  }
+
   isOnline(userId: number): Promise<boolean> {
     return Promise.resolve(this.#local.userCount(userId) > 0);
   }

@@ -200,6 +200,24 @@ export class RedisHub implements Hub {
     return await this.#link.script("ON_PAIR", [String(userId), String(peerId)]) === 1;
   }
 
+  /**
+   * Exact for this node's endpoints. Which endpoints on other nodes are v2 the registry does not
+   * say (it counts endpoints per pair and node; telling v2 apart would change the join, leave
+   * and reaping scripts), so the answer is `true` as soon as another node holds any endpoint of
+   * the user on the pair; when none does, this node's answer is the whole answer. One small
+   * script (`ON_PAIR_ELSEWHERE`) when no local v2 endpoint settles it. Not ready (Redis out of
+   * reach, or registering again): `true`, so pushes are tried as always; closed: pushes reach
+   * this node's endpoints only, and the local answer is exact.
+   */
+  mayHaveV2OnPair(userId: number, peerId: number): boolean | Promise<boolean> {
+    if (this.#local.hasV2OnPair(userId, peerId)) return true;
+    const state = this.#link.state;
+    if (state === "closed") return false;
+    if (state !== "ready") return true;
+    return this.#link.script("ON_PAIR_ELSEWHERE", [String(userId), String(peerId)])
+      .then((reply) => reply === 1);
+  }
+
   async isOnline(userId: number): Promise<boolean> {
     if (this.#local.userCount(userId) > 0) return true;
     this.#assertReady();

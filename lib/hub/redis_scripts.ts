@@ -206,6 +206,18 @@ export const ON_PAIR = `${PRELUDE}
 return redis.call('EXISTS', pairKey(ARGV[3], ARGV[4]))
 `;
 
+/**
+ * ARGV: prefix, node, user, peer. 1 when a node other than `node` holds an endpoint of user on
+ * (user -> peer), else 0. The pair's hash has a field per node with at least one endpoint there.
+ */
+export const ON_PAIR_ELSEWHERE = `${PRELUDE}
+local own = pairKey(ARGV[3], ARGV[4])
+local nodes = redis.call('HLEN', own)
+if nodes == 0 then return 0 end
+if nodes > 1 then return 1 end
+return redis.call('HEXISTS', own, ARGV[2]) == 1 and 0 or 1
+`;
+
 /** ARGV: prefix, node, user. 1 when user holds an endpoint anywhere, else 0. */
 export const ONLINE = `${PRELUDE}
 return redis.call('EXISTS', userKey(ARGV[3]))

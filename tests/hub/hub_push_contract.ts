@@ -101,8 +101,40 @@ export function hubPushContract(name: string, open: Open, openCluster?: OpenClus
     },
   );
 
+  contractTest(
+    "mayHaveV2OnPair is true while the user holds a v2 endpoint on the pair or an inbox",
+    async (hub) => {
+      const tomSeed = new FakeEndpoint(TOM, JACK);
+      const tomV2 = new FakeEndpoint(TOM, JACK, { v2: true });
+      const tomV2Again = new FakeEndpoint(TOM, JACK, { v2: true });
+      const inbox = new FakeEndpoint(TOM, INBOX_PEER, { v2: true });
+      for (const endpoint of [tomSeed, tomV2, inbox]) await hub.join(endpoint);
+      assert.equal(await hub.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      assert.equal(await hub.mayHaveV2OnPair(TOM.id, INBOX_PEER.id), true);
+      // Another v2 endpoint stays when the first leaves, beside the seed one.
+      await hub.join(tomV2Again);
+      await hub.leave(tomV2);
+      assert.equal(await hub.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      assert.equal(await hub.mayHaveV2OnPair(TOM.id, INBOX_PEER.id), true);
+    },
+  );
+
   if (openCluster === undefined) return;
   const cluster = openCluster;
+
+  Deno.test(`${name} (two nodes): mayHaveV2OnPair on one node sees a v2 endpoint or an inbox on the other`, async () => {
+    const { hubs: [a, b], cleanup } = await cluster();
+    try {
+      await b.join(new FakeEndpoint(TOM, JACK, { v2: true }));
+      await b.join(new FakeEndpoint(TOM, INBOX_PEER, { v2: true }));
+      for (const hub of [a, b]) {
+        assert.equal(await hub.mayHaveV2OnPair(TOM.id, JACK.id), true);
+        assert.equal(await hub.mayHaveV2OnPair(TOM.id, INBOX_PEER.id), true);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
 
   Deno.test(`${name} (two nodes): pushes reach the v2 endpoints and inboxes on every node, in order with messages`, async () => {
     const { hubs: [a, b], cleanup } = await cluster();

@@ -140,3 +140,17 @@ Deno.test("catchUp asks the endpoints receiving from the sender, and no others",
   // Nobody on the reverse pair: nothing to do.
   local.catchUp(ALICE.id, TOM.id);
 });
+
+Deno.test("hasV2OnPair looks for a v2 endpoint on that pair only", () => {
+  const local = new LocalEndpoints();
+  assert.equal(local.hasV2OnPair(TOM.id, JACK.id), false);
+  local.add(new FakeEndpoint(TOM, JACK));
+  local.add(new FakeEndpoint(TOM, ALICE, { v2: true }));
+  local.add(new FakeEndpoint(JACK, TOM, { v2: true }));
+  assert.equal(local.hasV2OnPair(TOM.id, JACK.id), false);
+  const v2 = new FakeEndpoint(TOM, JACK, { v2: true });
+  local.add(v2);
+  assert.equal(local.hasV2OnPair(TOM.id, JACK.id), true);
+  local.remove(v2);
+  assert.equal(local.hasV2OnPair(TOM.id, JACK.id), false);
+});

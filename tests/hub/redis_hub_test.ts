@@ -239,3 +239,34 @@ redisTest("an unreachable Redis fails open", async () => {
     ),
   );
 });
+
+redisTest(
+  "mayHaveV2OnPair is exact while only this node holds the pair, and true once another node holds any endpoint of the user on it",
+  async () => {
+    const prefix = testRedisPrefix();
+    const a = await openHub(prefix);
+    const b = await openHub(prefix);
+    try {
+      assert.equal(await a.mayHaveV2OnPair(TOM.id, JACK.id), false);
+      await a.join(new FakeEndpoint(TOM, JACK));
+      // Only this node holds the pair: its own endpoints are the whole answer.
+      assert.equal(await a.mayHaveV2OnPair(TOM.id, JACK.id), false);
+      // A seed endpoint on the other node: whether it is v2 the registry does not say.
+      const seedOnB = new FakeEndpoint(TOM, JACK);
+      await b.join(seedOnB);
+      assert.equal(await a.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      assert.equal(await b.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      await b.leave(seedOnB);
+      assert.equal(await a.mayHaveV2OnPair(TOM.id, JACK.id), false);
+      assert.equal(await b.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      // A local v2 endpoint answers at once, without asking Redis.
+      await a.join(new FakeEndpoint(TOM, JACK, { v2: true }));
+      assert.equal(a.mayHaveV2OnPair(TOM.id, JACK.id), true);
+      // Closed, a node's pushes reach nobody.
+      await a.close(DISCONNECT.GOING_AWAY);
+      assert.equal(a.mayHaveV2OnPair(TOM.id, JACK.id), false);
+    } finally {
+      await closeAll([a, b], prefix);
+    }
+  },
+);
