@@ -50,6 +50,8 @@ if (import.meta.main) {
   const count = Number(Deno.args[0] ?? 100_000);
   for (const rows of BATCH_SIZES) {
     const micros = await indexCost(count, rows);
-    console.log(`${String(rows).padStart(5)} rows a transaction: ${micros.toFixed(2)} µs a message`);
+    console.log(
+      `${String(rows).padStart(5)} rows a transaction: ${micros.toFixed(2)} µs a message`,
+    );
   }
 }
