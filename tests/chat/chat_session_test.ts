@@ -12,6 +12,7 @@ import { sqliteOptions } from "../support/backend_options.ts";
 import type { Repository, UserRef } from "../../lib/storage/repository.ts";
 import { StorageUnavailableError } from "../../lib/storage/errors.ts";
 import { SessionAuthenticator } from "../../lib/auth/authenticator.ts";
+import { addUser } from "../storage/contract_support.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -86,14 +87,7 @@ function holdingWaitingReads(repository: Repository) {
 
 async function fixture() {
   const base = new SqliteRepository(":memory:", sqliteOptions());
-  const user = async (name: string): Promise<UserRef> =>
-    (await base.createUser({
-      username: name,
-      usernameKey: name.toLowerCase(),
-      passwordHash: "x",
-      email: null,
-      createdAt: 0,
-    }))!;
+  const user = (name: string) => addUser(base, name);
   const tom = await user("Tom");
   const jack = await user("Jack");
   for (const who of [tom, jack]) {

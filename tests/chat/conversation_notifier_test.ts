@@ -11,10 +11,11 @@ import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { CHAT_STATUS } from "../../lib/protocol/status.ts";
 import { deliveredFrame, sentFrame } from "../../lib/protocol/server_frame.ts";
-import type { Repository, StoredMessage, UserRef } from "../../lib/storage/repository.ts";
+import type { Repository, StoredMessage } from "../../lib/storage/repository.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
 import { sqliteOptions } from "../support/backend_options.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
+import { addUser } from "../storage/contract_support.ts";
 
 /** The in-process hub, counting the pushes asked of it. */
 class CountingHub extends MemoryHub {
@@ -69,14 +70,7 @@ function counting(base: Repository): { repository: Repository; calls: Map<string
 async function fixture(notifierHub: (hub: Hub) => Hub = (hub) => hub) {
   const hub = new CountingHub();
   const base = new SqliteRepository(":memory:", sqliteOptions());
-  const user = async (username: string): Promise<UserRef> =>
-    (await base.createUser({
-      username,
-      usernameKey: username.toLowerCase(),
-      passwordHash: "x",
-      email: null,
-      createdAt: 0,
-    }))!;
+  const user = (name: string) => addUser(base, name);
   const tom = await user("Tom");
   const jack = await user("Jack");
   /** Stores a message from Tom to Jack and marks it delivered, as a seed socket of Jack would. */

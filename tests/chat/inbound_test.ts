@@ -7,8 +7,9 @@ import { MemoryHub } from "../../lib/hub/memory_hub.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
-import type { Repository, UserRef } from "../../lib/storage/repository.ts";
+import type { Repository } from "../../lib/storage/repository.ts";
 import { waitFor } from "../support/wait.ts";
+import { addUser } from "../storage/contract_support.ts";
 
 /** A sink that records every answer, receipt, termination and failure. */
 function recordingSink() {
@@ -38,14 +39,7 @@ interface FixtureOptions {
 
 async function fixture(options: FixtureOptions = {}) {
   const base = new SqliteRepository(":memory:", sqliteOptions());
-  const user = async (username: string): Promise<UserRef> =>
-    (await base.createUser({
-      username,
-      usernameKey: username.toLowerCase(),
-      passwordHash: "x",
-      email: null,
-      createdAt: 0,
-    }))!;
+  const user = (name: string) => addUser(base, name);
   const tom = await user("Tom");
   const jack = await user("Jack");
   const hub = new MemoryHub();

@@ -11,8 +11,9 @@ import { chatMessageFrame } from "../../lib/protocol/server_frame.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { Metrics } from "../../lib/metrics.ts";
 import { SqliteRepository } from "../../lib/storage/sqlite_repository.ts";
-import type { Repository, StoredMessage, UserRef } from "../../lib/storage/repository.ts";
+import type { Repository, StoredMessage } from "../../lib/storage/repository.ts";
 import { sqliteOptions } from "../support/backend_options.ts";
+import { addUser } from "../storage/contract_support.ts";
 
 class FakeSocket implements ChatSocket {
   readonly sent: string[] = [];
@@ -32,14 +33,7 @@ type WaitingReads = Pick<Repository, "waitingMessages">;
 
 async function fixture(wrap: (repository: Repository) => WaitingReads = (r) => r) {
   const repository = new SqliteRepository(":memory:", sqliteOptions());
-  const user = async (name: string): Promise<UserRef> =>
-    (await repository.createUser({
-      username: name,
-      usernameKey: name.toLowerCase(),
-      passwordHash: "x",
-      email: null,
-      createdAt: 0,
-    }))!;
+  const user = (name: string) => addUser(repository, name);
   const tom = await user("Tom");
   const jack = await user("Jack");
   const socket = new FakeSocket();

@@ -21,6 +21,24 @@ function usage(messages: number, bytes: number, day = DAY): DailyUsage {
   return { day, messages, bytes };
 }
 
+/** A ledger over `ALL` whose reads of storage are recorded in `reads`. */
+function recordingLedger(
+  reads: string[],
+  stored: DailyUsage,
+  waitingFor: (toUserId: number) => number,
+): QuotaLedger {
+  return new QuotaLedger(ALL, {
+    usage: (userId) => {
+      reads.push(`usage ${userId}`);
+      return stored;
+    },
+    waiting: (to, from, limit) => {
+      reads.push(`waiting ${to}<${from} up to ${limit}`);
+      return waitingFor(to);
+    },
+  });
+}
+
 function message(to: UserRef, msg: string, sentAt = NOON): NewMessage {
   return { from: TOM, to, msg, sendTime: "", sentAt, clientId: null };
 }
@@ -55,16 +73,8 @@ Deno.test("a new UTC day starts from 0; a stored day ahead of the clock is count
 
 Deno.test("a ledger reads each sender and pair once and counts what the batch stored", () => {
   const reads: string[] = [];
-  const ledger = new QuotaLedger(ALL, {
-    usage: (userId) => {
-      reads.push(`usage ${userId}`);
-      return usage(1, 4, DAY - 1); // Yesterday's: counts as 0 today.
-    },
-    waiting: (to, from, limit) => {
-      reads.push(`waiting ${to}<${from} up to ${limit}`);
-      return to === JACK.id ? 1 : 0;
-    },
-  });
+  // Yesterday's usage: counts as 0 today.
+  const ledger = recordingLedger(reads, usage(1, 4, DAY - 1), (to) => to === JACK.id ? 1 : 0);
   const toJack = message(JACK, "ab");
   assert.equal(ledger.check(toJack), null);
   ledger.charge(toJack);
@@ -89,16 +99,7 @@ Deno.test("a ledger with the waiting quota off never counts what waits", () => {
 
 Deno.test("fitsAll tries a whole batch as if all were new, charges nothing, reads once", () => {
   const reads: string[] = [];
-  const ledger = new QuotaLedger(ALL, {
-    usage: (userId) => {
-      reads.push(`usage ${userId}`);
-      return usage(1, 2);
-    },
-    waiting: (to, from) => {
-      reads.push(`waiting ${to}<${from}`);
-      return 0;
-    },
-  });
+  const ledger = recordingLedger(reads, usage(1, 2), () => 0);
   const two = [message(JACK, "ab"), message(ALICE, "cd")];
   assert.equal(ledger.fitsAll(two), true);
   assert.deepEqual(ledger.changes(), [], "a trial charges nothing");
@@ -112,7 +113,7 @@ Deno.test("fitsAll tries a whole batch as if all were new, charges nothing, read
   }
   assert.equal(ledger.check(message(ALICE, "ef"))?.quota, "daily_messages");
   assert.deepEqual(ledger.changes(), [[TOM.id, usage(3, 6)]]);
-  assert.deepEqual(reads, ["usage 1", "waiting 2<1", "waiting 3<1"]);
+  assert.deepEqual(reads, ["usage 1", "waiting 2<1 up to 2", "waiting 3<1 up to 2"]);
 });
 
 Deno.test("fitsAll agrees with message-by-message checks at the waiting quota and midnight", () => {
