@@ -85,7 +85,7 @@ export class MessageWriter {
     origin?: Endpoint,
   ): Promise<WriteOutcome[]> {
     if (batch.length === 0) return [];
-    const { repository, metrics, log } = this.#context;
+    const { repository, hub, metrics, log } = this.#context;
     let saved;
     try {
       const messages = await this.#withEvents(batch.map((item) => item.message));
@@ -108,25 +108,9 @@ export class MessageWriter {
       });
       return batch.map(() => ({ kind: "not_stored", error }));
     }
-    return await this.#publish(batch, saved, origin);
-  }
-
-  /**
-   * Hands each stored message of the batch to the hub, in order, and tells the notifier; the
-   * publishes are issued one after another without waiting between them (a cluster's go down
-   * one Redis connection, in order: one round trip for the batch instead of one per message),
-   * and all of them are awaited before the sender hears of any. A failed publish throws.
-   */
-  async #publish(
-    batch: readonly Submitted[],
-    saved: readonly SaveOutcome[],
-    origin?: Endpoint,
-  ): Promise<WriteOutcome[]> {
-    const { hub, metrics } = this.#context;
     const outcomes: WriteOutcome[] = [];
-    const publishes: Promise<void>[] = [];
     for (let i = 0; i < batch.length; i++) {
-      const outcome = saved[i];
+      const outcome: SaveOutcome = saved[i];
       if ("refused" in outcome) {
         metrics.messagesRefused.inc({ quota: outcome.refused.quota });
         outcomes.push({ kind: "refused", refusal: outcome.refused });
@@ -143,11 +127,10 @@ export class MessageWriter {
       // resend of an id stored before) is published again: its first publish may never have
       // happened (the node that stored it died first); a socket that has it drops it by id.
       const published = hub.publish(message, from.id, to.id);
-      if (published !== undefined) publishes.push(published);
+      if (published !== undefined) await published;
       if (!duplicate) this.#context.notifier?.messageStored(message, from, to, origin);
       outcomes.push({ kind: "stored", message, duplicate });
     }
-    await Promise.all(publishes);
     return outcomes;
   }
 
