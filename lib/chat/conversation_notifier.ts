@@ -128,14 +128,12 @@ export class ConversationNotifier {
 
   /**
    * Sends the owner's inboxes, if the owner has any, the conversation with `peerId` as it is
-   * now (30021); in order with the owner's other updates from this node. With nothing queued
-   * for the owner it asks at once, and queues nothing when the hub knows there is no inbox.
+   * now (30021); in order with the owner's other updates from this node. The hub is asked at
+   * once (a cluster's questions go out back to back, in order), and nothing is queued when it
+   * knows there is no inbox.
    */
   updateInbox(ownerId: number, peerId: number): Promise<void> {
-    // Queued behind earlier updates: it asks at its turn, as they do.
-    const listening = this.#inboxQueues.has(ownerId)
-      ? undefined
-      : this.#context.hub.mayHaveV2OnPair(ownerId, INBOX_PEER.id);
+    const listening = this.#context.hub.mayHaveV2OnPair(ownerId, INBOX_PEER.id);
     if (listening === false) return Promise.resolve();
     return this.#enqueue(
       this.#inboxQueues,
@@ -151,14 +149,16 @@ export class ConversationNotifier {
   }
 
   /**
-   * The 30013 of a stored message to the sender's v2 sockets on the pair but `origin`: pushed at
-   * once when the hub tells at once that there may be one; not built when it tells there is
-   * none; else pushed (or not) on the hub's answer, after the pair's earlier 30013s.
+   * The 30013 of a stored message to the sender's v2 sockets on the pair but `origin`: not built
+   * when the hub tells at once that there is none; pushed at once when it tells at once that
+   * there may be one and no earlier 30013 of the pair waits; else pushed (or not) on the hub's
+   * answer, after the pair's earlier 30013s. The hub is asked now either way, so a cluster's
+   * questions go out back to back and their round trips overlap.
    */
   #sendSent(message: StoredMessage, from: UserRef, to: UserRef, origin?: Endpoint): void {
     const { hub } = this.#context;
     const key = `${from.id}>${to.id}`;
-    const listening = this.#sentQueues.has(key) ? undefined : hub.mayHaveV2OnPair(from.id, to.id);
+    const listening = hub.mayHaveV2OnPair(from.id, to.id, origin);
     if (listening === false) return;
     const push = () => {
       const frame = sentFrame({
@@ -169,27 +169,24 @@ export class ConversationNotifier {
       });
       this.#track(hub.pushToPair(from.id, to.id, frame, origin), "notify.sent_failed");
     };
-    if (listening === true) {
+    if (listening === true && !this.#sentQueues.has(key)) {
       push();
       return;
     }
-    // Issued, not awaited, in the queue: the pushes keep the order they are issued in.
+    // In the queue, so the pushes keep the order the messages were stored in.
     this.#enqueue(this.#sentQueues, key, async () => {
-      if (await (listening ?? hub.mayHaveV2OnPair(from.id, to.id))) push();
+      if (await listening) push();
     }, "notify.sent_failed");
   }
 
-  /**
-   * `listening`: the hub's answer, asked as the update was due, when nothing was queued before
-   * it; otherwise the owner's inboxes are looked up now, at its turn.
-   */
+  /** `listening`: the hub's answer to whether the owner may hold an inbox, asked as it was due. */
   async #sendInboxUpdate(
     ownerId: number,
     peerId: number,
-    listening?: boolean | Promise<boolean>,
+    listening: true | Promise<boolean>,
   ): Promise<void> {
     const { hub, repository } = this.#context;
-    if (!(await (listening ?? hub.isOnPair(ownerId, INBOX_PEER.id)))) return;
+    if (!(await listening)) return;
     const conversation = await repository.conversation(ownerId, peerId);
     if (conversation === null) return;
     await hub.pushToInbox(

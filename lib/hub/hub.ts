@@ -79,9 +79,10 @@ export interface Hub {
    * only when there is certainly none (`true` when unsure). Every inbox endpoint is `v2`, so on
    * (user -> INBOX_PEER) it asks whether the user may hold an inbox. Answers at once (a boolean)
    * when this process alone can tell (the in-process hub always), so a notification nobody
-   * would receive costs no promise; else a promise.
+   * would receive costs no promise; else a promise. `except` is not counted: the socket a frame
+   * comes from, which the push skips.
    */
-  mayHaveV2OnPair(userId: number, peerId: number): boolean | Promise<boolean>;
+  mayHaveV2OnPair(userId: number, peerId: number, except?: Endpoint): boolean | Promise<boolean>;
   /** Whether the user holds any endpoint, on any node. */
   isOnline(userId: number): Promise<boolean>;
   /**

@@ -74,11 +74,14 @@ export class LocalEndpoints {
     return this.#byPair.get(pairKey(fromUserId, toUserId));
   }
 
-  /** Whether any endpoint on the pair (userId -> peerId) is `v2`; looks at that pair's only. */
-  hasV2OnPair(userId: number, peerId: number): boolean {
+  /**
+   * Whether any endpoint on the pair (userId -> peerId) but `except` is `v2`; looks at that
+   * pair's only.
+   */
+  hasV2OnPair(userId: number, peerId: number, except?: Endpoint): boolean {
     const endpoints = this.onPair(userId, peerId);
     if (endpoints === undefined) return false;
-    for (const endpoint of endpoints) if (endpoint.v2) return true;
+    for (const endpoint of endpoints) if (endpoint.v2 && endpoint !== except) return true;
     return false;
   }
 

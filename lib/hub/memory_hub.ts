@@ -72,9 +72,9 @@ export class MemoryHub implements Hub {
     return Promise.resolve(this.#local.onPair(userId, peerId) !== undefined);
   }
 
-  mayHaveV2OnPair(userId: number, peerId: number): boolean {
+  mayHaveV2OnPair(userId: number, peerId: number, except?: Endpoint): boolean {
     // Every endpoint is here: the answer is exact.
-    return this.#local.hasV2OnPair(userId, peerId);
+    return this.#local.hasV2OnPair(userId, peerId, except);
   }
 
   isOnline(userId: number): Promise<boolean> {

@@ -209,8 +209,12 @@ export class RedisHub implements Hub {
    * reach, or registering again): `true`, so pushes are tried as always; closed: pushes reach
    * this node's endpoints only, and the local answer is exact.
    */
-  mayHaveV2OnPair(userId: number, peerId: number): boolean | Promise<boolean> {
-    if (this.#local.hasV2OnPair(userId, peerId)) return true;
+  mayHaveV2OnPair(
+    userId: number,
+    peerId: number,
+    except?: Endpoint,
+  ): boolean | Promise<boolean> {
+    if (this.#local.hasV2OnPair(userId, peerId, except)) return true;
     const state = this.#link.state;
     if (state === "closed") return false;
     if (state !== "ready") return true;

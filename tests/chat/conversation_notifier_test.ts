@@ -194,3 +194,15 @@ Deno.test("a 30013 whose answer comes later is not overtaken by the next one of 
   await settled;
   assert.deepEqual(tomV2.frames.all, [sent(first), sent(second)]);
 });
+
+Deno.test("a v2 sender's only socket on the pair gets no 30013 of its own message, still its 30016", async () => {
+  await using f = await fixture();
+  const tomV2 = await f.join(new FakeEndpoint(f.tom, f.jack, { v2: true }));
+  const message = await f.store("hello");
+  f.notifier.messageStored(message, f.tom, f.jack, tomV2);
+  await f.notifier.settled();
+  assert.equal(f.hub.pushes, 0, "no 30013 built or pushed for the origin alone");
+  f.notifier.delivered([{ receiverId: f.jack.id, senderId: f.tom.id }]);
+  await f.notifier.settled();
+  assert.deepEqual(tomV2.frames.all, [deliveredFrame(message.messageId)]);
+});

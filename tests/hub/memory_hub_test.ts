@@ -33,6 +33,8 @@ Deno.test("MemoryHub: mayHaveV2OnPair answers at once, and false without a v2 en
     await hub.join(tomV2);
     // A boolean, not a promise: the notifier decides without waiting.
     assert.equal(hub.mayHaveV2OnPair(TOM.id, JACK.id), true);
+    // The socket a frame comes from is not counted: the push skips it.
+    assert.equal(hub.mayHaveV2OnPair(TOM.id, JACK.id, tomV2), false);
     await hub.leave(tomV2);
     assert.equal(hub.mayHaveV2OnPair(TOM.id, JACK.id), false);
     await hub.leave(tomSeed);
