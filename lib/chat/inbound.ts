@@ -80,8 +80,8 @@ export class Inbound {
   readonly #sink: InboundSink;
   readonly #writer: MessageWriter;
   readonly #shaper: Shaper<Pending>;
-  // `send_time` is formatted once per second, not once per message.
-  readonly #sendTimes = new LocalTimeFormatter();
+  // `send_time` is formatted once per second, not once per message (made at the first message).
+  #sendTimes: LocalTimeFormatter | null = null;
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
   // The socket itself, so that its own message is not echoed to it as 30013.
@@ -89,7 +89,8 @@ export class Inbound {
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
   #queue: Pending[] = [];
   #draining = false;
-  #drained: Promise<void> = Promise.resolve();
+  // The drain running, while `#draining`.
+  #drained: Promise<void> | null = null;
   // A verdict that ends the socket is queued: nothing the client sends later is read.
   #ending = false;
 
@@ -230,7 +231,7 @@ export class Inbound {
         from: this.#from,
         to: this.#to,
         msg,
-        sendTime: this.#sendTimes.format(sentAt),
+        sendTime: (this.#sendTimes ??= new LocalTimeFormatter()).format(sentAt),
         sentAt,
         clientId: id,
       },
@@ -260,6 +261,7 @@ export class Inbound {
       this.#sink.fail("chat.frame_failed", error);
     } finally {
       this.#draining = false;
+      this.#drained = null;
     }
   }
 
