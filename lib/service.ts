@@ -289,7 +289,9 @@ export function buildService(options: ServiceOptions): Service {
     nextConnectionId: () => ++connectionsOpened,
     onSession(session) {
       sessions.add(session);
-      session.whenClosed.then(() => sessions.delete(session));
+    },
+    onSessionClosed(session) {
+      sessions.delete(session);
     },
   };
   return {

@@ -63,46 +63,83 @@ export function upgradeToChatSocket(
     ...(protocol === null ? {} : { protocol }),
   });
   socket.binaryType = "arraybuffer";
-  let dropTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastHeardAt = performance.now();
-  const droppable: DroppableSocket = {
-    get lastHeardAt() {
-      return lastHeardAt;
-    },
-    get closing() {
-      return socket.readyState === WebSocket.CLOSING;
-    },
-    drop: () => dropSocket(socket),
-  };
-  const chatSocket: ChatSocket = {
-    send(frame) {
-      if (socket.readyState === WebSocket.OPEN) socket.send(frame);
-    },
-    close(code, reason) {
-      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-        socket.close(code, reason);
-        dropTimer ??= setTimeout(() => dropSocket(socket), timeouts.closeTimeoutMs);
-      }
-    },
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-  };
-  const handlers = attach(chatSocket);
-  socket.onopen = () => {
-    live?.add(droppable);
-    handlers.opened();
-  };
-  socket.onmessage = (event) => {
-    lastHeardAt = performance.now();
-    handlers.received(event.data);
-  };
-  socket.onclose = (event) => {
-    clearTimeout(dropTimer);
-    live?.delete(droppable);
-    handlers.closed(event.code);
-  };
-  // An error is always followed by close, where the session cleans up.
-  socket.onerror = () => {};
+  const adapted = new AdaptedSocket(socket, timeouts.closeTimeoutMs, live);
+  adapted.listen(attach(adapted));
   return response;
+}
+
+// The events an adapted socket listens to ("error" too, so that none goes unhandled).
+const SOCKET_EVENTS = ["open", "message", "close", "error"] as const;
+
+/**
+ * One server socket as the session (`ChatSocket`) and the memory guard (`DroppableSocket`) see
+ * it, and the listener of its events. One object per socket, its methods on the prototype: an
+ * idle connection holds no closures of its own (issue 14).
+ */
+class AdaptedSocket implements ChatSocket, DroppableSocket, EventListenerObject {
+  readonly #socket: WebSocket;
+  readonly #closeTimeoutMs: number;
+  readonly #live: Set<DroppableSocket> | undefined;
+  #handlers: ChatSocketHandlers | null = null;
+  #dropTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastHeardAt = performance.now();
+
+  constructor(socket: WebSocket, closeTimeoutMs: number, live: Set<DroppableSocket> | undefined) {
+    this.#socket = socket;
+    this.#closeTimeoutMs = closeTimeoutMs;
+    this.#live = live;
+  }
+
+  /** Starts handing the socket's events to `handlers`. */
+  listen(handlers: ChatSocketHandlers): void {
+    this.#handlers = handlers;
+    for (const type of SOCKET_EVENTS) this.#socket.addEventListener(type, this);
+  }
+
+  handleEvent(event: Event): void {
+    const handlers = this.#handlers!;
+    switch (event.type) {
+      case "open":
+        this.#live?.add(this);
+        handlers.opened();
+        return;
+      case "message":
+        this.#lastHeardAt = performance.now();
+        handlers.received((event as MessageEvent).data);
+        return;
+      case "close":
+        clearTimeout(this.#dropTimer);
+        this.#live?.delete(this);
+        handlers.closed((event as CloseEvent).code);
+    }
+    // "error": always followed by "close", where the session cleans up.
+  }
+
+  send(frame: string): void {
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    const socket = this.#socket;
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+      socket.close(code, reason);
+      this.#dropTimer ??= setTimeout(() => dropSocket(socket), this.#closeTimeoutMs);
+    }
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  get lastHeardAt(): number {
+    return this.#lastHeardAt;
+  }
+
+  get closing(): boolean {
+    return this.#socket.readyState === WebSocket.CLOSING;
+  }
+
+  drop(): boolean {
+    return dropSocket(this.#socket);
+  }
 }

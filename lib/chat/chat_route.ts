@@ -41,6 +41,8 @@ export interface ChatRouteContext extends ChatContext, AdmissionContext {
   readonly allowedOrigins: ReadonlySet<string> | null;
   /** Called with each chat session as it is created, so the owner can wait for it at shutdown. */
   readonly onSession?: (session: TrackedSession) => void;
+  /** Called with each session given to `onSession`, once, when it closes. */
+  readonly onSessionClosed?: (session: TrackedSession) => void;
 }
 
 /** 426: a plain HTTP request to a socket's path. */
@@ -92,10 +94,14 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
     try {
       const timeouts = socketTimeouts(context);
       return upgradeToChatSocket(request, timeouts, context.liveSockets, (socket) => {
-        const session = new ChatSession(socket, admission, context);
         // Counted from the upgrade, with no await since the check, so caps cannot be raced.
         const release = context.connections.open(address, userKey);
-        session.whenClosed.then(release);
+        const session: ChatSession = new ChatSession(
+          socket,
+          admission,
+          context,
+          () => sessionClosed(context, session, release),
+        );
         context.onSession?.(session);
         return session;
       }, v2 ? CHAT_SUBPROTOCOL_V2 : null);
@@ -106,6 +112,16 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
       });
     }
   };
+}
+
+/** A session of the route closed: its socket is uncounted and its owner told. */
+export function sessionClosed(
+  context: ChatRouteContext,
+  session: TrackedSession,
+  release: () => void,
+): void {
+  release();
+  context.onSessionClosed?.(session);
 }
 
 /** The idle and close-handshake time-outs of a socket opened through `context`. */

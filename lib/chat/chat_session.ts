@@ -17,7 +17,7 @@ import { StorageUnavailableError } from "../storage/errors.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 import type { V2ControlFrame } from "../protocol/client_frame.ts";
 import type { DeliveryMarker } from "./delivery_marker.ts";
-import { Inbound, type InboundContext } from "./inbound.ts";
+import { Inbound, type InboundContext, type InboundSink } from "./inbound.ts";
 import { Outbound } from "./outbound.ts";
 import { WaitingReader } from "./waiting_reader.ts";
 import type { ConversationNotifier } from "./conversation_notifier.ts";
@@ -57,8 +57,11 @@ export interface RecallHandler {
 
 const NOBODY: UserRef = { id: 0, username: "" };
 
+// What `whenClosed` and `whenSocketClosed` answer once the close has happened.
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** The server side of one chat socket. */
-export class ChatSession implements Endpoint, ChatSocketHandlers {
+export class ChatSession implements Endpoint, ChatSocketHandlers, InboundSink {
   readonly user: UserRef;
   readonly peer: UserRef;
   readonly tokenHash: string;
@@ -72,22 +75,33 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   readonly #outbound: Outbound;
   readonly #waiting: WaitingReader;
   readonly #typing: Typing | null;
+  readonly #onClosed: (() => void) | undefined;
   #closed = false;
+  #socketIsClosed = false;
   #joined = false;
-  #started: Promise<void> = Promise.resolve();
+  // The start after the open, until it is done.
+  #started: Promise<void> | null = null;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #whenClosed = Promise.withResolvers<void>();
-  readonly #socketClosed = Promise.withResolvers<void>();
+  // Made only when someone waits, before the close (issue 14: idle sockets hold no promises).
+  #whenClosed: PromiseWithResolvers<void> | null = null;
+  #socketClosed: PromiseWithResolvers<void> | null = null;
 
-  constructor(socket: ChatSocket, admission: Admission, context: ChatContext) {
+  /** `onClosed` is called once, when the session closes. */
+  constructor(
+    socket: ChatSocket,
+    admission: Admission,
+    context: ChatContext,
+    onClosed?: () => void,
+  ) {
     this.#id = context.nextConnectionId();
     this.#socket = socket;
     this.#admission = admission;
     this.#context = context;
+    this.#onClosed = onClosed;
     this.user = admission.admitted ? admission.session.user : NOBODY;
     this.peer = admission.admitted ? admission.peer : NOBODY;
     this.tokenHash = admission.admitted ? admission.session.tokenHash : "";
-    const receipts = admission.admitted && admission.receipts;
+    const receipts = this.#receipts;
     this.v2 = admission.admitted && admission.v2;
     this.#outbound = new Outbound({
       socket,
@@ -112,23 +126,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       sender: this.peer.id,
       outbound: this.#outbound,
     });
-    this.#inbound = new Inbound(
-      this.user,
-      this.peer,
-      this.#id,
-      context,
-      {
-        reply: (frame) => this.#outbound.send(frame),
-        acknowledged: (upTo) => {
-          if (receipts) this.#outbound.confirmUpTo(upTo);
-        },
-        control: (frame) => this.#control(frame),
-        terminate: (disconnect) => this.terminate(disconnect),
-        fail: (event, error) => this.#fail(event, error),
-      },
-      this.v2,
-      this,
-    );
+    this.#inbound = new Inbound(this.user, this.peer, this.#id, context, this, this.v2, this);
+  }
+
+  // Receipt mode (`ack=1`).
+  get #receipts(): boolean {
+    return this.#admission.admitted && this.#admission.receipts;
   }
 
   // --- ChatSocketHandlers ---
@@ -149,7 +152,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
       receipts: admission.receipts || undefined,
     });
     this.#armExpiry(admission.session.expiresAt);
-    this.#started = this.#start().catch((error) => this.#fail("chat.start_failed", error));
+    this.#started = this.#startOrFail();
   }
 
   received(data: string | ArrayBuffer): void {
@@ -158,14 +161,16 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
   }
 
   closed(code: number): void {
-    this.#socketClosed.resolve();
+    this.#socketIsClosed = true;
+    this.#socketClosed?.resolve();
     // Closed by the client: its close came after every frame queued before it.
     this.#shutDown(code, this.#socket.bufferedAmount === 0);
   }
 
   /** Resolves when the socket itself closed: the handshake ended, or the socket was dropped. */
   get whenSocketClosed(): Promise<void> {
-    return this.#socketClosed.promise;
+    if (this.#socketIsClosed) return SETTLED;
+    return (this.#socketClosed ??= Promise.withResolvers<void>()).promise;
   }
 
   // --- Endpoint ---
@@ -180,7 +185,7 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   catchUp(): void {
     if (this.#closed || !this.#admission.admitted) return;
-    this.#waiting.catchUp().catch((error) => this.#fail("chat.catch_up_failed", error));
+    this.#waiting.catchUp().catch((error) => this.fail("chat.catch_up_failed", error));
   }
 
   /** The one way the server ends this socket: the disconnect's frame, then its close. */
@@ -199,16 +204,66 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
 
   /** Resolves once the session has closed. */
   get whenClosed(): Promise<void> {
-    return this.#whenClosed.promise;
+    if (this.#closed) return SETTLED;
+    return (this.#whenClosed ??= Promise.withResolvers<void>()).promise;
   }
 
   /** Resolves when every frame received so far has been handled. */
   async settled(): Promise<void> {
-    await this.#started;
+    if (this.#started !== null) await this.#started;
     await this.#inbound.settled();
   }
 
+  // --- InboundSink ---
+
+  /** An answer to the client's frame, in turn with everything else the socket sends. */
+  reply(frame: string): void {
+    this.#outbound.send(frame);
+  }
+
+  /** A receipt `{"ack": upTo}`: counts in receipt mode only. */
+  acknowledged(upTo: number): void {
+    if (this.#receipts) this.#outbound.confirmUpTo(upTo);
+  }
+
+  /** A v2 control frame: read marker, typing, recall. */
+  control(frame: V2ControlFrame): void {
+    switch (frame.kind) {
+      case "typing":
+        this.#typing?.received(frame.typing);
+        return;
+      case "read":
+        this.#markRead(frame.messageId, frame.id).catch((error) =>
+          this.#context.log.error("chat.read_failed", {
+            conn: this.#id,
+            error: errorMessage(error),
+          })
+        );
+        return;
+      case "recall":
+        this.#recall(frame.messageId, frame.id);
+    }
+  }
+
+  /** Handling failed unexpectedly: logged, and the socket ends (1013 when it is transient). */
+  fail(event: string, error: unknown): void {
+    this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
+    const transient = error instanceof HubUnavailableError ||
+      error instanceof StorageUnavailableError;
+    this.terminate(transient ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR);
+  }
+
   // --- internals ---
+
+  async #startOrFail(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      this.fail("chat.start_failed", error);
+    } finally {
+      this.#started = null;
+    }
+  }
 
   async #start(): Promise<void> {
     const { hub } = this.#context;
@@ -234,35 +289,20 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     if (this.v2 && !this.#closed) await this.#context.notifier.greet(this);
   }
 
-  /** A v2 control frame: read marker, typing, recall. */
-  #control(frame: V2ControlFrame): void {
-    switch (frame.kind) {
-      case "typing":
-        this.#typing?.received(frame.typing);
-        return;
-      case "read":
-        this.#markRead(frame.messageId, frame.id).catch((error) =>
-          this.#context.log.error("chat.read_failed", {
-            conn: this.#id,
-            error: errorMessage(error),
-          })
-        );
-        return;
-      case "recall": {
-        const recalls = this.#context.recalls;
-        if (recalls === undefined) {
-          const reason = "recall is not available";
-          this.#outbound.send(refusedControlFrame("recall", frame.messageId, reason, frame.id));
-          return;
-        }
-        recalls.recall(this, frame.messageId, frame.id).catch((error) =>
-          this.#context.log.error("chat.recall_failed", {
-            conn: this.#id,
-            error: errorMessage(error),
-          })
-        );
-      }
+  /** `{"recall": N}`: handed to the recall handler, or refused with 30004 when there is none. */
+  #recall(messageId: number, id: string | null): void {
+    const recalls = this.#context.recalls;
+    if (recalls === undefined) {
+      const reason = "recall is not available";
+      this.#outbound.send(refusedControlFrame("recall", messageId, reason, id));
+      return;
     }
+    recalls.recall(this, messageId, id).catch((error) =>
+      this.#context.log.error("chat.recall_failed", {
+        conn: this.#id,
+        error: errorMessage(error),
+      })
+    );
   }
 
   /** `{"read": N}`: moves my marker; an id that is no message from the peer to me gets 30004. */
@@ -299,13 +339,6 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
   }
 
-  #fail(event: string, error: unknown): void {
-    this.#context.log.error(event, { conn: this.#id, error: errorMessage(error) });
-    const transient = error instanceof HubUnavailableError ||
-      error instanceof StorageUnavailableError;
-    this.terminate(transient ? DISCONNECT.TRY_AGAIN_LATER : DISCONNECT.INTERNAL_ERROR);
-  }
-
   #shutDown(code: number, handedOver: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -324,7 +357,8 @@ export class ChatSession implements Endpoint, ChatSocketHandlers {
     this.#inbound.close();
     clearTimeout(this.#expiryTimer);
     this.#typing?.stop();
-    this.#whenClosed.resolve();
+    this.#whenClosed?.resolve();
+    this.#onClosed?.();
     if (this.#joined) {
       // Once what the client sent is stored and published: should this node die before, the
       // pair is still its own in the hub, and the peers catch up when it is reaped.

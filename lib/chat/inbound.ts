@@ -79,9 +79,10 @@ export class Inbound {
   readonly #context: InboundContext;
   readonly #sink: InboundSink;
   readonly #writer: MessageWriter;
-  readonly #shaper: Shaper<Pending>;
-  // `send_time` is formatted once per second, not once per message.
-  readonly #sendTimes = new LocalTimeFormatter();
+  // Made at the first message (issue 14): a bucket made then is as full as one made at the open.
+  #shaper: Shaper<Pending> | null = null;
+  // `send_time` is formatted once per second, not once per message (made at the first message).
+  #sendTimes: LocalTimeFormatter | null = null;
   // Whether the socket negotiated extensions: then every refusal is answered, never a close.
   readonly #socketOptedIn: boolean;
   // The socket itself, so that its own message is not echoed to it as 30013.
@@ -89,7 +90,8 @@ export class Inbound {
   // Frames waiting to be handled, in arrival order; one drain at a time handles them in batches.
   #queue: Pending[] = [];
   #draining = false;
-  #drained: Promise<void> = Promise.resolve();
+  // The drain running, while `#draining`.
+  #drained: Promise<void> | null = null;
   // A verdict that ends the socket is queued: nothing the client sends later is read.
   #ending = false;
 
@@ -110,15 +112,20 @@ export class Inbound {
     this.#socketOptedIn = socketOptedIn;
     this.#origin = origin;
     this.#writer = context.messages ?? new MessageWriter(context);
-    const { messageRate, messageBurst, messageQueue, messageQueueBytes } = context.limits;
-    this.#shaper = new Shaper<Pending>(
+  }
+
+  /** The socket's message pacing, made when first needed. */
+  get #pacer(): Shaper<Pending> {
+    if (this.#shaper !== null) return this.#shaper;
+    const { messageRate, messageBurst, messageQueue, messageQueueBytes } = this.#context.limits;
+    return this.#shaper = new Shaper<Pending>(
       {
         rate: messageRate,
         burst: messageBurst,
         maxWaiting: messageQueue,
         maxWaitingBytes: messageQueueBytes,
       },
-      context.clock,
+      this.#context.clock,
       (item) => this.#enqueue(item),
     );
   }
@@ -158,19 +165,19 @@ export class Inbound {
   /** The socket ended: what was accepted and still waits for the rate is stored now. */
   close(): void {
     this.#ending = true;
-    this.#shaper.flush();
+    this.#shaper?.flush();
   }
 
   /** Resolves when every frame received so far has been handled. */
   async settled(): Promise<void> {
-    while (this.#draining || this.#shaper.waiting > 0) {
-      await (this.#draining ? this.#drained : this.#shaper.whenEmpty());
+    while (this.#draining || (this.#shaper?.waiting ?? 0) > 0) {
+      await (this.#draining ? this.#drained : this.#pacer.whenEmpty());
     }
   }
 
   /** A frame with an `id` may not wait: over the rate it is answered with 30005 and its id. */
   #withId(decoded: DecodeResult | null, id: string): void {
-    const retryAfterMs = this.#shaper.tryTake();
+    const retryAfterMs = this.#pacer.tryTake();
     if (retryAfterMs > 0) {
       this.#context.metrics.framesRejected.inc({ reason: "rate_limited" });
       this.#enqueue({ reply: rateLimitedFrame(retryAfterMs, id) });
@@ -183,22 +190,22 @@ export class Inbound {
   #withoutId(decoded: DecodeResult | null, size: number): void {
     const item = this.#pending(decoded, null);
     if ("end" in item) this.#ending = true;
-    const verdict = this.#shaper.offer(item, size);
+    const verdict = this.#pacer.offer(item, size);
     if (verdict === "full") {
       this.#ending = true;
       this.#context.metrics.framesRejected.inc({ reason: "queue_full" });
       this.#context.log.warn("chat.sending_too_fast", {
         conn: this.#connection,
         user: this.#from.username,
-        waiting: this.#shaper.waiting,
+        waiting: this.#pacer.waiting,
       });
-      const retryAfterMs = this.#shaper.tryTake();
-      this.#shaper.flush();
+      const retryAfterMs = this.#pacer.tryTake();
+      this.#pacer.flush();
       // This frame too was received before the close: it is stored with the rest.
       this.#enqueue(item);
       this.#enqueue({ end: DISCONNECT.sendingTooFast(retryAfterMs) });
     } else if (this.#ending) {
-      this.#shaper.flush();
+      this.#pacer.flush();
     }
   }
 
@@ -230,7 +237,7 @@ export class Inbound {
         from: this.#from,
         to: this.#to,
         msg,
-        sendTime: this.#sendTimes.format(sentAt),
+        sendTime: (this.#sendTimes ??= new LocalTimeFormatter()).format(sentAt),
         sentAt,
         clientId: id,
       },
@@ -260,6 +267,7 @@ export class Inbound {
       this.#sink.fail("chat.frame_failed", error);
     } finally {
       this.#draining = false;
+      this.#drained = null;
     }
   }
 

@@ -13,6 +13,7 @@ import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { admitInbox } from "./admission.ts";
 import {
   type ChatRouteContext,
+  sessionClosed,
   socketTimeouts,
   upgradeRefusal,
   upgradeRequired,
@@ -39,9 +40,13 @@ export function inboxRoute(context: ChatRouteContext): RouteHandler {
         socketTimeouts(context),
         context.liveSockets,
         (socket) => {
-          const session = new InboxSession(socket, admission, context);
           const release = context.connections.open(address, userKey);
-          session.whenClosed.then(release);
+          const session: InboxSession = new InboxSession(
+            socket,
+            admission,
+            context,
+            () => sessionClosed(context, session, release),
+          );
           context.onSession?.(session);
           return session;
         },

@@ -43,8 +43,16 @@ export class InboxSession implements Endpoint, ChatSocketHandlers {
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #whenClosed = Promise.withResolvers<void>();
   readonly #socketClosed = Promise.withResolvers<void>();
+  readonly #onClosed: (() => void) | undefined;
 
-  constructor(socket: ChatSocket, admission: Admission, context: InboxContext) {
+  /** `onClosed` is called once, when the session closes. */
+  constructor(
+    socket: ChatSocket,
+    admission: Admission,
+    context: InboxContext,
+    onClosed?: () => void,
+  ) {
+    this.#onClosed = onClosed;
     this.#socket = socket;
     this.#admission = admission;
     this.#context = context;
@@ -149,6 +157,7 @@ export class InboxSession implements Endpoint, ChatSocketHandlers {
     this.#closed = true;
     clearTimeout(this.#expiryTimer);
     this.#whenClosed.resolve();
+    this.#onClosed?.();
     if (this.#admission.admitted) {
       this.#context.log.info("inbox.close", { user: this.user.username, code });
     }

@@ -36,7 +36,8 @@ export class Shaper<T> {
   #head = 0;
   #waitingBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #emptied = Promise.withResolvers<void>();
+  // Made only while someone waits for the queue to empty.
+  #emptied: PromiseWithResolvers<void> | null = null;
 
   /** `release` gets every item, in order: at once when within the rate, else later. */
   constructor(limits: ShaperLimits, clock: Clock, release: (item: T) => void) {
@@ -85,7 +86,7 @@ export class Shaper<T> {
 
   /** Resolves once nothing waits. */
   async whenEmpty(): Promise<void> {
-    while (this.waiting > 0) await this.#emptied.promise;
+    while (this.waiting > 0) await (this.#emptied ??= Promise.withResolvers<void>()).promise;
   }
 
   #arm(): void {
@@ -109,8 +110,8 @@ export class Shaper<T> {
     if (this.#head === this.#waiting.length) {
       this.#waiting = [];
       this.#head = 0;
-      this.#emptied.resolve();
-      this.#emptied = Promise.withResolvers<void>();
+      this.#emptied?.resolve();
+      this.#emptied = null;
     }
     this.#release(next.item);
   }
