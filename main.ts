@@ -67,6 +67,7 @@ async function openRepository(config: Config, log: Logger): Promise<Repository> 
       return new SqliteRepository(config.dbPath, {
         busyTimeoutMs: config.sqliteBusyTimeoutMs,
         synchronous: config.sqliteSynchronous,
+        log,
       });
     } catch (error) {
       throw new Error(`Cannot open database DB_PATH=${config.dbPath}: ${errorMessage(error)}`);

@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { IndexerOptions } from "./sqlite_search_indexer.ts";
+import type { Logger } from "../log.ts";
 import { migrate } from "./sqlite_schema.ts";
 import { WalSync } from "./wal_sync.ts";
 import { WalCheckpointer } from "./wal_checkpointer.ts";
@@ -17,6 +18,8 @@ export interface SqliteOptions {
   readonly busyTimeoutMs: number;
   /** How the search indexer batches (tests); absent: `DEFAULT_INDEXER_OPTIONS`. */
   readonly indexer?: IndexerOptions;
+  /** Where the search indexer reports a failure of its background work; absent: nowhere. */
+  readonly log?: Logger;
 }
 
 /** Whether `path` names a database without a file (and so without a WAL to sync). */

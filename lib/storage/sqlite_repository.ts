@@ -127,7 +127,12 @@ export class SqliteRepository implements Repository {
     );
     this.#app = new SqliteAppTables(db);
     this.#quota = new SqliteQuota(db);
-    this.#indexer = new SqliteSearchIndexer(db, () => wal.sync.committed(), options.indexer);
+    this.#indexer = new SqliteSearchIndexer(
+      db,
+      () => wal.sync.committed(),
+      options.indexer,
+      options.log,
+    );
     this.#messages = new SqliteMessageStore(db, this.#app, this.#indexer);
     this.#conversations = new SqliteConversations(db);
     this.#search = new SqliteSearch(db);

@@ -1,6 +1,7 @@
 /**
  * Search in a conversation on SQLite: an FTS5 index with the `trigram` tokenizer over the text of
- * every message, kept by triggers (external content: the text is stored once, in `messages`).
+ * every message (external content: the text is stored once, in `messages`), kept by the indexer
+ * (`sqlite_search_indexer.ts`) for new messages and by triggers for recalled and erased ones.
  * Deletes use FTS5's `secure-delete`, so a recalled or erased text leaves the index at once
  * instead of lingering in old segments. A text of 3 or more characters is found through the index
  * (newest first, stopping at the page's last match of the pair); a shorter one by scanning the

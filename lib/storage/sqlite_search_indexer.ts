@@ -3,13 +3,14 @@
  * message: a message is stored without touching the index, and the indexer adds what was stored
  * after the watermark (`search_index_state.indexed_upto`) in batches of up to `batchRows` rows
  * per transaction, `delayMs` after the first unindexed insert or at once when a batch is full.
- * An FTS5 insert costs about half as much per row in a batch of 1,000 as in a group commit's
- * handful, and none of it holds a sender's answer. A search first catches up (`catchUp`), so it
+ * An FTS5 insert costs about a third as much per row in a batch of 1,000 as in a group commit's
+ * handful (`bench/search_index_probe.ts`), and none of it holds a sender's answer. A search first catches up (`catchUp`), so it
  * always sees every stored message; the triggers that remove a recalled or erased text from the
  * index act only on rows at or below the watermark (the rest are not in it yet). The watermark
  * and the rows it covers commit together, so after a crash the indexer resumes where it was.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { errorMessage, type Logger } from "../log.ts";
 
 /** The migration that moves indexing from the insert trigger to the indexer. */
 export const SQLITE_SEARCH_INDEXER_MIGRATION = `
@@ -61,12 +62,23 @@ export class SqliteSearchIndexer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDelay = 0;
   #idle = Promise.withResolvers<void>();
+  readonly #log: Logger | undefined;
+  #failing = false;
 
-  /** `onCommitted`: called after each commit of the indexer (for the WAL's sync). */
-  constructor(db: DatabaseSync, onCommitted: () => void, options = DEFAULT_INDEXER_OPTIONS) {
+  /**
+   * `onCommitted`: called after each commit of the indexer (for the WAL's sync). `log` hears the
+   * first failure of a run of them (`search.index_failed`) and the recovery after it.
+   */
+  constructor(
+    db: DatabaseSync,
+    onCommitted: () => void,
+    options = DEFAULT_INDEXER_OPTIONS,
+    log?: Logger,
+  ) {
     this.#db = db;
     this.#onCommitted = onCommitted;
     this.#options = options;
+    this.#log = log;
     this.#watermark = db.prepare("SELECT indexed_upto AS upto FROM search_index_state");
     this.#batchEnd = db.prepare(
       `SELECT max(id) AS upto, count(*) AS rows
@@ -96,7 +108,10 @@ export class SqliteSearchIndexer {
   catchUp(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#indexBatch() > 0) { /* until the watermark reaches the last message */ }
+    // Nothing waits (the usual case): a read, without taking the write lock.
+    if (this.#unindexed()) {
+      while (this.#indexBatch() > 0) { /* until the watermark reaches the last message */ }
+    }
     this.#backlog = 0;
     this.#idle.resolve();
   }
@@ -119,18 +134,25 @@ export class SqliteSearchIndexer {
     this.#timer = setTimeout(() => this.#tick(), delayMs);
   }
 
-  /** One batch per turn of the event loop, so a long backlog never holds the loop for long. */
+  /**
+   * One batch per turn of the event loop: a batch of 1,000 rows holds the loop for a few
+   * milliseconds (about 7 on the benchmark's machine), never the whole backlog at once.
+   */
   #tick(): void {
     this.#timer = undefined;
     if (!this.#db.isOpen) return this.stop();
     let indexed;
     try {
       indexed = this.#indexBatch();
-    } catch {
+    } catch (error) {
       // Busy or failing storage: the rows stay after the watermark, and the next insert or
       // search tries again; a message is never lost by it, only found a little later.
+      if (!this.#failing) this.#log?.error("search.index_failed", { error: errorMessage(error) });
+      this.#failing = true;
       return this.#schedule(this.#options.delayMs);
     }
+    if (this.#failing) this.#log?.info("search.index_recovered");
+    this.#failing = false;
     this.#backlog = Math.max(0, this.#backlog - indexed);
     if (indexed >= this.#options.batchRows) return this.#schedule(0);
     this.#backlog = 0;

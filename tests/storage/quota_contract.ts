@@ -145,6 +145,26 @@ export function quotaContract(contractTest: ContractTest): void {
   );
 
   contractTest(
+    "a resend in a batch that fits whole is not charged: the quota still takes the next one",
+    async (repo) => {
+      const { tom, jack, stored } = await tomAndJack(repo);
+      const quota = { ...OFF, dailyMessages: 3 };
+      await repo.saveMessagesWithin([message(tom, jack, "one", "c1")], quota);
+      // Fits even counted as two new messages (1 + 2 <= 3); only "two" is charged.
+      const batch = await repo.saveMessagesWithin([
+        message(tom, jack, "one", "c1"),
+        message(tom, jack, "two", "c2"),
+      ], quota);
+      assert.deepEqual(verdicts(batch), ["dup:one", "two"]);
+      const third = await repo.saveMessagesWithin([message(tom, jack, "three", "c3")], quota);
+      assert.deepEqual(verdicts(third), ["three"]);
+      const fourth = await repo.saveMessagesWithin([message(tom, jack, "four", "c4")], quota);
+      assert.deepEqual(verdicts(fourth), ["refused:daily_messages"]);
+      assert.deepEqual(await stored(), ["one", "two", "three"]);
+    },
+  );
+
+  contractTest(
     "in a batch nothing after a refused message is stored; resends in it are still found",
     async (repo) => {
       const { tom, jack, stored } = await tomAndJack(repo);

@@ -9,7 +9,8 @@ import { DatabaseSync } from "node:sqlite";
 import { migrate } from "../../lib/storage/sqlite_schema.ts";
 import { SqliteSearchIndexer } from "../../lib/storage/sqlite_search_indexer.ts";
 import { fromOldSqlite } from "./migration_support.ts";
-import { withTimeout } from "../support/wait.ts";
+import { waitFor, withTimeout } from "../support/wait.ts";
+import type { Logger } from "../../lib/log.ts";
 
 const FAST = { batchRows: 10, delayMs: 5 };
 
@@ -139,5 +140,41 @@ Deno.test("SqliteRepository: the migration to the indexer keeps every indexed me
     assert.equal(recalled.kind, "recalled");
     const after = await repo.searchMessages(1, 2, { text: "news", limit: 10 });
     assert.deepEqual(after.map((m) => m.msg), ["older news"]);
+  });
+});
+
+Deno.test("SqliteSearchIndexer: a failing batch is logged once, retried, and its recovery logged", async () => {
+  await withDatabase(async (db) => {
+    const events: string[] = [];
+    const log: Logger = {
+      info: (event) => events.push(event),
+      warn: (event) => events.push(event),
+      error: (event) => events.push(event),
+    };
+    db.exec("PRAGMA busy_timeout = 0");
+    // Another connection holds the write lock: every batch fails as busy until it lets go.
+    const other = new DatabaseSync(db.location()!);
+    other.exec("BEGIN IMMEDIATE");
+    const indexer = new SqliteSearchIndexer(db, () => {}, FAST, log);
+    try {
+      other.exec(
+        "INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at) " +
+          "VALUES (1, 2, 'held', '2026-12-01 00:00:00', 0)",
+      );
+      indexer.inserted(1);
+      await waitFor(() => events.length > 0, "the failure to be logged");
+      // Retried every delayMs while the lock is held; give it ten periods: still one line.
+      const since = Date.now();
+      await waitFor(() => Date.now() - since >= 10 * FAST.delayMs, "ten retry periods");
+      assert.deepEqual(events, ["search.index_failed"]);
+      other.exec("COMMIT");
+      await withTimeout(indexer.whenIdle(), "the indexer to recover", 5000);
+      assert.deepEqual(events, ["search.index_failed", "search.index_recovered"]);
+      assert.deepEqual(matching(db, "held"), [1]);
+    } finally {
+      indexer.stop();
+      if (other.isTransaction) other.exec("ROLLBACK");
+      other.close();
+    }
   });
 });
