@@ -1,6 +1,6 @@
 /** The embedded repository: one SQLite file through `node:sqlite`, in WAL mode. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { keepWal, openDatabase, type SqliteOptions } from "./sqlite_connection.ts";
+import { keepWal, openDatabase, type SqliteOptions, type WalKeeping } from "./sqlite_connection.ts";
 import { SqliteWriteQueue } from "./sqlite_write_queue.ts";
 import { fromSqliteError } from "./sqlite_errors.ts";
 import { MESSAGE_COLUMNS, MESSAGE_JOINS, type MessageRow, toMessage } from "./message_row.ts";
@@ -46,6 +46,11 @@ export type { SqliteOptions } from "./sqlite_connection.ts";
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && /UNIQUE constraint failed/.test(error.message);
+}
+
+/** The search indexer of the repository's connection; its commits count for the WAL's sync. */
+function searchIndexer(db: DatabaseSync, wal: WalKeeping, options: SqliteOptions) {
+  return new SqliteSearchIndexer(db, () => wal.sync.committed(), options.indexer, options.log);
 }
 
 /** A `Repository` on one SQLite file. */
@@ -127,12 +132,7 @@ export class SqliteRepository implements Repository {
     );
     this.#app = new SqliteAppTables(db);
     this.#quota = new SqliteQuota(db);
-    this.#indexer = new SqliteSearchIndexer(
-      db,
-      () => wal.sync.committed(),
-      options.indexer,
-      options.log,
-    );
+    this.#indexer = searchIndexer(db, wal, options);
     this.#messages = new SqliteMessageStore(db, this.#app, this.#indexer);
     this.#conversations = new SqliteConversations(db);
     this.#search = new SqliteSearch(db);
