@@ -49,6 +49,9 @@ async function start(dbPath: string): Promise<{ child: ChildDeno; server: Listen
       MSG_RATE: "100000",
       MSG_BURST: "100000",
       AUTH_MAX_PER_IP: "1000",
+      // A receiver slowed by a loaded machine still reads its backlog and the 1001 before the
+      // server gives up on the close handshake (dropping it then can reset the connection).
+      WS_CLOSE_TIMEOUT: "30s",
     },
   });
   try {
