@@ -19,6 +19,7 @@ import type { DroppableSocket } from "../limits/memory_guard.ts";
 import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { type AdmissionContext, admit } from "./admission.ts";
 import { type ChatContext, ChatSession } from "./chat_session.ts";
+import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
 
 /** What the service tracks of an open socket's session, to end it at shutdown. */
 export interface TrackedSession {
@@ -91,41 +92,51 @@ export function chatRoute(context: ChatRouteContext): RouteHandler {
       v2,
     });
     const userKey = admission.admitted ? String(admission.session.user.id) : null;
-    try {
-      const timeouts = socketTimeouts(context);
-      return upgradeToChatSocket(request, timeouts, context.liveSockets, (socket) => {
-        // Counted from the upgrade, with no await since the check, so caps cannot be raced.
-        const release = context.connections.open(address, userKey);
-        const session: ChatSession = new ChatSession(
-          socket,
-          admission,
-          context,
-          () => sessionClosed(context, session, release),
-        );
-        context.onSession?.(session);
-        return session;
-      }, v2 ? CHAT_SUBPROTOCOL_V2 : null);
-    } catch (error) {
-      // Deno rejects an upgrade request with missing or malformed WebSocket headers.
-      return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {
-        reason: errorMessage(error),
-      });
-    }
+    return openSession(context, request, { address, userKey }, v2 ? CHAT_SUBPROTOCOL_V2 : null, (
+      socket,
+      onClosed,
+    ) => new ChatSession(socket, admission, context, onClosed));
   };
 }
 
-/** A session of the route closed: its socket is uncounted and its owner told. */
-export function sessionClosed(
+/** Who a socket is counted against: its address and, once admitted, its user. */
+export interface SocketOwner {
+  readonly address: string;
+  readonly userKey: string | null;
+}
+
+/**
+ * Upgrades `request` to a socket whose session `create` makes. The socket is counted as it is
+ * upgraded and uncounted when the session calls `onClosed`; the service is told of the session
+ * as it opens and as it closes. 400 when Deno rejects the upgrade request (missing or malformed
+ * WebSocket headers).
+ */
+export function openSession<S extends TrackedSession & ChatSocketHandlers>(
   context: ChatRouteContext,
-  session: TrackedSession,
-  release: () => void,
-): void {
-  release();
-  context.onSessionClosed?.(session);
+  request: Request,
+  owner: SocketOwner,
+  protocol: string | null,
+  create: (socket: ChatSocket, onClosed: () => void) => S,
+): Response {
+  try {
+    return upgradeToChatSocket(request, socketTimeouts(context), context.liveSockets, (socket) => {
+      const release = context.connections.open(owner.address, owner.userKey);
+      const session: S = create(socket, () => {
+        release();
+        context.onSessionClosed?.(session);
+      });
+      context.onSession?.(session);
+      return session;
+    }, protocol);
+  } catch (error) {
+    return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {
+      reason: errorMessage(error),
+    });
+  }
 }
 
 /** The idle and close-handshake time-outs of a socket opened through `context`. */
-export function socketTimeouts(context: ChatRouteContext): SocketTimeouts {
+function socketTimeouts(context: ChatRouteContext): SocketTimeouts {
   return {
     idleTimeoutSeconds: context.wsIdleTimeoutSeconds,
     closeTimeoutMs: context.wsCloseTimeoutMs,

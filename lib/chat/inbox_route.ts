@@ -6,15 +6,13 @@
  */
 import { API_STATUS } from "../protocol/status.ts";
 import { CHAT_SUBPROTOCOL_V2, offersChatV2 } from "../protocol/subprotocol.ts";
-import { errorMessage } from "../log.ts";
-import { isWebSocketUpgrade, upgradeToChatSocket } from "../adapter/deno_websocket.ts";
+import { isWebSocketUpgrade } from "../adapter/deno_websocket.ts";
 import { envelope } from "../http/envelope.ts";
 import type { RequestContext, RouteHandler } from "../http/router.ts";
 import { admitInbox } from "./admission.ts";
 import {
   type ChatRouteContext,
-  sessionClosed,
-  socketTimeouts,
+  openSession,
   upgradeRefusal,
   upgradeRequired,
 } from "./chat_route.ts";
@@ -34,28 +32,12 @@ export function inboxRoute(context: ChatRouteContext): RouteHandler {
     if (refused !== null) return refused;
     const admission = await admitInbox(context, url.searchParams.get("token"));
     const userKey = admission.admitted ? String(admission.session.user.id) : null;
-    try {
-      return upgradeToChatSocket(
-        request,
-        socketTimeouts(context),
-        context.liveSockets,
-        (socket) => {
-          const release = context.connections.open(address, userKey);
-          const session: InboxSession = new InboxSession(
-            socket,
-            admission,
-            context,
-            () => sessionClosed(context, session, release),
-          );
-          context.onSession?.(session);
-          return session;
-        },
-        CHAT_SUBPROTOCOL_V2,
-      );
-    } catch (error) {
-      return envelope(400, API_STATUS.INVALID_INPUT, "Invalid WebSocket upgrade request", {
-        reason: errorMessage(error),
-      });
-    }
+    return openSession(
+      context,
+      request,
+      { address, userKey },
+      CHAT_SUBPROTOCOL_V2,
+      (socket, onClosed) => new InboxSession(socket, admission, context, onClosed),
+    );
   };
 }

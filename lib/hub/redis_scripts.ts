@@ -28,24 +28,31 @@ local P = ARGV[1]
 local function pairKey(u, p) return P .. 'pair:' .. u .. ':' .. p end
 local function userKey(u) return P .. 'user:' .. u end
 
+-- Publishes \`event\` to every node holding endpoints on (u -> p) but \`except\`; returns how
+-- many nodes.
+local function toPairNodes(u, p, except, event)
+  local sent = 0
+  for _, node in ipairs(redis.call('HKEYS', pairKey(u, p))) do
+    if node ~= except then
+      redis.call('PUBLISH', P .. 'ch:' .. node, event)
+      sent = sent + 1
+    end
+  end
+  return sent
+end
+
 -- Tells every node holding endpoints on (p -> u), except \`except\`, that u came online (1)
 -- or went offline (0) on (u -> p); returns the event's sequence number.
 local function announce(u, p, online, origin, except)
   local seq = redis.call('INCR', P .. 'seq')
-  local event = ${PRESENCE_EVENT_LUA}
-  for _, node in ipairs(redis.call('HKEYS', pairKey(p, u))) do
-    if node ~= except then redis.call('PUBLISH', P .. 'ch:' .. node, event) end
-  end
+  toPairNodes(p, u, except, ${PRESENCE_EVENT_LUA})
   return seq
 end
 
 -- Tells every node holding endpoints on (p -> u) to read what waits for them from u: node
 -- \`origin\`, which held u's endpoints on (u -> p), may have stored messages it never published.
 local function catchUp(u, p, origin)
-  local event = ${CATCH_UP_EVENT_LUA}
-  for _, node in ipairs(redis.call('HKEYS', pairKey(p, u))) do
-    if node ~= origin then redis.call('PUBLISH', P .. 'ch:' .. node, event) end
-  end
+  toPairNodes(p, u, origin, ${CATCH_UP_EVENT_LUA})
 end
 
 -- Removes every presence entry of node \`dead\`, announcing each user that thereby went
@@ -150,14 +157,7 @@ return {announce(u, p, 0, node, node), 1, userLast}
  * endpoints on (to -> from); returns how many nodes.
  */
 export const PUBLISH = `${PRELUDE}
-local sent = 0
-for _, node in ipairs(redis.call('HKEYS', pairKey(ARGV[4], ARGV[3]))) do
-  if node ~= ARGV[2] then
-    redis.call('PUBLISH', P .. 'ch:' .. node, ARGV[5])
-    sent = sent + 1
-  end
-end
-return sent
+return toPairNodes(ARGV[4], ARGV[3], ARGV[2], ARGV[5])
 `;
 
 /**
@@ -165,14 +165,7 @@ return sent
  * on (user -> peer)) to every other node holding endpoints on that pair; returns how many nodes.
  */
 export const PUSH = `${PRELUDE}
-local sent = 0
-for _, node in ipairs(redis.call('HKEYS', pairKey(ARGV[3], ARGV[4]))) do
-  if node ~= ARGV[2] then
-    redis.call('PUBLISH', P .. 'ch:' .. node, ARGV[5])
-    sent = sent + 1
-  end
-end
-return sent
+return toPairNodes(ARGV[3], ARGV[4], ARGV[2], ARGV[5])
 `;
 
 /**
