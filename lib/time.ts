@@ -6,6 +6,27 @@ export type Clock = () => number;
 /** The system clock. */
 export const systemClock: Clock = () => Date.now();
 
+// setTimeout's longest delay; a later moment is reached by arming again.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Calls `fire` once `clock` reaches `at` (ms), however far away: a moment past setTimeout's
+ * longest delay re-arms on the way. `armed` gets each timer as it is set, so the caller can
+ * clear the current one.
+ */
+export function callAt(
+  clock: Clock,
+  at: number,
+  fire: () => void,
+  armed: (timer: ReturnType<typeof setTimeout>) => void,
+): void {
+  const delay = at - clock();
+  armed(setTimeout(() => {
+    if (delay > MAX_TIMER_MS) callAt(clock, at, fire, armed);
+    else fire();
+  }, Math.max(0, Math.min(delay, MAX_TIMER_MS))));
+}
+
 function pad2(value: number): string {
   return value < 10 ? `0${value}` : String(value);
 }

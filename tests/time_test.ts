@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatLocalTime, LocalTimeFormatter, systemClock } from "../lib/time.ts";
+import { callAt, formatLocalTime, LocalTimeFormatter, systemClock } from "../lib/time.ts";
 
 const FORMAT = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 
@@ -54,4 +54,17 @@ Deno.test("LocalTimeFormatter formats like formatLocalTime, across second bounda
   }
   // Going back to an earlier second formats it again.
   assert.equal(formatter.format(start), formatLocalTime(start));
+});
+
+Deno.test("callAt fires once the clock reaches the moment, and hands over each timer it sets", async () => {
+  const fired = Promise.withResolvers<number>();
+  const timers: unknown[] = [];
+  const start = Date.now();
+  callAt(systemClock, start + 20, () => fired.resolve(Date.now()), (timer) => timers.push(timer));
+  assert.ok((await fired.promise) - start >= 19, "not before the moment");
+  assert.equal(timers.length, 1);
+  // A moment already past fires at the next turn.
+  const late = Promise.withResolvers<void>();
+  callAt(systemClock, start - 1000, late.resolve, () => {});
+  await late.promise;
 });

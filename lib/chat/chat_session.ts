@@ -22,9 +22,7 @@ import { Outbound } from "./outbound.ts";
 import { WaitingReader } from "./waiting_reader.ts";
 import type { ConversationNotifier } from "./conversation_notifier.ts";
 import { Typing } from "./typing.ts";
-
-// setTimeout's longest delay; a later expiry re-arms the timer.
-const MAX_TIMER_MS = 2_147_483_647;
+import { callAt } from "../time.ts";
 
 /** What a chat session needs from the rest of the service. */
 export interface ChatContext extends InboundContext {
@@ -332,11 +330,12 @@ export class ChatSession implements Endpoint, ChatSocketHandlers, InboundSink {
   }
 
   #armExpiry(expiresAt: number): void {
-    const delay = expiresAt - this.#context.clock();
-    this.#expiryTimer = setTimeout(() => {
-      if (delay > MAX_TIMER_MS) this.#armExpiry(expiresAt);
-      else this.terminate(DISCONNECT.TOKEN_EXPIRED);
-    }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
+    callAt(
+      this.#context.clock,
+      expiresAt,
+      () => this.terminate(DISCONNECT.TOKEN_EXPIRED),
+      (timer) => this.#expiryTimer = timer,
+    );
   }
 
   #shutDown(code: number, handedOver: boolean): void {

@@ -11,12 +11,9 @@ import { type Endpoint, type Hub, HubUnavailableError, INBOX_PEER } from "../hub
 import type { Authenticator } from "../auth/authenticator.ts";
 import { StorageUnavailableError } from "../storage/errors.ts";
 import type { UserRef } from "../storage/repository.ts";
-import type { Clock } from "../time.ts";
+import { callAt, type Clock } from "../time.ts";
 import type { Admission } from "./admission.ts";
 import type { ChatSocket, ChatSocketHandlers } from "./socket.ts";
-
-// setTimeout's longest delay; a later expiry re-arms the timer.
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What an inbox session needs. */
 export interface InboxContext {
@@ -138,11 +135,12 @@ export class InboxSession implements Endpoint, ChatSocketHandlers {
   }
 
   #armExpiry(expiresAt: number): void {
-    const delay = expiresAt - this.#context.clock();
-    this.#expiryTimer = setTimeout(() => {
-      if (delay > MAX_TIMER_MS) this.#armExpiry(expiresAt);
-      else this.terminate(DISCONNECT.TOKEN_EXPIRED);
-    }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
+    callAt(
+      this.#context.clock,
+      expiresAt,
+      () => this.terminate(DISCONNECT.TOKEN_EXPIRED),
+      (timer) => this.#expiryTimer = timer,
+    );
   }
 
   #fail(error: unknown): void {
