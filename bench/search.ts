@@ -133,6 +133,15 @@ async function loadPostgres(sql: postgres.Sql, schema: string, total: number): P
   return await insertPostgres(sql, total);
 }
 
+/** Every search of the table on `repo`, which is closed after them either way. */
+async function searchesThenClose(repo: Repository & { close(): Promise<void> }) {
+  try {
+    return await searches(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
 /** Runs one search `RUNS` times after a warm-up; the median and slowest time. */
 async function measure(
   repo: Repository,
@@ -209,12 +218,7 @@ async function benchSqlite(total: number): Promise<BackendResult> {
       synchronous: config.sqliteSynchronous,
     });
     const migrateSeconds = (performance.now() - started) / 1000;
-    let found: Measured[];
-    try {
-      found = await searches(repo);
-    } finally {
-      await repo.close();
-    }
+    const found = await searchesThenClose(repo);
     const writeUs = {
       before: (loadSeconds * 1e6) / total,
       after: (insertSqliteWithIndex(path) * 1e6) / WITH_INDEX,
@@ -254,12 +258,7 @@ async function benchPostgres(total: number): Promise<BackendResult> {
     const migrateSeconds = (performance.now() - started) / 1000;
     // What autovacuum does on its own after a bulk load: statistics for the planner.
     await sql`ANALYZE messages`;
-    let found: Measured[];
-    try {
-      found = await searches(repo);
-    } finally {
-      await repo.close();
-    }
+    const found = await searchesThenClose(repo);
     const writeUs = {
       before: (loadSeconds * 1e6) / total,
       after: (await insertPostgres(sql, WITH_INDEX) * 1e6) / WITH_INDEX,
