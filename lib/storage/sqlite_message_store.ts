@@ -45,7 +45,6 @@ export class SqliteMessageStore implements MessageStore {
   readonly #app: SqliteAppTables;
   readonly #listener: InsertListener;
   readonly #conversations: SqliteConversationTally;
-  readonly #insert: StatementSync;
   // Multi-row inserts by row count, prepared when first needed.
   readonly #insertRows = new Map<number, StatementSync>();
   readonly #selectByClientId: StatementSync;
@@ -57,12 +56,6 @@ export class SqliteMessageStore implements MessageStore {
     this.#app = app;
     this.#listener = listener;
     this.#conversations = new SqliteConversationTally(db);
-    this.#insert = db.prepare(
-      `INSERT INTO messages (from_user_id, to_user_id, msg, send_time, sent_at, client_id)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (from_user_id, to_user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-       RETURNING id`,
-    );
     this.#selectByClientId = db.prepare(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m ${MESSAGE_JOINS}
        WHERE m.from_user_id = ? AND m.to_user_id = ? AND m.client_id = ?`,
@@ -85,7 +78,7 @@ export class SqliteMessageStore implements MessageStore {
   /**
    * Stores `messages` in order, up to 64 in one multi-row insert; a message whose client id is
    * stored already (before, or earlier in the same batch) is skipped by the insert and answered
-   * with the stored one, as `store` does.
+   * with the stored one.
    */
   storeInOrder(messages: readonly NewMessage[]): SaveResult[] {
     const results: SaveResult[] = [];
@@ -93,10 +86,6 @@ export class SqliteMessageStore implements MessageStore {
       results.push(...this.#storeChunk(messages.slice(start, start + MAX_ROWS)));
     }
     return results;
-  }
-
-  storeWithoutIds(messages: readonly NewMessage[]): SaveResult[] {
-    return this.storeInOrder(messages);
   }
 
   #storeChunk(chunk: readonly NewMessage[]): SaveResult[] {
@@ -130,24 +119,9 @@ export class SqliteMessageStore implements MessageStore {
     });
   }
 
+  /** Stores one message, as `storeInOrder` does. */
   store(message: NewMessage): SaveResult {
-    const { from, to, msg, sendTime } = message;
-    const inserted = this.#insert.get(
-      from.id,
-      to.id,
-      msg,
-      sendTime,
-      message.sentAt,
-      message.clientId,
-    ) as { id: number } | undefined;
-    if (inserted === undefined) {
-      // Only a client id conflict skips the insert: answer with what was stored under it.
-      const stored = this.duplicateOf(message);
-      if (stored === null) throw new Error("Message insert returned no row");
-      return stored;
-    }
-    this.#listener.inserted(1);
-    return this.#stored(message, inserted.id);
+    return this.#storeChunk([message])[0];
   }
 
   /** A message just inserted as `id`: its webhook events with it, and what the caller gets. */

@@ -14,8 +14,6 @@ import type { NewMessage, SaveOutcome, SaveResult } from "./repository.ts";
 export interface MessageStore {
   /** Stores the message (or finds it stored under its client id). */
   store(message: NewMessage): SaveResult;
-  /** Stores messages that have no client id (so none is a duplicate), in order, at once. */
-  storeWithoutIds(messages: readonly NewMessage[]): SaveResult[];
   /** Stores messages in order, at once; a stored client id is answered as a duplicate. */
   storeInOrder(messages: readonly NewMessage[]): SaveResult[];
   /** The stored message with the same sender, receiver and client id; `null` when none. */
@@ -56,7 +54,7 @@ export class SqliteQuota {
     // Messages without a client id are never duplicates: charged at once, stored together.
     let run: NewMessage[] = [];
     const storeRun = () => {
-      if (run.length > 0) outcomes.push(...store.storeWithoutIds(run));
+      if (run.length > 0) outcomes.push(...store.storeInOrder(run));
       run = [];
     };
     for (const message of messages) {
