@@ -12,6 +12,32 @@ async function twoUsers(server: TestServer) {
   };
 }
 
+/** Tom's and Jack's v2 clients to each other, both open; disposing closes both. */
+async function openV2Pair(server: TestServer) {
+  const { tom, jack } = await twoUsers(server);
+  const toJack = watch({ baseUrl: server.baseUrl, token: tom, peer: "Jack", v2: true });
+  const toTom = watch({ baseUrl: server.baseUrl, token: jack, peer: "Tom", v2: true });
+  const pair = {
+    jack,
+    toJack,
+    toTom,
+    async [Symbol.asyncDispose]() {
+      await toJack[Symbol.asyncDispose]();
+      await toTom[Symbol.asyncDispose]();
+    },
+  };
+  try {
+    toJack.client.connect();
+    toTom.client.connect();
+    await untilState(toJack, "open");
+    await untilState(toTom, "open");
+    return pair;
+  } catch (error) {
+    await pair[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
 /** A WebSocket constructor that keeps each socket it makes, to read its `protocol`. */
 function recordingWebSocket() {
   const sockets: WebSocket[] = [];
@@ -54,13 +80,8 @@ Deno.test("a v2 client offers chat.v2 and gets it; a client without v2 offers no
 
 Deno.test("read and typing on a v2 socket are control frames: the socket stays and messages flow", async () => {
   await using server = await startTestServer();
-  const { tom, jack } = await twoUsers(server);
-  await using toJack = watch({ baseUrl: server.baseUrl, token: tom, peer: "Jack", v2: true });
-  await using toTom = watch({ baseUrl: server.baseUrl, token: jack, peer: "Tom", v2: true });
-  toJack.client.connect();
-  toTom.client.connect();
-  await untilState(toJack, "open");
-  await untilState(toTom, "open");
+  await using pair = await openV2Pair(server);
+  const { toJack, toTom } = pair;
   const first = await toJack.client.send("one");
   assert.equal((await toTom.events.message.next()).msg, "one");
   toTom.client.read(first.messageId);
@@ -74,13 +95,8 @@ Deno.test("read and typing on a v2 socket are control frames: the socket stays a
 
 Deno.test("recall: both v2 sockets of the pair hear it, history keeps an empty recalled item", async () => {
   await using server = await startTestServer();
-  const { tom, jack } = await twoUsers(server);
-  await using toJack = watch({ baseUrl: server.baseUrl, token: tom, peer: "Jack", v2: true });
-  await using toTom = watch({ baseUrl: server.baseUrl, token: jack, peer: "Tom", v2: true });
-  toJack.client.connect();
-  toTom.client.connect();
-  await untilState(toJack, "open");
-  await untilState(toTom, "open");
+  await using pair = await openV2Pair(server);
+  const { jack, toJack, toTom } = pair;
   const stored = await toJack.client.send("发错了");
   await toTom.events.message.next();
   await toJack.client.recall(stored.messageId);

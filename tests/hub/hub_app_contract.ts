@@ -7,19 +7,8 @@ import assert from "node:assert/strict";
 import type { Hub, UserPresenceListener } from "../../lib/hub/hub.ts";
 import { targetNotFoundFrame, TOKEN_FAILED_FRAME } from "../../lib/protocol/server_frame.ts";
 import { CLOSE_CODE } from "../../lib/protocol/status.ts";
-import type { UserRef } from "../../lib/storage/repository.ts";
 import { EventLog, FakeEndpoint } from "../support/fake_endpoint.ts";
-
-const TOM: UserRef = { id: 1, username: "Tom" };
-const JACK: UserRef = { id: 2, username: "Jack" };
-const ALICE: UserRef = { id: 3, username: "Alice" };
-
-type Open = (
-  onUserPresence?: UserPresenceListener,
-) => Promise<{ hub: Hub; cleanup: () => Promise<void> }>;
-type OpenCluster = (
-  onUserPresence?: UserPresenceListener,
-) => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>;
+import { ALICE, JACK, type OpenCluster, type OpenHub, TOM } from "./hub_contract_support.ts";
 
 /** A presence listener recording `"<id> online"` / `"<id> offline"`. */
 function presenceLog() {
@@ -30,7 +19,7 @@ function presenceLog() {
 }
 
 /** Registers the tests for one hub implementation. */
-export function hubAppContract(name: string, open: Open, openCluster?: OpenCluster): void {
+export function hubAppContract(name: string, open: OpenHub, openCluster?: OpenCluster): void {
   function contractTest(
     behaviour: string,
     body: (hub: Hub, presence: EventLog<string>) => Promise<void>,

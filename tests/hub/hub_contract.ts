@@ -5,7 +5,7 @@
  * after the one that should not have, never after a fixed sleep.
  */
 import assert from "node:assert/strict";
-import type { Hub, UserPresenceListener } from "../../lib/hub/hub.ts";
+import type { Hub } from "../../lib/hub/hub.ts";
 import { hubAppContract } from "./hub_app_contract.ts";
 import { hubPushContract } from "./hub_push_contract.ts";
 import {
@@ -18,10 +18,7 @@ import { CLOSE_CODE, type CloseCode } from "../../lib/protocol/status.ts";
 import { DISCONNECT } from "../../lib/protocol/disconnect.ts";
 import type { StoredMessage, UserRef } from "../../lib/storage/repository.ts";
 import { FakeEndpoint } from "../support/fake_endpoint.ts";
-
-const TOM: UserRef = { id: 1, username: "Tom" };
-const JACK: UserRef = { id: 2, username: "Jack" };
-const ALICE: UserRef = { id: 3, username: "Alice" };
+import { ALICE, JACK, type OpenCluster, type OpenHub, TOM } from "./hub_contract_support.ts";
 
 function storedMessage(
   messageId: number,
@@ -44,12 +41,8 @@ function storedMessage(
  */
 export function hubContract(
   name: string,
-  open: (
-    onUserPresence?: UserPresenceListener,
-  ) => Promise<{ hub: Hub; cleanup: () => Promise<void> }>,
-  openCluster?: (
-    onUserPresence?: UserPresenceListener,
-  ) => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>,
+  open: OpenHub,
+  openCluster?: OpenCluster,
 ): void {
   // Issue 13: pair and user presence queries, erasure, user presence events.
   hubAppContract(name, open, openCluster);

@@ -5,21 +5,11 @@
  * an inbox endpoint counts as the user's presence but has no pair presence.
  */
 import assert from "node:assert/strict";
-import { type Hub, INBOX_PEER, type UserPresenceListener } from "../../lib/hub/hub.ts";
+import { type Hub, INBOX_PEER } from "../../lib/hub/hub.ts";
 import { chatMessageFrame, readFrame, typingFrame } from "../../lib/protocol/server_frame.ts";
 import type { StoredMessage, UserRef } from "../../lib/storage/repository.ts";
 import { EventLog, FakeEndpoint } from "../support/fake_endpoint.ts";
-
-const TOM: UserRef = { id: 1, username: "Tom" };
-const JACK: UserRef = { id: 2, username: "Jack" };
-const ALICE: UserRef = { id: 3, username: "Alice" };
-
-type Open = (
-  onUserPresence?: UserPresenceListener,
-) => Promise<{ hub: Hub; cleanup: () => Promise<void> }>;
-type OpenCluster = (
-  onUserPresence?: UserPresenceListener,
-) => Promise<{ hubs: [Hub, Hub]; cleanup: () => Promise<void> }>;
+import { ALICE, JACK, type OpenCluster, type OpenHub, TOM } from "./hub_contract_support.ts";
 
 function message(messageId: number, from: UserRef, to: UserRef): StoredMessage {
   return {
@@ -32,7 +22,7 @@ function message(messageId: number, from: UserRef, to: UserRef): StoredMessage {
 }
 
 /** Registers the push tests for one hub implementation (and across two nodes when it can). */
-export function hubPushContract(name: string, open: Open, openCluster?: OpenCluster): void {
+export function hubPushContract(name: string, open: OpenHub, openCluster?: OpenCluster): void {
   function contractTest(
     behaviour: string,
     body: (hub: Hub, presence: EventLog<string>) => Promise<void>,
